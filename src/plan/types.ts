@@ -1,0 +1,167 @@
+// The init plan: everything the C++ init helper (native/init/) does, decided here in
+// TypeScript and sent to it as JSON over the sync socket. The helper interprets no
+// config.json field itself: option strings, defaults, device lists and flag numbers are
+// all resolved by src/plan/build.ts, so the logic stays unit-testable without root.
+//
+// Wire protocol on the sync socket (AF_UNIX SOCK_STREAM, both directions): each message is
+// a 4-byte little-endian length followed by that many bytes of UTF-8 JSON, one object with
+// a "type" field (see SyncMessage). The parent always speaks first with {type:"plan"}.
+//
+//   parent  -> stage1  {type:"plan", plan}
+//   stage1  -> parent  {type:"userns"}          only when plan.namespaces.newUser
+//   parent  -> stage1  {type:"userns-done"}     after writing setgroups/uid_map/gid_map
+//   stage1  -> parent  {type:"pid", pid}        host pid of stage2 (the container init);
+//                                               stage1 then exits 0
+//   parent  -> stage2  {type:"state", state}    the state JSON string for hooks it runs
+//   stage2  -> parent  {type:"hooks"}           only when plan.runtimeHooks: parent runs
+//                                               prestart + createRuntime hooks now
+//   parent  -> stage2  {type:"hooks-done"}
+//   stage2  -> parent  {type:"created"}         setup done; init now blocks on exec.fifo
+//   any     -> parent  {type:"error", message}  then exits 1; message reads like
+//                                               "mount proc on /b/rootfs/proc: Operation not permitted"
+//   helper  -> parent  {type:"warning", message} non-fatal (e.g. unknown capability)
+// The parent SIGKILLs the helper on any failure of its own (e.g. a failed hook).
+
+/** Linux namespace kinds, named as in config.json. */
+export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
+
+export interface PlanNamespaces {
+  /** Existing namespaces to setns() into, in this order (user first when present). */
+  join: { type: NamespaceType; path: string }[];
+  /** CLONE_NEW* flags to unshare() in stage1, after any joins; excludes CLONE_NEWUSER. */
+  unshareFlags: number;
+  /** Create a new user namespace first (stage1 unshares it, parent writes the maps). */
+  newUser: boolean;
+  /** Offsets for a new time namespace, written to /proc/self/timens_offsets before fork. */
+  timeOffsets: { clock: 'monotonic' | 'boottime'; secs: number; nanosecs: number }[];
+}
+
+/** One step of building the container's filesystem, run in order before pivot_root. */
+export type RootfsOp =
+  /** mount(2). target is a path inside the rootfs, resolved safely (never through a
+   *  symlink out of it) and created (dir, or empty file when mkdir === 'file'). For bind
+   *  mounts source is an absolute host path; flags exclude propagation bits. */
+  | {
+      op: 'mount';
+      source: string;
+      target: string;
+      fstype: string;
+      flags: number;
+      data: string;
+      mkdir: 'dir' | 'file' | 'none';
+      /** Bind mounts needing attributes the first mount cannot set: remount with these flags
+       *  (MS_BIND|MS_REMOUNT|...). 0 means no remount. */
+      remountFlags: number;
+      /** Propagation changes applied after mounting, each a mount(2) flag set like MS_PRIVATE|MS_REC. */
+      propagation: number[];
+      /** For proc/sysfs/etc: the target must be a real directory inside the rootfs, not a
+       *  symlink (security rule 6/8). Verified after mounting for fstype "proc". */
+    }
+  /** mknod(2) inside the rootfs (kind 'c' | 'b' | 'p' | 'u'), then chown to uid/gid. */
+  | {
+      op: 'mknod';
+      path: string;
+      kind: 'c' | 'b' | 'p' | 'u';
+      major: number;
+      minor: number;
+      mode: number; // permission bits only
+      uid: number;
+      gid: number;
+    }
+  /** Bind the host device node at `path` onto the same path in the rootfs (user namespaces
+   *  cannot mknod). Creates an empty file as the target. */
+  | { op: 'bind-device'; path: string }
+  /** symlink(target, path) inside the rootfs; an existing file at path is left alone. */
+  | { op: 'symlink'; target: string; path: string };
+
+/** Run by the helper itself (createContainer before pivot_root, startContainer after
+ *  exec.fifo opens and before execve), with the state JSON on stdin. */
+export interface PlanHook {
+  path: string;
+  args: string[];
+  env: string[];
+  /** Seconds; 0 = no timeout. */
+  timeout: number;
+}
+
+export interface PlanCapabilities {
+  /** Capability numbers (CAP_CHOWN = 0 …) the kernel knows; unknown names are dropped by
+   *  build.ts with a warning. */
+  bounding: number[];
+  effective: number[];
+  inheritable: number[];
+  permitted: number[];
+  ambient: number[];
+}
+
+export interface PlanProcess {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  /** Octal permission bits, or -1 to leave the umask as is (runc: 0022 default set by build.ts). */
+  umask: number;
+  /** setrlimit values; soft/hard are decimal strings because uint64 does not fit a JSON
+   *  number; "unlimited" for RLIM_INFINITY. */
+  rlimits: { resource: number; soft: string; hard: string }[];
+  /** null: leave capabilities as they are. */
+  capabilities: PlanCapabilities | null;
+  noNewPrivileges: boolean;
+  /** Value for /proc/self/oom_score_adj, or null to leave it. */
+  oomScoreAdj: number | null;
+  /** Allocate a pty inside the container (see InitPlan.console). */
+  terminal: boolean;
+  consoleSize: { height: number; width: number } | null;
+}
+
+export interface InitPlan {
+  containerId: string;
+  /** Absolute host path of the rootfs. */
+  rootfs: string;
+  namespaces: PlanNamespaces;
+  /** mount(2) flags for "/" right after the mount namespace exists (MS_SLAVE|MS_REC by
+   *  default, or linux.rootfsPropagation). 0 when no new mount namespace. */
+  rootPropagation: number;
+  /** Operations that build the rootfs, in order, before pivot_root. */
+  rootfsOps: RootfsOp[];
+  /** true: MS_MOVE the rootfs onto / and chroot (runc --no-pivot). */
+  noPivot: boolean;
+  /** Remount the root read-only after pivot_root. */
+  rootReadonly: boolean;
+  /** Paths inside the container, applied after pivot_root. */
+  readonlyPaths: string[];
+  maskedPaths: string[];
+  /** [key with dots, value], written to /proc/sys/<key with slashes> after pivot_root. */
+  sysctl: [string, string][];
+  hostname: string | null;
+  domainname: string | null;
+  /** Console: where to send the pty master (one SCM_RIGHTS message, payload "/dev/ptmx").
+   *  socketPath: connected by stage1 before any namespace change; fd: an inherited socket
+   *  (foreground `run`). null when process.terminal is false. */
+  console: { socketPath: string } | { fd: number } | null;
+  /** Host path of <root>/<id>/exec.fifo; the init opens it O_PATH before pivot_root and
+   *  later opens /proc/self/fd/N for write, which blocks until `start`. */
+  execFifo: string;
+  /** Send {type:"hooks"} after the rootfs ops (prestart/createRuntime run by the parent). */
+  runtimeHooks: boolean;
+  createContainerHooks: PlanHook[];
+  startContainerHooks: PlanHook[];
+  /** fds 3 .. 3+preserveFds-1 stay open in the container; every other fd >= 3 is closed. */
+  preserveFds: number;
+  /** null when config.json has no process: the init waits on the fifo forever. */
+  process: PlanProcess | null;
+}
+
+export type SyncMessage =
+  | { type: 'plan'; plan: InitPlan }
+  | { type: 'userns' }
+  | { type: 'userns-done' }
+  | { type: 'pid'; pid: number }
+  | { type: 'state'; state: string }
+  | { type: 'hooks' }
+  | { type: 'hooks-done' }
+  | { type: 'created' }
+  | { type: 'error'; message: string }
+  | { type: 'warning'; message: string };
