@@ -1,0 +1,343 @@
+// Checks on config.json that its schema cannot express. Each failure throws a SpecError
+// naming the file, the JSON pointer and the rule, like the schema errors do; things
+// runc merely warns about become warnings. The rules follow runc where runc has one,
+// since callers expect its verdicts.
+
+import { closeSync, openSync, readlinkSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
+import { SpecError, describeFsError, pointerToken, specErrorMessage, type ValidateOptions } from './errors';
+import { RLIMIT_NUMBERS } from '../plan/rlimits';
+import type {
+  Hooks,
+  Linux,
+  LinuxDeviceCgroup,
+  LinuxNamespace,
+  LinuxNamespaceType,
+  LinuxScheduler,
+  Mount,
+  POSIXRlimit,
+  Process,
+  Spec,
+} from './types';
+
+/** The names /proc/<pid>/ns/* links carry, per config.json namespace type. */
+const KERNEL_NAMESPACE_NAMES: Readonly<Record<LinuxNamespaceType, string>> = {
+  mount: 'mnt',
+  network: 'net',
+  pid: 'pid',
+  uts: 'uts',
+  ipc: 'ipc',
+  user: 'user',
+  cgroup: 'cgroup',
+  time: 'time',
+};
+
+/** IPC-namespaced sysctls besides fs.mqueue.* (ipc/ipc_sysctl.c). */
+const IPC_SYSCTLS = new Set([
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+]);
+
+const HOOK_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const satisfies readonly (keyof Hooks)[];
+
+/** Limits at or above 2^63 all mean unlimited (JSON.parse turns 2^64 - 1 into 2^64). */
+const RLIM_INFINITY = 2 ** 63;
+
+/** Node's fs.constants lacks O_PATH; this is the asm-generic value (x86, arm, riscv). */
+const O_PATH = 0o10000000;
+
+class Checker {
+  readonly warnings: string[] = [];
+  constructor(readonly file: string) {}
+
+  fail(pointer: string, message: string): never {
+    throw new SpecError(specErrorMessage(this.file, pointer, message));
+  }
+
+  warn(pointer: string, message: string): void {
+    this.warnings.push(specErrorMessage(this.file, pointer, message));
+  }
+}
+
+/**
+ * Runs every semantic check on a schema-valid spec. Returns the spec to use (a copy when
+ * relative mount destinations had to be made absolute) and the warnings.
+ */
+export function checkSemantics(spec: Spec, opts: ValidateOptions): { spec: Spec; warnings: string[] } {
+  const checker = new Checker(opts.file);
+  const linux = spec.linux ?? {};
+  const namespaces = new NamespaceSet(linux.namespaces ?? []);
+
+  checkNamespaces(namespaces, checker);
+  checkIdMappings(linux, namespaces, checker);
+  checkTimeOffsets(linux, namespaces, checker);
+  checkUtsFields(spec, namespaces, checker);
+  checkSysctls(linux, namespaces, checker);
+  if (spec.process) checkProcess(spec.process, checker, '/process');
+  checkTerminal(spec.process?.terminal === true, opts, checker, '/process');
+  checkHooks(spec.hooks ?? {}, checker);
+  const mounts = spec.mounts && absoluteMountDestinations(spec.mounts, checker);
+  rejectCgroupConfig(linux, checker);
+  rejectSeccompConfig(linux, checker);
+
+  return { spec: mounts === spec.mounts ? spec : { ...spec, mounts }, warnings: checker.warnings };
+}
+
+/** The checks for a lone process document (`exec --process`); throws SpecError. */
+export function checkProcessSemantics(process: Process, opts: ValidateOptions): void {
+  const checker = new Checker(opts.file);
+  checkProcess(process, checker, '');
+  checkTerminal(process.terminal === true, opts, checker, '');
+}
+
+/** linux.namespaces by type; an empty path means "new", as in runc. */
+class NamespaceSet {
+  /** The path of each type's first entry; undefined for a new namespace. */
+  private readonly paths = new Map<LinuxNamespaceType, string | undefined>();
+  readonly duplicates: { index: number; type: LinuxNamespaceType }[] = [];
+
+  constructor(readonly entries: readonly LinuxNamespace[]) {
+    entries.forEach((ns, index) => {
+      if (this.paths.has(ns.type)) this.duplicates.push({ index, type: ns.type });
+      else this.paths.set(ns.type, ns.path === '' ? undefined : ns.path);
+    });
+  }
+
+  has(type: LinuxNamespaceType): boolean {
+    return this.paths.has(type);
+  }
+
+  isNew(type: LinuxNamespaceType): boolean {
+    return this.paths.has(type) && this.paths.get(type) === undefined;
+  }
+
+  pathOf(type: LinuxNamespaceType): string | undefined {
+    return this.paths.get(type);
+  }
+}
+
+function checkNamespaces(namespaces: NamespaceSet, checker: Checker): void {
+  const [duplicate] = namespaces.duplicates;
+  if (duplicate) checker.fail(`/linux/namespaces/${duplicate.index}`, `duplicate namespace type "${duplicate.type}"`);
+  namespaces.entries.forEach((ns, index) => {
+    if (ns.path) checkNamespacePath(ns.type, ns.path, `/linux/namespaces/${index}/path`, checker);
+  });
+  if (!namespaces.has('mount')) checker.fail('/linux/namespaces', 'a mount namespace is required');
+}
+
+/** The path must be a namespace of the given type: /proc/<pid>/ns/<name> or a bind mount of one. */
+function checkNamespacePath(type: LinuxNamespaceType, path: string, pointer: string, checker: Checker): void {
+  // readlink of an fd's /proc/self/fd entry names an nsfs inode "<name>:[<inode>]" whether
+  // the path is a magic link or a bind mount. O_PATH: no side effects, no blocking on a FIFO.
+  let fd: number;
+  try {
+    fd = openSync(path, O_PATH);
+  } catch (err) {
+    checker.fail(pointer, describeFsError(err, path, 'open'));
+  }
+  let target: string;
+  try {
+    target = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch (err) {
+    checker.fail(pointer, describeFsError(err, `/proc/self/fd/${fd}`, 'readlink'));
+  } finally {
+    closeSync(fd);
+  }
+  const expected = KERNEL_NAMESPACE_NAMES[type];
+  const kind = /^([a-z_]+):\[\d+\]$/.exec(target)?.[1];
+  if (kind === undefined) checker.fail(pointer, `${path} is not a namespace`);
+  if (kind !== expected) checker.fail(pointer, `${path} is not a namespace of type "${type}" (it is a ${kind} namespace)`);
+}
+
+/** runc needs mappings to set up a new user namespace, and refuses mappings it would not use. */
+function checkIdMappings(linux: Linux, namespaces: NamespaceSet, checker: Checker): void {
+  for (const field of ['uidMappings', 'gidMappings'] as const) {
+    const given = (linux[field]?.length ?? 0) > 0;
+    if (namespaces.isNew('user') && !given) {
+      checker.fail(`/linux/${field}`, 'required when creating a user namespace');
+    }
+    if (!namespaces.has('user') && given) {
+      checker.fail(`/linux/${field}`, 'given, but there is no user namespace');
+    }
+  }
+}
+
+/** Offsets can only be written for a time namespace that no process has entered yet. */
+function checkTimeOffsets(linux: Linux, namespaces: NamespaceSet, checker: Checker): void {
+  const offsets = linux.timeOffsets ?? {};
+  if (Object.keys(offsets).length > 0 && !namespaces.isNew('time')) {
+    checker.fail('/linux/timeOffsets', 'requires a new time namespace');
+  }
+}
+
+function checkUtsFields(spec: Spec, namespaces: NamespaceSet, checker: Checker): void {
+  if (namespaces.has('uts')) return;
+  if (spec.hostname) checker.fail('/hostname', 'setting the hostname requires a UTS namespace');
+  if (spec.domainname) checker.fail('/domainname', 'setting the domainname requires a UTS namespace');
+}
+
+/**
+ * Only namespaced sysctls, and only when the container has that namespace (runc's rules:
+ * a joined IPC namespace is fine, a joined network namespace must not be the host's).
+ */
+function checkSysctls(linux: Linux, namespaces: NamespaceSet, checker: Checker): void {
+  let hostNetwork: boolean | undefined;
+  for (const key of Object.keys(linux.sysctl ?? {})) {
+    const name = dotSeparatedSysctl(key);
+    const pointer = `/linux/sysctl/${pointerToken(key)}`;
+    if (IPC_SYSCTLS.has(name) || name.startsWith('fs.mqueue.')) {
+      if (!namespaces.has('ipc')) checker.fail(pointer, `sysctl "${name}" requires an IPC namespace`);
+      continue;
+    }
+    if (name.startsWith('net.')) {
+      hostNetwork ??= usesHostNetwork(namespaces, checker);
+      if (hostNetwork) checker.fail(pointer, `sysctl "${name}" is not allowed in the host's network namespace`);
+      continue;
+    }
+    if (namespaces.has('uts')) {
+      if (name === 'kernel.domainname') continue;
+      if (name === 'kernel.hostname') checker.fail(pointer, 'sysctl "kernel.hostname" conflicts with the "hostname" field');
+    }
+    checker.fail(pointer, `sysctl "${name}" is not namespaced, so a container may not set it`);
+  }
+}
+
+/** sysctl(8) also accepts "/" as the separator ("net/ipv4/conf/eth0.100/rp_filter"). */
+function dotSeparatedSysctl(key: string): string {
+  const firstSeparator = /[./]/.exec(key)?.[0];
+  if (firstSeparator !== '/') return key;
+  return key.replace(/[./]/g, (c) => (c === '/' ? '.' : '/'));
+}
+
+function usesHostNetwork(namespaces: NamespaceSet, checker: Checker): boolean {
+  if (!namespaces.has('network')) return true;
+  const path = namespaces.pathOf('network');
+  if (path === undefined) return false;
+  const ownPath = '/proc/self/ns/net';
+  const [joined, own] = [path, ownPath].map((p) => {
+    try {
+      return statSync(p);
+    } catch (err) {
+      return checker.fail('/linux/namespaces', describeFsError(err, p, 'stat'));
+    }
+  });
+  return joined.dev === own.dev && joined.ino === own.ino;
+}
+
+/** `at` is the pointer of the process object: "/process" in config.json, "" in a process file. */
+function checkProcess(process: Process, checker: Checker, at: string): void {
+  if (!posix.isAbsolute(process.cwd)) checker.fail(`${at}/cwd`, 'must be an absolute path');
+  if (!process.args?.length) checker.fail(`${at}/args`, 'must not be empty');
+  const { oomScoreAdj, ioPriority } = process;
+  if (oomScoreAdj !== undefined && (oomScoreAdj < -1000 || oomScoreAdj > 1000)) {
+    checker.fail(`${at}/oomScoreAdj`, 'must be between -1000 and 1000');
+  }
+  if (ioPriority?.priority !== undefined && (ioPriority.priority < 0 || ioPriority.priority > 7)) {
+    checker.fail(`${at}/ioPriority/priority`, 'must be between 0 and 7');
+  }
+  if (process.scheduler) checkScheduler(process.scheduler, checker, `${at}/scheduler`);
+  checkRlimits(process.rlimits ?? [], checker, `${at}/rlimits`);
+}
+
+/** The combinations sched_setattr(2) accepts, as runc checks them. */
+function checkScheduler(scheduler: LinuxScheduler, checker: Checker, at: string): void {
+  const { policy, nice, priority, runtime, deadline, period } = scheduler;
+  if (nice !== undefined && (nice < -20 || nice > 19)) checker.fail(`${at}/nice`, 'must be between -20 and 19');
+  if (priority && policy !== 'SCHED_FIFO' && policy !== 'SCHED_RR') {
+    checker.fail(`${at}/priority`, 'only SCHED_FIFO and SCHED_RR take a priority');
+  }
+  if ((runtime || deadline || period) && policy !== 'SCHED_DEADLINE') {
+    checker.fail(at, 'runtime, deadline and period are only for SCHED_DEADLINE');
+  }
+}
+
+function checkRlimits(rlimits: POSIXRlimit[], checker: Checker, at: string): void {
+  const seen = new Set<string>();
+  rlimits.forEach((rlimit, index) => {
+    const pointer = `${at}/${index}`;
+    if (!Object.hasOwn(RLIMIT_NUMBERS, rlimit.type)) checker.fail(`${pointer}/type`, `unknown rlimit "${rlimit.type}"`);
+    if (seen.has(rlimit.type)) checker.fail(`${pointer}/type`, `duplicate rlimit type "${rlimit.type}"`);
+    seen.add(rlimit.type);
+    if (Math.min(rlimit.soft, RLIM_INFINITY) > Math.min(rlimit.hard, RLIM_INFINITY)) {
+      checker.fail(pointer, `soft limit ${rlimit.soft} exceeds hard limit ${rlimit.hard}`);
+    }
+  });
+}
+
+/** runc's rule: a console socket exactly when a detached container gets a terminal. */
+function checkTerminal(terminal: boolean, opts: ValidateOptions, checker: Checker, at: string): void {
+  if (terminal && opts.detached && !opts.consoleSocket) {
+    checker.fail(`${at}/terminal`, 'a detached container with a terminal requires --console-socket');
+  }
+  if (opts.consoleSocket && !(terminal && opts.detached)) {
+    checker.fail(`${at}/terminal`, '--console-socket is only used by a detached container with terminal: true');
+  }
+}
+
+function checkHooks(hooks: Hooks, checker: Checker): void {
+  for (const kind of HOOK_KINDS) {
+    (hooks[kind] ?? []).forEach((hook, index) => {
+      if (!posix.isAbsolute(hook.path)) checker.fail(`/hooks/${kind}/${index}/path`, 'must be an absolute path');
+    });
+  }
+}
+
+/**
+ * runtime-spec 1.3 wants absolute destinations on Linux; runc (1.1+) still accepts relative
+ * ones with a deprecation warning, taking them relative to "/". So do we.
+ */
+function absoluteMountDestinations(mounts: Mount[], checker: Checker): Mount[] {
+  if (mounts.every((m) => posix.isAbsolute(m.destination))) return mounts;
+  return mounts.map((mount, index) => {
+    if (posix.isAbsolute(mount.destination)) return mount;
+    const destination = posix.join('/', mount.destination);
+    checker.warn(
+      `/mounts/${index}/destination`,
+      `relative destination ${JSON.stringify(mount.destination)} is deprecated, using ${JSON.stringify(destination)}`,
+    );
+    return { ...mount, destination };
+  });
+}
+
+const RESOURCE_FIELDS = ['unified', 'devices', 'pids', 'blockIO', 'cpu', 'hugepageLimits', 'memory', 'network', 'rdma'] as const;
+
+/**
+ * Not yet supported: cgroups (the next work item; remove this check with it). Tolerates
+ * what `runc spec` emits: resources that set nothing but a deny-all device rule.
+ */
+function rejectCgroupConfig(linux: Linux, checker: Checker): void {
+  if (linux.cgroupsPath) checker.fail('/linux/cgroupsPath', 'cgroups are not yet supported by runts');
+  const resources = linux.resources ?? {};
+  for (const field of RESOURCE_FIELDS) {
+    const value: unknown = resources[field];
+    if (value === undefined || isEmpty(value)) continue;
+    if (field === 'devices' && (value as LinuxDeviceCgroup[]).every(isDenyAllDeviceRule)) continue;
+    checker.fail(`/linux/resources/${field}`, 'cgroup resource limits are not yet supported by runts');
+  }
+}
+
+function isEmpty(value: unknown): boolean {
+  return Array.isArray(value) ? value.length === 0 : typeof value === 'object' && value !== null && Object.keys(value).length === 0;
+}
+
+function isDenyAllDeviceRule(rule: LinuxDeviceCgroup): boolean {
+  const access = rule.access ?? 'rwm';
+  return (
+    !rule.allow &&
+    (rule.type ?? 'a') === 'a' &&
+    (rule.major ?? -1) === -1 &&
+    (rule.minor ?? -1) === -1 &&
+    [...'rwm'].every((c) => access.includes(c))
+  );
+}
+
+/** Not yet supported: seccomp filters (remove this check when seccomp lands). */
+function rejectSeccompConfig(linux: Linux, checker: Checker): void {
+  if (linux.seccomp) checker.fail('/linux/seccomp', 'seccomp is not yet supported by runts');
+}

@@ -1,0 +1,251 @@
+// The semantic checks of src/spec/semantic.ts, run through validateConfig: each rule with a
+// config it accepts and one it rejects, and the exact message of the rejection.
+
+import t, { type Test } from 'tap';
+import { validateConfig, type ValidateOptions } from '../../src/spec/validate';
+import type { Spec } from '../../src/spec/types';
+import runcSpecConfig from './data/runc-spec-config.json';
+
+const base = runcSpecConfig as Spec;
+const detached: ValidateOptions = { file: 'config.json', detached: true };
+
+function config(edit: (spec: any) => void): unknown {
+  const copy = structuredClone(base);
+  edit(copy);
+  return copy;
+}
+
+function accepts(t: Test, name: string, edit: (spec: any) => void, opts: ValidateOptions = detached): void {
+  t.doesNotThrow(() => validateConfig(config(edit), opts), `accepts: ${name}`);
+}
+
+function rejects(t: Test, name: string, edit: (spec: any) => void, message: string, opts: ValidateOptions = detached): void {
+  t.throws(() => validateConfig(config(edit), opts), { name: 'SpecError', message }, `rejects: ${name}`);
+}
+
+const namespaceIndex = (spec: any, type: string): number => spec.linux.namespaces.findIndex((ns: any) => ns.type === type);
+const withoutNamespace = (type: string) => (s: any) => s.linux.namespaces.splice(namespaceIndex(s, type), 1);
+const userMappings = (s: any) => {
+  s.linux.namespaces.push({ type: 'user' });
+  s.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  s.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+};
+
+t.test('the runc-like base config passes', async (t) => {
+  t.same(validateConfig(config(() => {}), detached), { spec: base, warnings: [] });
+});
+
+t.test('duplicate namespace types', async (t) => {
+  accepts(t, 'one of each', () => {});
+  rejects(t, 'pid twice', (s) => s.linux.namespaces.push({ type: 'pid', path: '/proc/1/ns/pid' }), 'config.json: /linux/namespaces/6: duplicate namespace type "pid"');
+});
+
+t.test('namespace paths must be namespaces of their type', async (t) => {
+  accepts(t, 'network from /proc/self/ns/net', (s) => (s.linux.namespaces[namespaceIndex(s, 'network')].path = '/proc/self/ns/net'));
+  accepts(t, 'mount from /proc/self/ns/mnt', (s) => (s.linux.namespaces[namespaceIndex(s, 'mount')].path = '/proc/self/ns/mnt'));
+  accepts(t, 'time from /proc/self/ns/time_for_children', (s) => s.linux.namespaces.push({ type: 'time', path: '/proc/self/ns/time_for_children' }));
+  accepts(t, 'an empty path means a new namespace', (s) => (s.linux.namespaces[namespaceIndex(s, 'pid')].path = ''));
+  rejects(
+    t,
+    'a pid namespace for network',
+    (s) => (s.linux.namespaces[namespaceIndex(s, 'network')].path = '/proc/self/ns/pid'),
+    'config.json: /linux/namespaces/1/path: /proc/self/ns/pid is not a namespace of type "network" (it is a pid namespace)',
+  );
+  rejects(
+    t,
+    'a regular file',
+    (s) => (s.linux.namespaces[namespaceIndex(s, 'ipc')].path = '/etc/hostname'),
+    'config.json: /linux/namespaces/2/path: /etc/hostname is not a namespace',
+  );
+  rejects(
+    t,
+    'a missing file',
+    (s) => (s.linux.namespaces[namespaceIndex(s, 'uts')].path = '/nonexistent/ns'),
+    'config.json: /linux/namespaces/3/path: open /nonexistent/ns: no such file or directory',
+  );
+});
+
+t.test('a mount namespace is required', async (t) => {
+  rejects(t, 'no mount namespace', withoutNamespace('mount'), 'config.json: /linux/namespaces: a mount namespace is required');
+  rejects(t, 'no linux section', (s) => delete s.linux, 'config.json: /linux/namespaces: a mount namespace is required');
+});
+
+t.test('user namespaces and ID mappings', async (t) => {
+  accepts(t, 'a new user namespace with mappings', userMappings);
+  accepts(t, 'a joined user namespace without mappings', (s) => s.linux.namespaces.push({ type: 'user', path: '/proc/self/ns/user' }));
+  rejects(t, 'a new user namespace without uidMappings', (s) => {
+    userMappings(s);
+    delete s.linux.uidMappings;
+  }, 'config.json: /linux/uidMappings: required when creating a user namespace');
+  rejects(t, 'a new user namespace with empty gidMappings', (s) => {
+    userMappings(s);
+    s.linux.gidMappings = [];
+  }, 'config.json: /linux/gidMappings: required when creating a user namespace');
+  rejects(t, 'mappings without a user namespace', (s) => {
+    userMappings(s);
+    s.linux.namespaces.pop();
+  }, 'config.json: /linux/uidMappings: given, but there is no user namespace');
+});
+
+t.test('time offsets need a new time namespace', async (t) => {
+  const offsets = { monotonic: { secs: 86400, nanosecs: 0 } };
+  accepts(t, 'a new time namespace', (s) => {
+    s.linux.namespaces.push({ type: 'time' });
+    s.linux.timeOffsets = offsets;
+  });
+  accepts(t, 'an empty timeOffsets object', (s) => (s.linux.timeOffsets = {}));
+  rejects(t, 'no time namespace', (s) => (s.linux.timeOffsets = offsets), 'config.json: /linux/timeOffsets: requires a new time namespace');
+  rejects(t, 'a joined time namespace', (s) => {
+    s.linux.namespaces.push({ type: 'time', path: '/proc/self/ns/time' });
+    s.linux.timeOffsets = offsets;
+  }, 'config.json: /linux/timeOffsets: requires a new time namespace');
+});
+
+t.test('hostname and domainname need a UTS namespace', async (t) => {
+  accepts(t, 'a joined UTS namespace', (s) => (s.linux.namespaces[namespaceIndex(s, 'uts')].path = '/proc/self/ns/uts'));
+  accepts(t, 'no UTS namespace and no hostname', (s) => {
+    withoutNamespace('uts')(s);
+    delete s.hostname;
+  });
+  rejects(t, 'hostname', withoutNamespace('uts'), 'config.json: /hostname: setting the hostname requires a UTS namespace');
+  rejects(t, 'domainname', (s) => {
+    withoutNamespace('uts')(s);
+    delete s.hostname;
+    s.domainname = 'example.org';
+  }, 'config.json: /domainname: setting the domainname requires a UTS namespace');
+});
+
+t.test('sysctls must be namespaced by a namespace the container has', async (t) => {
+  const sysctl = (entries: Record<string, string>, edit: (s: any) => void = () => {}) => (s: any) => {
+    s.linux.sysctl = entries;
+    edit(s);
+  };
+  accepts(t, 'IPC sysctls with an IPC namespace', sysctl({ 'kernel.shmmax': '1', 'kernel.msgmnb': '1', 'fs.mqueue.msg_max': '10' }));
+  accepts(t, 'IPC sysctls with a joined IPC namespace', sysctl({ 'kernel.sem': '1 2 3 4' }, (s) => (s.linux.namespaces[namespaceIndex(s, 'ipc')].path = '/proc/self/ns/ipc')));
+  accepts(t, 'net.* with a new network namespace', sysctl({ 'net.ipv4.ip_forward': '1', 'net/ipv4/conf/eth0.100/rp_filter': '1' }));
+  accepts(t, 'kernel.domainname with a UTS namespace', sysctl({ 'kernel.domainname': 'example.org' }));
+  rejects(t, 'IPC sysctl without an IPC namespace', sysctl({ 'kernel.shmmax': '1' }, withoutNamespace('ipc')), 'config.json: /linux/sysctl/kernel.shmmax: sysctl "kernel.shmmax" requires an IPC namespace');
+  rejects(t, 'fs.mqueue.* without an IPC namespace', sysctl({ 'fs.mqueue.msg_max': '1' }, withoutNamespace('ipc')), 'config.json: /linux/sysctl/fs.mqueue.msg_max: sysctl "fs.mqueue.msg_max" requires an IPC namespace');
+  rejects(
+    t,
+    'net.* without a network namespace, "/" separators',
+    sysctl({ 'net/ipv4/conf/eth0.100/rp_filter': '1' }, withoutNamespace('network')),
+    'config.json: /linux/sysctl/net~1ipv4~1conf~1eth0.100~1rp_filter: sysctl "net.ipv4.conf.eth0/100.rp_filter" is not allowed in the host\'s network namespace',
+  );
+  rejects(
+    t,
+    'net.* in the joined host network namespace',
+    sysctl({ 'net.ipv4.ip_forward': '1' }, (s) => (s.linux.namespaces[namespaceIndex(s, 'network')].path = '/proc/self/ns/net')),
+    'config.json: /linux/sysctl/net.ipv4.ip_forward: sysctl "net.ipv4.ip_forward" is not allowed in the host\'s network namespace',
+  );
+  rejects(t, 'kernel.hostname', sysctl({ 'kernel.hostname': 'x' }), 'config.json: /linux/sysctl/kernel.hostname: sysctl "kernel.hostname" conflicts with the "hostname" field');
+  rejects(
+    t,
+    'kernel.domainname without a UTS namespace',
+    sysctl({ 'kernel.domainname': 'x' }, (s) => {
+      withoutNamespace('uts')(s);
+      delete s.hostname;
+    }),
+    'config.json: /linux/sysctl/kernel.domainname: sysctl "kernel.domainname" is not namespaced, so a container may not set it',
+  );
+  rejects(t, 'a global sysctl', sysctl({ 'vm.swappiness': '10' }), 'config.json: /linux/sysctl/vm.swappiness: sysctl "vm.swappiness" is not namespaced, so a container may not set it');
+});
+
+t.test('process', async (t) => {
+  accepts(t, 'no process at create (runtime-tools)', (s) => delete s.process);
+  rejects(t, 'relative cwd', (s) => (s.process.cwd = 'home'), 'config.json: /process/cwd: must be an absolute path');
+  rejects(t, 'empty args', (s) => (s.process.args = []), 'config.json: /process/args: must not be empty');
+  rejects(t, 'no args', (s) => delete s.process.args, 'config.json: /process/args: must not be empty');
+});
+
+t.test('rlimits', async (t) => {
+  accepts(t, 'distinct known rlimits, unlimited values', (s) =>
+    s.process.rlimits.push({ type: 'RLIMIT_CORE', soft: 18446744073709551615, hard: 18446744073709551615 }, { type: 'RLIMIT_RTTIME', soft: 1, hard: 2 }),
+  );
+  rejects(t, 'duplicate', (s) => s.process.rlimits.push({ type: 'RLIMIT_NOFILE', soft: 1, hard: 1 }), 'config.json: /process/rlimits/1/type: duplicate rlimit type "RLIMIT_NOFILE"');
+  rejects(t, 'unknown', (s) => (s.process.rlimits[0].type = 'RLIMIT_FOO'), 'config.json: /process/rlimits/0/type: unknown rlimit "RLIMIT_FOO"');
+  rejects(t, 'soft above hard', (s) => (s.process.rlimits[0].soft = 2048), 'config.json: /process/rlimits/0: soft limit 2048 exceeds hard limit 1024');
+});
+
+t.test('oomScoreAdj, ioPriority and scheduler values the kernel accepts', async (t) => {
+  accepts(t, 'oomScoreAdj at the limits', (s) => (s.process.oomScoreAdj = -1000));
+  accepts(t, 'ioPriority 7', (s) => (s.process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 7 }));
+  accepts(t, 'SCHED_FIFO with a priority', (s) => (s.process.scheduler = { policy: 'SCHED_FIFO', priority: 10, nice: 19 }));
+  accepts(t, 'SCHED_DEADLINE parameters', (s) => (s.process.scheduler = { policy: 'SCHED_DEADLINE', runtime: 1e6, deadline: 2e6, period: 3e6 }));
+  rejects(t, 'oomScoreAdj 1001', (s) => (s.process.oomScoreAdj = 1001), 'config.json: /process/oomScoreAdj: must be between -1000 and 1000');
+  rejects(t, 'ioPriority 8', (s) => (s.process.ioPriority = { class: 'IOPRIO_CLASS_RT', priority: 8 }), 'config.json: /process/ioPriority/priority: must be between 0 and 7');
+  rejects(t, 'nice -21', (s) => (s.process.scheduler = { policy: 'SCHED_OTHER', nice: -21 }), 'config.json: /process/scheduler/nice: must be between -20 and 19');
+  rejects(
+    t,
+    'a priority for SCHED_OTHER',
+    (s) => (s.process.scheduler = { policy: 'SCHED_OTHER', priority: 1 }),
+    'config.json: /process/scheduler/priority: only SCHED_FIFO and SCHED_RR take a priority',
+  );
+  rejects(
+    t,
+    'a deadline for SCHED_RR',
+    (s) => (s.process.scheduler = { policy: 'SCHED_RR', deadline: 5 }),
+    'config.json: /process/scheduler: runtime, deadline and period are only for SCHED_DEADLINE',
+  );
+});
+
+t.test('terminal and console socket', async (t) => {
+  const terminal = (s: any) => (s.process.terminal = true);
+  const withSocket: ValidateOptions = { ...detached, consoleSocket: '/run/console.sock' };
+  const foreground: ValidateOptions = { file: 'config.json', detached: false };
+  accepts(t, 'detached with a terminal and a console socket', terminal, withSocket);
+  accepts(t, 'foreground with a terminal', terminal, foreground);
+  rejects(t, 'detached with a terminal and no console socket', terminal, 'config.json: /process/terminal: a detached container with a terminal requires --console-socket');
+  rejects(t, 'a console socket without a terminal', () => {}, 'config.json: /process/terminal: --console-socket is only used by a detached container with terminal: true', withSocket);
+  rejects(
+    t,
+    'a console socket in the foreground',
+    terminal,
+    'config.json: /process/terminal: --console-socket is only used by a detached container with terminal: true',
+    { ...foreground, consoleSocket: '/run/console.sock' },
+  );
+});
+
+t.test('hook paths must be absolute', async (t) => {
+  accepts(t, 'absolute', (s) => (s.hooks = { createRuntime: [{ path: '/usr/bin/true' }], poststop: [{ path: '/bin/true' }] }));
+  rejects(t, 'relative', (s) => (s.hooks = { poststart: [{ path: '/bin/true' }, { path: 'bin/true' }] }), 'config.json: /hooks/poststart/1/path: must be an absolute path');
+});
+
+t.test('relative mount destinations are deprecated: warned about and made absolute', async (t) => {
+  const raw = config((s) => {
+    s.mounts[0].destination = 'proc';
+    s.mounts[3].destination = 'dev/../tmp';
+  }) as Spec;
+  const { spec, warnings } = validateConfig(raw, detached);
+  t.same(warnings, [
+    'config.json: /mounts/0/destination: relative destination "proc" is deprecated, using "/proc"',
+    'config.json: /mounts/3/destination: relative destination "dev/../tmp" is deprecated, using "/tmp"',
+  ]);
+  t.same(spec.mounts!.map((m) => m.destination), ['/proc', '/dev', '/dev/pts', '/tmp', '/dev/mqueue', '/sys', '/sys/fs/cgroup']);
+  t.equal(raw.mounts![0].destination, 'proc', 'the input is not modified');
+});
+
+t.test('cgroup settings are not yet supported', async (t) => {
+  accepts(t, 'the deny-all device rule of runc spec', () => {});
+  accepts(t, 'an empty resources object', (s) => (s.linux.resources = {}));
+  accepts(t, 'resources that set nothing', (s) => (s.linux.resources = { memory: {}, devices: [], hugepageLimits: [] }));
+  accepts(t, 'a deny-all rule spelled out', (s) => (s.linux.resources.devices = [{ allow: false, type: 'a', major: -1, minor: -1, access: 'mrw' }]));
+  rejects(t, 'cgroupsPath', (s) => (s.linux.cgroupsPath = '/runts/c1'), 'config.json: /linux/cgroupsPath: cgroups are not yet supported by runts');
+  rejects(t, 'a memory limit', (s) => (s.linux.resources.memory = { limit: 1 << 20 }), 'config.json: /linux/resources/memory: cgroup resource limits are not yet supported by runts');
+  rejects(
+    t,
+    'a device allow rule',
+    (s) => s.linux.resources.devices.push({ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }),
+    'config.json: /linux/resources/devices: cgroup resource limits are not yet supported by runts',
+  );
+  rejects(
+    t,
+    'a partial deny rule',
+    (s) => (s.linux.resources.devices = [{ allow: false, access: 'w' }]),
+    'config.json: /linux/resources/devices: cgroup resource limits are not yet supported by runts',
+  );
+});
+
+t.test('seccomp is not yet supported', async (t) => {
+  rejects(t, 'a seccomp profile', (s) => (s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' }), 'config.json: /linux/seccomp: seccomp is not yet supported by runts');
+});
