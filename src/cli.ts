@@ -1,0 +1,26 @@
+// Entry point of the bundled CLI (bin/runts). The table names every subcommand; a command's
+// module is required only when that command runs (or shows its --help), to keep start-up short.
+import type { CommandEntry } from './cli/command';
+import { runCli } from './cli/main';
+
+export const commands: CommandEntry[] = [
+  { name: 'create', describe: 'create a container', load: () => require('./commands/create') },
+  { name: 'start', describe: 'start the user process of a created container', load: () => require('./commands/start') },
+  { name: 'run', describe: 'create and start a container', load: () => require('./commands/run') },
+  { name: 'kill', describe: "send a signal (default: SIGTERM) to the container's init process", load: () => require('./commands/kill') },
+  { name: 'delete', describe: 'delete a container and the resources it holds', load: () => require('./commands/delete') },
+  { name: 'state', describe: 'output the state of a container', load: () => require('./commands/state') },
+  { name: 'list', describe: 'list the containers under --root', load: () => require('./commands/list') },
+  { name: 'spec', describe: 'create a new config.json for a bundle', load: () => require('./commands/spec') },
+];
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), commands).then(
+    (code) => process.exit(code),
+    // runCli reports its own errors; this is only a bug in the dispatcher itself.
+    (err) => {
+      process.stderr.write(`${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,20 @@
+// runts state ID: print the container's state JSON on stdout, nothing else.
+import { defineCommand } from '../cli/command';
+import { writeStdout } from '../cli/output';
+import { containerStatus, stateJson } from '../state/status';
+import { StateStore } from '../state/store';
+
+export default defineCommand({
+  command: 'state <container-id>',
+  describe: 'output the state of a container',
+  builder: (y) => y.positional('container-id', { type: 'string', demandOption: true, describe: 'the container ID' }),
+  run(args) {
+    const handle = new StateStore(args.root).open(args.containerId);
+    try {
+      const rec = handle.read();
+      writeStdout(stateJson(rec, containerStatus(handle, rec)));
+    } finally {
+      handle.close();
+    }
+  },
+});

@@ -1,0 +1,182 @@
+// The state store: <root>/<id>/ holds one container's state.json (and whatever else the
+// commands keep there, e.g. exec.fifo). This module is the only writer of <root>. Rules
+// (security rule 11): IDs are validated before they become path components; the root and
+// each container directory are 0700; state.json is replaced atomically (tmp + fsync +
+// rename); one exclusive flock per container directory serialises create/start/kill/delete.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errnoMessage, NotExistError, RuntimeError } from '../errors';
+import { native } from '../native';
+
+export const STATE_FILE = 'state.json';
+
+export interface ContainerRecord {
+  ociVersion: string;
+  id: string;
+  initPid: number;
+  /** Field 22 of /proc/PID/stat of the init when it was started. */
+  initStartTime: string;
+  /** Absolute bundle path. */
+  bundle: string;
+  /** Absolute rootfs path. */
+  rootfs: string;
+  /** RFC 3339 with nanoseconds, UTC. */
+  created: string;
+  owner: string;
+  annotations: Record<string, string>;
+  /** The validated config snapshot. */
+  config: unknown;
+}
+
+const CONTAINER_ID = /^[A-Za-z0-9_+.-]+$/;
+
+/** Throws unless `id` is safe to use as a directory name under the root. */
+export function validateContainerId(id: string): void {
+  if (id === '') throw new RuntimeError('container id cannot be empty');
+  if (!CONTAINER_ID.test(id) || id === '.' || id === '..') {
+    throw new RuntimeError(`invalid container ID format: ${JSON.stringify(id)}`);
+  }
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === code;
+}
+
+/** An open container directory. Hold it (and its lock) for the whole operation, then close. */
+export class ContainerHandle {
+  private fd: number | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly dir: string,
+    fd: number,
+  ) {
+    this.fd = fd;
+  }
+
+  private openFd(): number {
+    if (this.fd === undefined) throw new RuntimeError(`state directory of container ${this.id} is already closed`);
+    return this.fd;
+  }
+
+  /** Take the container's exclusive lock (blocks until free). Released by close(). Throws
+   *  NotExistError if the directory was deleted while we waited for the lock. */
+  lock(): void {
+    const fd = this.openFd();
+    native().flock(fd, true);
+    if (fs.fstatSync(fd).nlink === 0) throw new NotExistError(this.id);
+  }
+
+  read(): ContainerRecord {
+    const file = path.join(this.dir, STATE_FILE);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      // A directory without state.json is a create that has not finished (or crashed).
+      if (isErrno(err, 'ENOENT')) throw new NotExistError(this.id);
+      throw new RuntimeError(`read state of container ${this.id}: ${errnoMessage(err)}`, { cause: err });
+    }
+    try {
+      return JSON.parse(text) as ContainerRecord;
+    } catch (err) {
+      throw new RuntimeError(`parse ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Replace state.json atomically: readers see the old or the new record, never a mix. */
+  write(rec: ContainerRecord): void {
+    const dirFd = this.openFd();
+    const target = path.join(this.dir, STATE_FILE);
+    const tmp = path.join(this.dir, `.${STATE_FILE}.${process.pid}.tmp`);
+    try {
+      const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o600);
+      try {
+        fs.writeFileSync(fd, JSON.stringify(rec));
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, target);
+      fs.fsyncSync(dirFd);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw new RuntimeError(`write state of container ${this.id}: ${errnoMessage(err)}`, { cause: err });
+    }
+  }
+
+  /** Delete the container directory and everything in it. The lock stays held until close(). */
+  remove(): void {
+    try {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    } catch (err) {
+      throw new RuntimeError(`remove state of container ${this.id}: ${errnoMessage(err)}`, { cause: err });
+    }
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+export class StateStore {
+  constructor(readonly root: string) {}
+
+  private containerDir(id: string): string {
+    validateContainerId(id);
+    return path.join(this.root, id);
+  }
+
+  /** Make <root>/<id> (and <root>); fails if the container exists. mkdir is the atomic
+   *  claim on the ID: of two concurrent creates exactly one succeeds. */
+  create(id: string): ContainerHandle {
+    const dir = this.containerDir(id);
+    try {
+      fs.mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new RuntimeError(`create state root: ${errnoMessage(err)}`, { cause: err });
+    }
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if (isErrno(err, 'EEXIST')) throw new RuntimeError(`container with given ID already exists: ${id}`);
+      throw new RuntimeError(errnoMessage(err), { cause: err });
+    }
+    // mkdir's mode passes through the umask; an odd one (0177) would strip our own bits.
+    fs.chmodSync(dir, 0o700);
+    return this.openDir(id, dir);
+  }
+
+  /** Open an existing container's directory; NotExistError when there is none. */
+  open(id: string): ContainerHandle {
+    return this.openDir(id, this.containerDir(id));
+  }
+
+  private openDir(id: string, dir: string): ContainerHandle {
+    try {
+      // Node opens with O_CLOEXEC: the fd never leaks into a container.
+      const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+      return new ContainerHandle(id, dir, fd);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') || isErrno(err, 'ELOOP')) throw new NotExistError(id);
+      throw new RuntimeError(errnoMessage(err), { cause: err });
+    }
+  }
+
+  /** IDs of the container directories under the root, sorted; [] when the root is absent. */
+  list(): string[] {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(this.root, { withFileTypes: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw new RuntimeError(errnoMessage(err), { cause: err });
+    }
+    return entries
+      .filter((e) => e.isDirectory() && CONTAINER_ID.test(e.name) && e.name !== '.' && e.name !== '..')
+      .map((e) => e.name)
+      .sort();
+  }
+}

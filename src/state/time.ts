@@ -1,0 +1,16 @@
+// Timestamps as Go's time.RFC3339Nano prints them (what runc's state JSON carries):
+// UTC, nanoseconds with trailing zeros trimmed, "2026-11-28T06:30:25.700163104Z".
+
+export function formatRfc3339Nano(epochNanos: bigint): string {
+  const seconds = epochNanos / 1_000_000_000n;
+  const nanos = epochNanos % 1_000_000_000n;
+  const base = new Date(Number(seconds) * 1000).toISOString().replace(/\.\d+Z$/, '');
+  const fraction = nanos.toString().padStart(9, '0').replace(/0+$/, '');
+  return fraction ? `${base}.${fraction}Z` : `${base}Z`;
+}
+
+/** The current time, with the sub-millisecond precision the monotonic clock gives. */
+export function nowRfc3339Nano(): string {
+  const nanos = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+  return formatRfc3339Nano(nanos);
+}

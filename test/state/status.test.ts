@@ -1,0 +1,66 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import t from 'tap';
+import { readStartTime } from '../../src/state/process';
+import { containerStatus, execFifoPath, stateJson, stateObject } from '../../src/state/status';
+import { StateStore, type ContainerRecord } from '../../src/state/store';
+import { formatRfc3339Nano, nowRfc3339Nano } from '../../src/state/time';
+
+const myStart = readStartTime(process.pid)!;
+
+const record = (over: Partial<ContainerRecord> = {}): ContainerRecord => ({
+  ociVersion: '1.3.0',
+  id: 'c1',
+  initPid: process.pid,
+  initStartTime: myStart,
+  bundle: '/b',
+  rootfs: '/b/rootfs',
+  created: '2026-11-28T06:30:25.700163104Z',
+  owner: '',
+  annotations: {},
+  config: {},
+  ...over,
+});
+
+t.test('status from init liveness, exec.fifo and the freezer', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-status-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const handle = new StateStore(root).create('c1');
+  t.teardown(() => handle.close());
+  fs.writeFileSync(execFifoPath(handle), '');
+  t.equal(containerStatus(handle, record()), 'created');
+  t.equal(containerStatus(handle, record(), () => true), 'paused');
+  fs.rmSync(execFifoPath(handle));
+  t.equal(containerStatus(handle, record()), 'running');
+  t.equal(containerStatus(handle, record(), () => false), 'running');
+  t.equal(containerStatus(handle, record({ initStartTime: '1' })), 'stopped', 'pid reused by another process');
+  t.equal(containerStatus(handle, record({ initPid: 0 })), 'stopped');
+  t.equal(containerStatus(handle, record({ initStartTime: '1' }), () => true), 'stopped', 'a dead init is never paused');
+});
+
+t.test('state JSON: runc field order, pid 0 when stopped, annotations only when set', async (t) => {
+  t.equal(
+    stateJson(record(), 'running'),
+    JSON.stringify(
+      { ociVersion: '1.3.0', id: 'c1', pid: process.pid, status: 'running', bundle: '/b', rootfs: '/b/rootfs', created: '2026-11-28T06:30:25.700163104Z', owner: '' },
+      null,
+      2,
+    ),
+  );
+  t.equal(stateObject(record(), 'stopped').pid, 0);
+  t.same(stateObject(record({ annotations: { a: 'b' } }), 'created').annotations, { a: 'b' });
+  t.equal(stateObject(record(), 'created', 'root').owner, 'root');
+});
+
+t.test('RFC 3339 with nanoseconds, trailing zeros trimmed (Go RFC3339Nano)', async (t) => {
+  t.equal(formatRfc3339Nano(1795847425700163104n), '2026-11-28T06:30:25.700163104Z');
+  t.equal(formatRfc3339Nano(1795847425700000000n), '2026-11-28T06:30:25.7Z');
+  t.equal(formatRfc3339Nano(1795847425000000000n), '2026-11-28T06:30:25Z');
+});
+
+t.test('nowRfc3339Nano is close to the wall clock', async (t) => {
+  const now = nowRfc3339Nano();
+  t.match(now, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
+  t.ok(Math.abs(Date.parse(now) - Date.now()) < 1000);
+});
