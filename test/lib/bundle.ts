@@ -1,0 +1,43 @@
+// OCI bundles for tests, made by scripts/make-bundle.mjs (the one place that knows the layout).
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from './runts';
+import { watch } from './watch';
+
+/** A runtime-spec config as JSON; tests edit it freely. */
+export type BundleConfig = Record<string, any> & { process?: Record<string, any>; linux?: Record<string, any> };
+
+export interface BundleOptions {
+  /** The process's argv (default: sh). */
+  args?: string[];
+  /** Edits the default config in place, or returns a replacement. */
+  config?: (config: BundleConfig) => BundleConfig | void;
+}
+
+export interface Bundle {
+  bundle: string;
+  rootfs: string;
+  configPath: string;
+  config: BundleConfig;
+}
+
+interface MakeBundleModule {
+  makeBundle(dir: string, opts: BundleOptions): Bundle;
+  defaultConfig(args?: string[]): BundleConfig;
+}
+
+// An ES module: loaded with import(), which tsx keeps as a real dynamic import.
+const moduleUrl = pathToFileURL(path.join(REPO_ROOT, 'scripts', 'make-bundle.mjs')).href;
+const loadModule = (): Promise<MakeBundleModule> => import(moduleUrl);
+
+/** Creates a busybox bundle in `dir` (usually a tempDir(t)); the leak guard watches its path. */
+export async function makeBundle(dir: string, opts: BundleOptions = {}): Promise<Bundle> {
+  const made = (await loadModule()).makeBundle(dir, opts);
+  watch.path(made.bundle);
+  return made;
+}
+
+/** The default config makeBundle writes (runc's spec defaults, no resources, no terminal). */
+export async function defaultConfig(args?: string[]): Promise<BundleConfig> {
+  return (await loadModule()).defaultConfig(args);
+}
