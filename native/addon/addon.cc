@@ -1,0 +1,330 @@
+// The Node-API addon: only the syscalls Node lacks, each a thin wrapper. All policy lives in
+// TypeScript (src/native.ts is the one typed boundary). Nothing here enters a namespace:
+// spawnInit execs the single-threaded init helper, which does that.
+#include <napi.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <spawn.h>
+#include <string>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+// Throws a JS Error whose message carries the syscall, the subject and errno text, plus
+// `code` (e.g. "ENOENT") and `errno` properties like Node's own errors.
+void ThrowErrno(Napi::Env env, const std::string& what, int err) {
+  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  const char* name = strerrorname_np(err);
+  e.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
+  e.ThrowAsJavaScriptException();
+}
+
+int IntArg(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+// A sealed, close-on-exec in-memory copy of the helper binary (security rule 2): the
+// container can see the helper as /proc/<pid>/exe but can never write through it.
+int SealedCopy(const std::string& path, std::string* err) {
+  int src = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (src < 0) {
+    *err = "open " + path + ": " + strerror(errno);
+    return -1;
+  }
+  struct stat st;
+  if (fstat(src, &st) < 0) {
+    *err = "stat " + path + ": " + strerror(errno);
+    close(src);
+    return -1;
+  }
+  int mfd = memfd_create("runts-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mfd < 0) {
+    *err = std::string("memfd_create: ") + strerror(errno);
+    close(src);
+    return -1;
+  }
+  off_t left = st.st_size;
+  while (left > 0) {
+    ssize_t n = sendfile(mfd, src, nullptr, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *err = "copy " + path + " into memfd: " + (n < 0 ? strerror(errno) : "short read");
+      close(src);
+      close(mfd);
+      return -1;
+    }
+    left -= n;
+  }
+  close(src);
+  if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+    *err = std::string("seal memfd: ") + strerror(errno);
+    close(mfd);
+    return -1;
+  }
+  return mfd;
+}
+
+// spawnInit(helperPath, inheritFds) -> { pid, syncFd }
+// posix_spawn (clone+exec, safe in a multi-threaded process) of the sealed helper with an
+// empty environment and default signal dispositions (Node ignores SIGPIPE; the container
+// must not inherit that). Only fds 0-2, the listed fds and the child's end of the sync
+// socket survive the exec; everything Node opened is O_CLOEXEC.
+Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string helper = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array inherit = info[1].As<Napi::Array>();
+
+  std::string err;
+  int mfd = SealedCopy(helper, &err);
+  if (mfd < 0) {
+    Napi::Error::New(env, err).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    close(mfd);
+    ThrowErrno(env, "socketpair", errno);
+    return env.Undefined();
+  }
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  // dup2(fd, fd) in a spawn file action clears FD_CLOEXEC (glibc >= 2.29). Node marks
+  // its stdio close-on-exec, so 0-2 need it as much as the listed fds.
+  for (int fd = 0; fd <= 2; fd++) posix_spawn_file_actions_adddup2(&actions, fd, fd);
+  posix_spawn_file_actions_adddup2(&actions, sv[1], sv[1]);
+  for (uint32_t i = 0; i < inherit.Length(); i++) {
+    int fd = inherit.Get(i).As<Napi::Number>().Int32Value();
+    posix_spawn_file_actions_adddup2(&actions, fd, fd);
+  }
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+  std::string exe = "/proc/self/fd/" + std::to_string(mfd);
+  std::string fdArg = std::to_string(sv[1]);
+  char* argv[] = {const_cast<char*>("runts-init"), const_cast<char*>(fdArg.c_str()), nullptr};
+  char* envp[] = {nullptr};
+  pid_t pid;
+  int rc = posix_spawn(&pid, exe.c_str(), &actions, &attr, argv, envp);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  close(mfd);
+  close(sv[1]);
+  if (rc != 0) {
+    close(sv[0]);
+    ThrowErrno(env, "exec init helper " + helper, rc);
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, pid));
+  out.Set("syncFd", Napi::Number::New(env, sv[0]));
+  return out;
+}
+
+Napi::Object StatusObject(Napi::Env env, int status) {
+  Napi::Object out = Napi::Object::New(env);
+  if (WIFEXITED(status)) {
+    out.Set("exitCode", Napi::Number::New(env, WEXITSTATUS(status)));
+  } else if (WIFSIGNALED(status)) {
+    out.Set("signal", Napi::Number::New(env, WTERMSIG(status)));
+  }
+  return out;
+}
+
+// waitPid(pid) -> { exitCode } | { signal }: blocking; for short-lived children only.
+Napi::Value WaitPid(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  pid_t pid = IntArg(info, 0);
+  int status;
+  pid_t r;
+  do r = waitpid(pid, &status, 0);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    ThrowErrno(env, "waitpid " + std::to_string(pid), errno);
+    return env.Undefined();
+  }
+  return StatusObject(env, status);
+}
+
+// waitPidAsync(pid) -> Promise<{ exitCode } | { signal }>: waits on a worker thread so the
+// event loop keeps forwarding signals and the console while a foreground container runs.
+class WaitWorker : public Napi::AsyncWorker {
+ public:
+  WaitWorker(Napi::Env env, pid_t pid)
+      : Napi::AsyncWorker(env), pid_(pid), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    pid_t r;
+    do r = waitpid(pid_, &status_, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) err_ = errno;
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_) {
+      deferred_.Reject(Napi::Error::New(env, "waitpid " + std::to_string(pid_) + ": " + strerror(err_)).Value());
+    } else {
+      deferred_.Resolve(StatusObject(env, status_));
+    }
+  }
+
+ private:
+  pid_t pid_;
+  int status_ = 0;
+  int err_ = 0;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value WaitPidAsync(const Napi::CallbackInfo& info) {
+  auto* worker = new WaitWorker(info.Env(), IntArg(info, 0));
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
+}
+
+// socketPair() -> [fd, fd]: AF_UNIX stream pair, both close-on-exec.
+Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    ThrowErrno(env, "socketpair", errno);
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, sv[0]));
+  out.Set(1u, Napi::Number::New(env, sv[1]));
+  return out;
+}
+
+// recvFd(sock) -> fd: receives one SCM_RIGHTS fd (the console master), close-on-exec.
+Napi::Value RecvFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int sock = IntArg(info, 0);
+  char payload[4096];
+  struct iovec iov = {payload, sizeof payload};
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } control;
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  ssize_t n;
+  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    ThrowErrno(env, "recvmsg console socket", errno);
+    return env.Undefined();
+  }
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (n == 0 || !c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+    Napi::Error::New(env, "recvmsg console socket: no file descriptor received").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return Napi::Number::New(env, fd);
+}
+
+// flock(fd, exclusive): blocking advisory lock; released when the fd closes or the process dies.
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = IntArg(info, 0);
+  int op = info[1].As<Napi::Boolean>().Value() ? LOCK_EX : LOCK_SH;
+  int r;
+  do r = flock(fd, op);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) ThrowErrno(env, "flock", errno);
+  return env.Undefined();
+}
+
+// mkfifo(path, mode)
+Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  if (mkfifo(path.c_str(), IntArg(info, 1)) < 0) ThrowErrno(env, "mkfifo " + path, errno);
+  return env.Undefined();
+}
+
+// pidfdOpen(pid) -> fd (close-on-exec)
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pid = IntArg(info, 0);
+  long fd = syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) {
+    ThrowErrno(env, "pidfd_open " + std::to_string(pid), errno);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// pidfdSendSignal(pidfd, signal)
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (syscall(SYS_pidfd_send_signal, IntArg(info, 0), IntArg(info, 1), nullptr, 0) < 0) {
+    ThrowErrno(env, "pidfd_send_signal", errno);
+  }
+  return env.Undefined();
+}
+
+// setWinsize(fd, rows, cols)
+Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct winsize ws = {};
+  ws.ws_row = static_cast<unsigned short>(IntArg(info, 1));
+  ws.ws_col = static_cast<unsigned short>(IntArg(info, 2));
+  if (ioctl(IntArg(info, 0), TIOCSWINSZ, &ws) < 0) ThrowErrno(env, "ioctl TIOCSWINSZ", errno);
+  return env.Undefined();
+}
+
+// fstatfsType(fd) -> f_type (e.g. PROC_SUPER_MAGIC), to check procfs is real before writing to it.
+Napi::Value FstatfsType(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct statfs sfs;
+  if (fstatfs(IntArg(info, 0), &sfs) < 0) {
+    ThrowErrno(env, "fstatfs", errno);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(sfs.f_type));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawnInit", Napi::Function::New(env, SpawnInit));
+  exports.Set("waitPid", Napi::Function::New(env, WaitPid));
+  exports.Set("waitPidAsync", Napi::Function::New(env, WaitPidAsync));
+  exports.Set("socketPair", Napi::Function::New(env, SocketPair));
+  exports.Set("recvFd", Napi::Function::New(env, RecvFd));
+  exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
+  exports.Set("fstatfsType", Napi::Function::New(env, FstatfsType));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(runts_native, Init)

@@ -1,0 +1,15 @@
+// The container's terminal: a pty from the container's own devpts whose master goes to
+// the caller's console socket.
+#pragma once
+
+#include <string>
+
+#include "plan.h"
+
+// Connects to the console socket at path (done before any namespace change).
+int connect_console_socket(const std::string& path);
+
+// After pivot_root: allocates the pty from /dev/pts/ptmx, binds the slave over
+// /dev/console, sends the master over console_sock (then closes both) and makes the
+// slave this process's stdio and controlling terminal.
+void setup_console(const Process& process, int console_sock);

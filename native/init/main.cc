@@ -1,0 +1,225 @@
+// runts-init <syncfd>: the container's init. Stage1 enters or creates the namespaces and
+// forks stage2 as a sibling (CLONE_PARENT); stage2 builds the rootfs, reports "created",
+// waits on exec.fifo and execs the container process. See src/plan/types.ts.
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "hooks.h"
+#include "plan.h"
+#include "process.h"
+#include "rootfs.h"
+#include "sync.h"
+
+namespace {
+
+int namespace_flag(const std::string& type) {
+  if (type == "pid") return CLONE_NEWPID;
+  if (type == "network") return CLONE_NEWNET;
+  if (type == "mount") return CLONE_NEWNS;
+  if (type == "ipc") return CLONE_NEWIPC;
+  if (type == "uts") return CLONE_NEWUTS;
+  if (type == "user") return CLONE_NEWUSER;
+  if (type == "cgroup") return CLONE_NEWCGROUP;
+  if (type == "time") return CLONE_NEWTIME;
+  fail("unknown namespace type \"" + type + "\"");
+}
+
+// Opens every path first (joining the user or mount namespace changes what later paths
+// and permission checks would see), then joins them in plan order.
+void join_namespaces(const Plan& plan) {
+  std::vector<int> fds;
+  for (const NamespaceJoin& join : plan.joins) {
+    int fd = open(join.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail_errno("open " + join.type + " namespace " + join.path);
+    int actual = ioctl(fd, NS_GET_NSTYPE);
+    if (actual < 0) fail_errno("join " + join.type + " namespace: " + join.path + " is not a namespace");
+    if (actual != namespace_flag(join.type))
+      fail("join " + join.type + " namespace: " + join.path + " is not a " + join.type + " namespace");
+    fds.push_back(fd);
+  }
+  for (size_t i = 0; i < fds.size(); i++) {
+    if (setns(fds[i], namespace_flag(plan.joins[i].type)) != 0)
+      fail_errno("join " + plan.joins[i].type + " namespace " + plan.joins[i].path);
+    close(fds[i]);
+  }
+}
+
+void create_user_namespace() {
+  if (unshare(CLONE_NEWUSER) != 0) fail_errno("unshare user namespace");
+  // The runtime writes our uid_map/gid_map meanwhile; that needs us dumpable.
+  prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+  channel::send_type("userns");
+  json::Value reply;
+  channel::receive("userns-done", reply);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+void write_time_offsets(const Plan& plan) {
+  if (plan.time_offsets.empty()) return;
+  int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fail_errno("open /proc/self/timens_offsets");
+  struct statfs st;
+  if (fstatfs(fd, &st) != 0 || st.f_type != PROC_SUPER_MAGIC) fail("/proc/self/timens_offsets is not on procfs");
+  std::string text;
+  for (const TimeOffset& offset : plan.time_offsets)
+    text += offset.clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) + "\n";
+  if (write(fd, text.data(), text.size()) != ssize_t(text.size())) fail_errno("write time namespace offsets");
+  close(fd);
+}
+
+// Returns the console socket fd, or -1 when the process has no terminal.
+int open_console_socket(const Plan& plan) {
+  if (!plan.has_process || !plan.process.terminal) return -1;
+  if (!plan.console_socket_path.empty()) return connect_console_socket(plan.console_socket_path);
+  if (plan.console_fd < 0) fail("process.terminal is set but the plan has no console socket");
+  if (fcntl(plan.console_fd, F_SETFD, FD_CLOEXEC) != 0)
+    fail_errno("console socket fd " + std::to_string(plan.console_fd));
+  return plan.console_fd;
+}
+
+// Stage1: returns only in the forked stage2.
+void stage1(const Plan& plan) {
+  if (plan.has_process && plan.process.has_oom_score_adj) write_oom_score_adj(plan.process.oom_score_adj);
+  join_namespaces(plan);
+  bool in_user_namespace = plan.new_user;
+  for (const NamespaceJoin& join : plan.joins) in_user_namespace |= join.type == "user";
+  if (plan.new_user) create_user_namespace();
+  if (in_user_namespace) {
+    if (setresgid(0, 0, 0) != 0) fail_errno("setresgid 0 in the user namespace");
+    if (setresuid(0, 0, 0) != 0) fail_errno("setresuid 0 in the user namespace");
+  }
+  if (plan.unshare_flags != 0 && unshare(int(plan.unshare_flags)) != 0) fail_errno("unshare namespaces");
+  write_time_offsets(plan);
+
+  // A sibling, not a child: the runtime reaps both stages.
+  long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) fail_errno("clone stage2");
+  if (pid == 0) return;
+  channel::send_raw("{\"type\":\"pid\",\"pid\":" + std::to_string(pid) + "}");
+  _exit(0);
+}
+
+// Catches at create time what would otherwise fail only at start: the container's root
+// (a mapped uid in a user namespace) must be able to open the fifo for writing.
+void check_fifo_writable(int fifo) {
+  std::string path = "/proc/self/fd/" + std::to_string(fifo);
+  if (access(path.c_str(), W_OK) != 0) fail_errno("exec fifo is not writable by the container's root");
+}
+
+// Blocks until `runts start` opens exec.fifo for reading, then releases it.
+void wait_for_start(int fifo) {
+  std::string path = "/proc/self/fd/" + std::to_string(fifo);
+  int fd;
+  do fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) fail_errno("open exec fifo for writing");
+  if (write(fd, "0", 1) != 1) fail_errno("write exec fifo");
+  close(fd);
+  close(fifo);
+}
+
+[[noreturn]] void stage2(const Plan& plan, int console_sock) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (setsid() < 0) fail_errno("setsid");
+  umask(0);  // device and directory modes from the plan are exact
+
+  json::Value message;
+  channel::receive("state", message);
+  if (!message["state"].is_string()) fail("sync message \"state\" has no state string");
+  const std::string state = message["state"].text;
+
+  int rootfd = prepare_rootfs(plan);
+  run_rootfs_ops(plan, rootfd);
+  int fifo = open(plan.exec_fifo.c_str(), O_PATH | O_CLOEXEC);
+  if (fifo < 0) fail_errno("open exec fifo " + plan.exec_fifo);
+  if (plan.runtime_hooks) {
+    channel::send_type("hooks");
+    json::Value reply;
+    channel::receive("hooks-done", reply);
+  }
+  run_hooks(plan.create_container_hooks, state);
+  enter_rootfs(plan, rootfd);
+  close(rootfd);
+
+  if (console_sock >= 0) setup_console(plan.process, console_sock);
+  apply_sysctl(plan);
+  apply_readonly_paths(plan);
+  apply_masked_paths(plan);
+  if (plan.root_readonly) make_root_readonly();
+  if (plan.has_hostname && sethostname(plan.hostname.data(), plan.hostname.size()) != 0)
+    fail_errno("sethostname " + plan.hostname);
+  if (plan.has_domainname && setdomainname(plan.domainname.data(), plan.domainname.size()) != 0)
+    fail_errno("setdomainname " + plan.domainname);
+
+  check_fifo_writable(fifo);
+  if (!plan.has_process) {
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    channel::send_type("created");
+    channel::detach();
+    wait_for_start(fifo);
+    for (;;) pause();
+  }
+
+  apply_rlimits(plan.process);
+  enter_cwd(plan.process);
+  std::string executable = resolve_executable(plan.process);
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  // the runtime exits once the container is created
+  channel::send_type("created");
+  channel::detach();
+  wait_for_start(fifo);
+  run_hooks(plan.start_container_hooks, state);
+  exec_process(plan, executable);
+}
+
+// Closes fds inherited from the caller (hostile, CVE-2024-21626) right away, keeping only
+// stdio, the preserved range, the sync socket and the console socket.
+void close_inherited_fds(const Plan& plan, int sync_fd) {
+  std::vector<unsigned> keep = {unsigned(sync_fd)};
+  if (plan.console_fd >= 0) keep.push_back(unsigned(plan.console_fd));
+  std::sort(keep.begin(), keep.end());
+  unsigned next = 3u + unsigned(plan.preserve_fds);
+  for (unsigned fd : keep) {
+    if (fd > next && syscall(SYS_close_range, next, fd - 1, 0) != 0) fail_errno("close inherited fds");
+    if (fd + 1 > next) next = fd + 1;
+  }
+  if (syscall(SYS_close_range, next, ~0U, 0) != 0) fail_errno("close inherited fds");
+}
+
+int parse_fd(const char* text) {
+  char* end = nullptr;
+  long fd = strtol(text, &end, 10);
+  if (*text == '\0' || *end != '\0' || fd < 3 || fd > 1 << 20) return -1;
+  return int(fd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  int sync_fd = argc == 2 ? parse_fd(argv[1]) : -1;
+  if (sync_fd < 0 || fcntl(sync_fd, F_SETFD, FD_CLOEXEC) != 0) fail("usage: runts-init <sync fd>");
+  channel::attach(sync_fd);
+
+  json::Value message;
+  channel::receive("plan", message);
+  Plan plan = decode_plan(message["plan"]);
+  close_inherited_fds(plan, sync_fd);
+  int console_sock = open_console_socket(plan);
+  stage1(plan);
+  stage2(plan, console_sock);
+}

@@ -1,0 +1,186 @@
+#include "plan.h"
+
+#include "sync.h"
+
+namespace {
+
+// Typed field readers: a missing or mistyped field is a runtime bug, reported by name.
+const json::Value& field(const json::Value& obj, const char* name, json::Kind kind) {
+  const json::Value& v = obj[name];
+  if (v.kind != kind) fail(std::string("invalid init plan: field \"") + name + "\" missing or of the wrong type");
+  return v;
+}
+
+std::string str(const json::Value& obj, const char* name) { return field(obj, name, json::Kind::String).text; }
+
+double num(const json::Value& obj, const char* name) { return field(obj, name, json::Kind::Number).number; }
+
+bool flag(const json::Value& obj, const char* name) { return field(obj, name, json::Kind::Bool).boolean; }
+
+const std::vector<json::Value>& list(const json::Value& obj, const char* name) {
+  return field(obj, name, json::Kind::Array).items;
+}
+
+std::vector<std::string> strings(const json::Value& obj, const char* name) {
+  std::vector<std::string> out;
+  for (const json::Value& v : list(obj, name)) {
+    if (!v.is_string()) fail(std::string("invalid init plan: \"") + name + "\" must hold strings");
+    out.push_back(v.text);
+  }
+  return out;
+}
+
+template <typename T>
+std::vector<T> numbers(const json::Value& obj, const char* name) {
+  std::vector<T> out;
+  for (const json::Value& v : list(obj, name)) {
+    if (!v.is_number()) fail(std::string("invalid init plan: \"") + name + "\" must hold numbers");
+    out.push_back(T(v.number));
+  }
+  return out;
+}
+
+RootfsOp decode_op(const json::Value& v) {
+  RootfsOp op;
+  std::string kind = str(v, "op");
+  if (kind == "mount") {
+    op.kind = RootfsOp::Kind::Mount;
+    op.source = str(v, "source");
+    op.target = str(v, "target");
+    op.fstype = str(v, "fstype");
+    op.flags = (unsigned long)num(v, "flags");
+    op.data = str(v, "data");
+    op.mkdir = str(v, "mkdir");
+    op.remount_flags = (unsigned long)num(v, "remountFlags");
+    op.propagation = numbers<unsigned long>(v, "propagation");
+  } else if (kind == "mknod") {
+    op.kind = RootfsOp::Kind::Mknod;
+    op.path = str(v, "path");
+    std::string dev = str(v, "kind");
+    if (dev.size() != 1 || std::string("cbpu").find(dev[0]) == std::string::npos)
+      fail("invalid init plan: mknod kind \"" + dev + "\"");
+    op.device_kind = dev[0];
+    op.major = unsigned(num(v, "major"));
+    op.minor = unsigned(num(v, "minor"));
+    op.mode = unsigned(num(v, "mode"));
+    op.uid = unsigned(num(v, "uid"));
+    op.gid = unsigned(num(v, "gid"));
+  } else if (kind == "bind-device") {
+    op.kind = RootfsOp::Kind::BindDevice;
+    op.path = str(v, "path");
+  } else if (kind == "symlink") {
+    op.kind = RootfsOp::Kind::Symlink;
+    op.path = str(v, "path");
+    op.link_target = str(v, "target");
+  } else {
+    fail("invalid init plan: unknown rootfs op \"" + kind + "\"");
+  }
+  return op;
+}
+
+std::vector<Hook> decode_hooks(const json::Value& plan, const char* name) {
+  std::vector<Hook> hooks;
+  for (const json::Value& v : list(plan, name)) {
+    Hook hook;
+    hook.path = str(v, "path");
+    hook.args = strings(v, "args");
+    hook.env = strings(v, "env");
+    hook.timeout = int(num(v, "timeout"));
+    hooks.push_back(hook);
+  }
+  return hooks;
+}
+
+Process decode_process(const json::Value& v) {
+  Process p;
+  p.args = strings(v, "args");
+  if (p.args.empty()) fail("invalid init plan: process.args is empty");
+  p.env = strings(v, "env");
+  p.cwd = str(v, "cwd");
+  p.uid = unsigned(num(v, "uid"));
+  p.gid = unsigned(num(v, "gid"));
+  p.additional_gids = numbers<unsigned>(v, "additionalGids");
+  p.umask = int(num(v, "umask"));
+  for (const json::Value& r : list(v, "rlimits")) {
+    Rlimit limit;
+    limit.resource = int(num(r, "resource"));
+    limit.soft = str(r, "soft");
+    limit.hard = str(r, "hard");
+    p.rlimits.push_back(limit);
+  }
+  const json::Value& caps = v["capabilities"];
+  if (!caps.is_null()) {
+    p.has_capabilities = true;
+    p.capabilities.bounding = numbers<int>(caps, "bounding");
+    p.capabilities.effective = numbers<int>(caps, "effective");
+    p.capabilities.inheritable = numbers<int>(caps, "inheritable");
+    p.capabilities.permitted = numbers<int>(caps, "permitted");
+    p.capabilities.ambient = numbers<int>(caps, "ambient");
+  }
+  p.no_new_privileges = flag(v, "noNewPrivileges");
+  if (!v["oomScoreAdj"].is_null()) {
+    p.has_oom_score_adj = true;
+    p.oom_score_adj = int(num(v, "oomScoreAdj"));
+  }
+  p.terminal = flag(v, "terminal");
+  const json::Value& size = v["consoleSize"];
+  if (!size.is_null()) {
+    p.has_console_size = true;
+    p.console_height = (unsigned short)num(size, "height");
+    p.console_width = (unsigned short)num(size, "width");
+  }
+  return p;
+}
+
+}  // namespace
+
+Plan decode_plan(const json::Value& v) {
+  if (!v.is_object()) fail("invalid init plan: not an object");
+  Plan plan;
+  plan.container_id = str(v, "containerId");
+  plan.rootfs = str(v, "rootfs");
+  if (plan.rootfs.empty() || plan.rootfs[0] != '/') fail("invalid init plan: rootfs must be an absolute path");
+
+  const json::Value& ns = field(v, "namespaces", json::Kind::Object);
+  for (const json::Value& j : list(ns, "join")) plan.joins.push_back({str(j, "type"), str(j, "path")});
+  plan.unshare_flags = (unsigned long)num(ns, "unshareFlags");
+  plan.new_user = flag(ns, "newUser");
+  for (const json::Value& t : list(ns, "timeOffsets"))
+    plan.time_offsets.push_back({str(t, "clock"), (long long)num(t, "secs"), (long long)num(t, "nanosecs")});
+
+  plan.root_propagation = (unsigned long)num(v, "rootPropagation");
+  for (const json::Value& op : list(v, "rootfsOps")) plan.rootfs_ops.push_back(decode_op(op));
+  plan.no_pivot = flag(v, "noPivot");
+  plan.root_readonly = flag(v, "rootReadonly");
+  plan.readonly_paths = strings(v, "readonlyPaths");
+  plan.masked_paths = strings(v, "maskedPaths");
+  for (const json::Value& kv : list(v, "sysctl")) {
+    if (!kv.is_array() || kv.items.size() != 2 || !kv.items[0].is_string() || !kv.items[1].is_string())
+      fail("invalid init plan: sysctl entries must be [key, value] strings");
+    plan.sysctl.emplace_back(kv.items[0].text, kv.items[1].text);
+  }
+  if (!v["hostname"].is_null()) {
+    plan.has_hostname = true;
+    plan.hostname = str(v, "hostname");
+  }
+  if (!v["domainname"].is_null()) {
+    plan.has_domainname = true;
+    plan.domainname = str(v, "domainname");
+  }
+  const json::Value& console = v["console"];
+  if (!console.is_null()) {
+    if (console["socketPath"].is_string()) plan.console_socket_path = console["socketPath"].text;
+    else plan.console_fd = int(num(console, "fd"));
+  }
+  plan.exec_fifo = str(v, "execFifo");
+  plan.runtime_hooks = flag(v, "runtimeHooks");
+  plan.create_container_hooks = decode_hooks(v, "createContainerHooks");
+  plan.start_container_hooks = decode_hooks(v, "startContainerHooks");
+  plan.preserve_fds = int(num(v, "preserveFds"));
+  if (plan.preserve_fds < 0) fail("invalid init plan: preserveFds is negative");
+  if (!v["process"].is_null()) {
+    plan.has_process = true;
+    plan.process = decode_process(field(v, "process", json::Kind::Object));
+  }
+  return plan;
+}

@@ -1,0 +1,95 @@
+// The init plan (src/plan/types.ts InitPlan) decoded from its JSON form.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "json.h"
+
+struct NamespaceJoin {
+  std::string type;  // config.json name: "pid", "network", ...
+  std::string path;
+};
+
+struct TimeOffset {
+  std::string clock;  // "monotonic" | "boottime"
+  long long secs = 0;
+  long long nanosecs = 0;
+};
+
+struct RootfsOp {
+  enum class Kind { Mount, Mknod, BindDevice, Symlink } kind = Kind::Mount;
+  // mount
+  std::string source, target, fstype, data;
+  unsigned long flags = 0;
+  std::string mkdir;  // "dir" | "file" | "none"
+  unsigned long remount_flags = 0;
+  std::vector<unsigned long> propagation;
+  // mknod (path), bind-device (path), symlink (path -> link_target)
+  std::string path, link_target;
+  char device_kind = 'c';
+  unsigned major = 0, minor = 0, mode = 0;
+  unsigned uid = 0, gid = 0;
+};
+
+struct Hook {
+  std::string path;
+  std::vector<std::string> args, env;
+  int timeout = 0;  // seconds, 0 = none
+};
+
+struct Rlimit {
+  int resource = 0;
+  std::string soft, hard;  // decimal or "unlimited"
+};
+
+struct Capabilities {
+  std::vector<int> bounding, effective, inheritable, permitted, ambient;
+};
+
+struct Process {
+  std::vector<std::string> args, env;
+  std::string cwd;
+  unsigned uid = 0, gid = 0;
+  std::vector<unsigned> additional_gids;
+  int umask = -1;
+  std::vector<Rlimit> rlimits;
+  bool has_capabilities = false;
+  Capabilities capabilities;
+  bool no_new_privileges = false;
+  bool has_oom_score_adj = false;
+  int oom_score_adj = 0;
+  bool terminal = false;
+  bool has_console_size = false;
+  unsigned short console_height = 0, console_width = 0;
+};
+
+struct Plan {
+  std::string container_id;
+  std::string rootfs;
+  std::vector<NamespaceJoin> joins;
+  unsigned long unshare_flags = 0;
+  bool new_user = false;
+  std::vector<TimeOffset> time_offsets;
+  unsigned long root_propagation = 0;
+  std::vector<RootfsOp> rootfs_ops;
+  bool no_pivot = false;
+  bool root_readonly = false;
+  std::vector<std::string> readonly_paths, masked_paths;
+  std::vector<std::pair<std::string, std::string>> sysctl;
+  bool has_hostname = false, has_domainname = false;
+  std::string hostname, domainname;
+  std::string console_socket_path;  // set when console is {socketPath}
+  int console_fd = -1;              // set when console is {fd}
+  std::string exec_fifo;
+  bool runtime_hooks = false;
+  std::vector<Hook> create_container_hooks, start_container_hooks;
+  int preserve_fds = 0;
+  bool has_process = false;
+  Process process;
+};
+
+// Decodes the "plan" member of the {type:"plan"} message; fails on a malformed plan.
+Plan decode_plan(const json::Value& plan);

@@ -1,0 +1,17 @@
+// The container process: resolving its executable, its limits and working directory, and
+// the final credential switch and execve.
+#pragma once
+
+#include <string>
+
+#include "plan.h"
+
+// Sets /proc/self/oom_score_adj (procfs verified).
+void write_oom_score_adj(int value);
+void apply_rlimits(const Process& process);
+// Resolves args[0] like Go's exec.LookPath with PATH from process.env.
+std::string resolve_executable(const Process& process);
+// chdir to process.cwd and verify the result lies inside the container root.
+void enter_cwd(const Process& process);
+// Capabilities, user switch, no_new_privs, fd cleanup, umask, execve. Never returns.
+[[noreturn]] void exec_process(const Plan& plan, const std::string& executable);

@@ -1,0 +1,69 @@
+// Foreground `run` with process.terminal: the container's pty master arrives here (the
+// init allocates the pty inside the container and sends only the master), and we relay it
+// to and from our own terminal, in raw mode, following window size changes.
+import { closeSync, createReadStream, writeSync } from 'node:fs';
+import * as tty from 'node:tty';
+import { native } from '../native';
+
+export interface ConsoleRelay {
+  /** Resolves once the container side has closed (all output delivered). */
+  closed: Promise<void>;
+  /** Restore our terminal and stop relaying. */
+  stop(): void;
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += writeSync(fd, data, off, data.length - off);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') continue;
+      return; // the other side is gone; nothing more to deliver
+    }
+  }
+}
+
+export function relayConsole(master: number): ConsoleRelay {
+  const stdinIsTty = tty.isatty(0);
+  const stdoutIsTty = tty.isatty(1);
+  const resize = (): void => {
+    if (stdoutIsTty && process.stdout.rows && process.stdout.columns) {
+      try {
+        native().setWinsize(master, process.stdout.rows, process.stdout.columns);
+      } catch {
+        // the pty may already be closed
+      }
+    }
+  };
+  resize();
+  if (stdoutIsTty) process.stdout.on('resize', resize);
+  if (stdinIsTty) process.stdin.setRawMode(true);
+  const onInput = (chunk: Buffer): void => writeAll(master, chunk);
+  process.stdin.on('data', onInput);
+  process.stdin.on('error', () => undefined);
+
+  const output = createReadStream('', { fd: master, autoClose: false, highWaterMark: 16 * 1024 });
+  const closed = new Promise<void>((resolve) => {
+    output.on('data', (chunk) => writeAll(1, chunk as Buffer));
+    // EIO from a pty master means every slave fd is closed: the container is done.
+    output.on('error', () => resolve());
+    output.on('end', () => resolve());
+  });
+  return {
+    closed,
+    stop(): void {
+      process.stdin.off('data', onInput);
+      process.stdin.pause();
+      if (stdinIsTty) process.stdin.setRawMode(false);
+      if (stdoutIsTty) process.stdout.off('resize', resize);
+      output.destroy();
+      try {
+        closeSync(master);
+      } catch {
+        // already closed
+      }
+    },
+  };
+}

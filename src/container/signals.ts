@@ -1,0 +1,25 @@
+// Signal arguments as runc takes them: a number, a name, or a SIG-prefixed name.
+import { constants } from 'node:os';
+import { UsageError } from '../errors';
+
+const SIGNALS = constants.signals as Readonly<Record<string, number>>;
+
+export function parseSignal(arg: string | number | undefined): number {
+  if (arg === undefined || arg === '') return SIGNALS.SIGTERM;
+  const text = String(arg).trim();
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n >= 1 && n <= 64) return n;
+    throw new UsageError(`invalid signal: ${text}`);
+  }
+  const upper = text.toUpperCase();
+  const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+  const rt = /^SIGRTMIN(?:\+(\d+))?$/.exec(name) ?? /^SIGRTMAX(?:-(\d+))?$/.exec(name);
+  if (rt) {
+    const n = name.startsWith('SIGRTMIN') ? 34 + Number(rt[1] ?? 0) : 64 - Number(rt[1] ?? 0);
+    if (n >= 34 && n <= 64) return n;
+  }
+  const n = SIGNALS[name];
+  if (n === undefined) throw new UsageError(`unknown signal "${text}"`);
+  return n;
+}

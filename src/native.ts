@@ -1,0 +1,54 @@
+// The one typed boundary to native code. Nothing else loads the addon or names the helper
+// binary; everything behind these functions is a syscall Node lacks (native/addon/addon.cc).
+import * as path from 'node:path';
+
+export interface WaitStatus {
+  /** Set when the process exited. */
+  exitCode?: number;
+  /** Set when a signal killed it. */
+  signal?: number;
+}
+
+export interface NativeAddon {
+  /** Start the init helper from a sealed memfd copy, with an empty environment, default
+   *  signal dispositions and only fds 0-2 plus `inheritFds` open; returns its pid and our end
+   *  of the sync socket (blocking, close-on-exec). */
+  spawnInit(helperPath: string, inheritFds: number[]): { pid: number; syncFd: number };
+  /** Blocking waitpid for a direct child. */
+  waitPid(pid: number): WaitStatus;
+  /** waitpid on a worker thread. */
+  waitPidAsync(pid: number): Promise<WaitStatus>;
+  /** An AF_UNIX stream socket pair, both ends close-on-exec. */
+  socketPair(): [number, number];
+  /** Receive one fd sent with SCM_RIGHTS. */
+  recvFd(sock: number): number;
+  /** Blocking flock: exclusive or shared. */
+  flock(fd: number, exclusive: boolean): void;
+  mkfifo(path: string, mode: number): void;
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  setWinsize(fd: number, rows: number, cols: number): void;
+  /** statfs f_type of an open fd (PROC_SUPER_MAGIC = 0x9fa0). */
+  fstatfsType(fd: number): number;
+}
+
+// Source (src/) and bundle (dist/) both sit one level below the project root.
+const projectRoot = path.resolve(__dirname, '..');
+
+/** Absolute path of the init helper executable built by node-gyp. */
+export const initHelperPath = path.join(projectRoot, 'build', 'Release', 'runts-init');
+
+let addon: NativeAddon | undefined;
+
+/** The addon, loaded on first use so commands that need no syscalls never pay for it. */
+export function native(): NativeAddon {
+  if (!addon) {
+    const file = path.join(projectRoot, 'build', 'Release', 'runts_native.node');
+    const mod = { exports: {} as NativeAddon };
+    process.dlopen(mod, file);
+    addon = mod.exports;
+  }
+  return addon;
+}
+
+export const PROC_SUPER_MAGIC = 0x9fa0;

@@ -1,0 +1,336 @@
+// Turn a validated config.json into the init plan the C++ helper executes. Every decision
+// about what config.json means is made here, where it can be unit-tested without root.
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Mount, Spec } from '../spec/types';
+import type { Hierarchy } from '../cgroups/hierarchy';
+import { hostCgroupDir } from '../cgroups/hierarchy';
+import { CAPABILITY_NUMBERS, capabilityNumbers } from './capabilities';
+import { MS, parseMountOptions } from './mount-options';
+import { RLIMIT_NUMBERS, rlimitValue } from './rlimits';
+import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanProcess, RootfsOp } from './types';
+
+export class PlanError extends Error {}
+
+export const CLONE_FLAGS: Readonly<Record<NamespaceType, number>> = {
+  mount: 0x00020000,
+  uts: 0x04000000,
+  ipc: 0x08000000,
+  user: 0x10000000,
+  pid: 0x20000000,
+  network: 0x40000000,
+  cgroup: 0x02000000,
+  time: 0x00000080,
+};
+
+/** Devices every container gets (runc's default list), before linux.devices. */
+const DEFAULT_DEVICES = [
+  { path: '/dev/null', major: 1, minor: 3 },
+  { path: '/dev/zero', major: 1, minor: 5 },
+  { path: '/dev/full', major: 1, minor: 7 },
+  { path: '/dev/tty', major: 5, minor: 0 },
+  { path: '/dev/urandom', major: 1, minor: 9 },
+  { path: '/dev/random', major: 1, minor: 8 },
+];
+
+export interface PlanInputs {
+  id: string;
+  /** Absolute bundle directory. */
+  bundle: string;
+  spec: Spec;
+  execFifo: string;
+  console: InitPlan['console'];
+  noPivot: boolean;
+  preserveFds: number;
+  /** Host cgroup hierarchies, for `cgroup` mounts (see hostHierarchies()). */
+  hierarchies: Hierarchy[];
+  /** Highest capability number the kernel knows. */
+  lastCap: number;
+  /** Whether the host has /proc/kcore (for the /dev/core link). */
+  hasKcore: boolean;
+}
+
+export interface BuiltPlan {
+  plan: InitPlan;
+  warnings: string[];
+}
+
+export function buildPlan(inputs: PlanInputs): BuiltPlan {
+  const { spec, bundle } = inputs;
+  const warnings: string[] = [];
+  const linux = spec.linux ?? {};
+  const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
+  const namespaces = planNamespaces(spec);
+  const newUser = namespaces.newUser;
+  const newCgroupNs = (namespaces.unshareFlags & CLONE_FLAGS.cgroup) !== 0;
+
+  const rootfsOps: RootfsOp[] = [];
+  for (const mount of spec.mounts ?? []) {
+    rootfsOps.push(...mountOps(mount, bundle, inputs.hierarchies, newCgroupNs));
+  }
+  rootfsOps.push(...deviceOps(spec, newUser));
+  rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
+
+  const hooks = spec.hooks ?? {};
+  const process = spec.process ? planProcess(spec, inputs, warnings) : null;
+  const plan: InitPlan = {
+    containerId: inputs.id,
+    rootfs,
+    namespaces,
+    rootPropagation: rootPropagation(linux.rootfsPropagation),
+    rootfsOps,
+    noPivot: inputs.noPivot,
+    rootReadonly: spec.root?.readonly === true,
+    readonlyPaths: (linux.readonlyPaths ?? []).map((p) => path.posix.normalize(p)),
+    maskedPaths: (linux.maskedPaths ?? []).map((p) => path.posix.normalize(p)),
+    sysctl: Object.entries(linux.sysctl ?? {}),
+    hostname: spec.hostname ?? null,
+    domainname: spec.domainname ?? null,
+    console: spec.process?.terminal ? inputs.console : null,
+    execFifo: inputs.execFifo,
+    runtimeHooks: (hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0,
+    createContainerHooks: (hooks.createContainer ?? []).map(planHook),
+    startContainerHooks: (hooks.startContainer ?? []).map(planHook),
+    preserveFds: inputs.preserveFds,
+    process,
+  };
+  if ((plan.hostname !== null || plan.domainname !== null) && !hasNewNamespace(spec, 'uts')) {
+    throw new PlanError('unable to set hostname or domainname without a private UTS namespace');
+  }
+  return { plan, warnings };
+}
+
+function hasNewNamespace(spec: Spec, type: NamespaceType): boolean {
+  return (spec.linux?.namespaces ?? []).some((ns) => ns.type === type && !ns.path);
+}
+
+function planNamespaces(spec: Spec): InitPlan['namespaces'] {
+  const list = spec.linux?.namespaces ?? [];
+  const join = list
+    .filter((ns) => ns.path)
+    .map((ns) => ({ type: ns.type as NamespaceType, path: ns.path as string }))
+    .sort((a, b) => (a.type === 'user' ? -1 : 0) - (b.type === 'user' ? -1 : 0));
+  let unshareFlags = 0;
+  let newUser = false;
+  for (const ns of list) {
+    if (ns.path) continue;
+    if (ns.type === 'user') newUser = true;
+    else unshareFlags |= CLONE_FLAGS[ns.type as NamespaceType];
+  }
+  const timeOffsets: InitPlan['namespaces']['timeOffsets'] = [];
+  for (const [clock, offset] of Object.entries(spec.linux?.timeOffsets ?? {})) {
+    if (clock !== 'monotonic' && clock !== 'boottime') throw new PlanError(`linux.timeOffsets: unknown clock "${clock}"`);
+    timeOffsets.push({ clock, secs: offset.secs ?? 0, nanosecs: offset.nanosecs ?? 0 });
+  }
+  return { join, unshareFlags, newUser, timeOffsets };
+}
+
+function rootPropagation(value: string | undefined): number {
+  switch (value ?? 'rslave') {
+    case 'private':
+      return MS.PRIVATE;
+    case 'rprivate':
+      return MS.PRIVATE | MS.REC;
+    case 'slave':
+      return MS.SLAVE;
+    case 'rslave':
+      return MS.SLAVE | MS.REC;
+    case 'shared':
+      return MS.SHARED;
+    case 'rshared':
+      return MS.SHARED | MS.REC;
+    case 'unbindable':
+      return MS.UNBINDABLE;
+    case 'runbindable':
+      return MS.UNBINDABLE | MS.REC;
+    default:
+      throw new PlanError(`linux.rootfsPropagation: unknown propagation "${value}"`);
+  }
+}
+
+function mountOps(mount: Mount, bundle: string, hierarchies: Hierarchy[], newCgroupNs: boolean): RootfsOp[] {
+  const target = path.posix.normalize(mount.destination);
+  const opts = parseMountOptions(mount.options);
+  if (opts.unsupported.length > 0) {
+    throw new PlanError(`mounts: ${target}: unsupported mount option(s): ${opts.unsupported.join(', ')}`);
+  }
+  if (opts.bind) {
+    const source = path.resolve(bundle, mount.source ?? '');
+    let mkdir: 'dir' | 'file';
+    try {
+      mkdir = statSync(source).isDirectory() ? 'dir' : 'file';
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : String(code);
+      throw new PlanError(`error mounting "${source}" to rootfs at "${target}": stat ${source}: ${why}`);
+    }
+    const attrs = opts.flags & ~MS.REMOUNT;
+    return [
+      {
+        op: 'mount',
+        source,
+        target,
+        fstype: 'bind',
+        flags: MS.BIND | (opts.recursive ? MS.REC : 0),
+        data: '',
+        mkdir,
+        remountFlags: attrs !== 0 ? MS.BIND | MS.REMOUNT | attrs : 0,
+        propagation: opts.propagation,
+      },
+    ];
+  }
+  if (mount.type === 'cgroup' || mount.type === 'cgroup2') {
+    return cgroupMountOps(target, opts.flags, hierarchies, newCgroupNs);
+  }
+  return [
+    {
+      op: 'mount',
+      source: mount.source ?? mount.type ?? 'none',
+      target,
+      fstype: mount.type ?? 'none',
+      flags: opts.flags,
+      data: opts.data,
+      mkdir: 'dir',
+      remountFlags: 0,
+      propagation: opts.propagation,
+    },
+  ];
+}
+
+/**
+ * A `cgroup` mount shows the container its own cgroups. With a cgroup namespace the
+ * hierarchies are mounted afresh (their root is the container's cgroup); without one the
+ * container's cgroup directories are bound from the host. On v1 and hybrid hosts each
+ * hierarchy goes under a tmpfs at the destination, as runc lays it out.
+ */
+function cgroupMountOps(target: string, flags: number, hierarchies: Hierarchy[], newCgroupNs: boolean): RootfsOp[] {
+  const unified = hierarchies.find((h) => h.fstype === 'cgroup2');
+  const v1 = hierarchies.filter((h) => h.fstype === 'cgroup');
+  const one = (h: Hierarchy, dest: string): RootfsOp =>
+    newCgroupNs
+      ? { op: 'mount', source: 'cgroup', target: dest, fstype: h.fstype, flags, data: h.subsystems.join(','), mkdir: 'dir', remountFlags: 0, propagation: [] }
+      : {
+          op: 'mount',
+          source: hostCgroupDir(h, h.cgroup),
+          target: dest,
+          fstype: 'bind',
+          flags: MS.BIND | MS.REC,
+          data: '',
+          mkdir: 'dir',
+          remountFlags: MS.BIND | MS.REMOUNT | flags,
+          propagation: [],
+        };
+  if (v1.length === 0) {
+    if (!unified) throw new PlanError(`mounts: ${target}: no cgroup hierarchy is mounted on the host`);
+    return [one(unified, target)];
+  }
+  const ops: RootfsOp[] = [
+    { op: 'mount', source: 'tmpfs', target, fstype: 'tmpfs', flags: flags & ~MS.RDONLY, data: 'mode=755', mkdir: 'dir', remountFlags: 0, propagation: [] },
+  ];
+  for (const h of v1) {
+    const name = h.subsystems.map((s) => s.replace(/^name=/, '')).join(',');
+    ops.push(one(h, path.posix.join(target, name)));
+    // Co-mounted controllers (cpu,cpuacct) are also reachable by each name.
+    if (h.subsystems.length > 1) {
+      for (const s of h.subsystems) ops.push({ op: 'symlink', target: name, path: path.posix.join(target, s) });
+    }
+  }
+  if (unified) ops.push(one(unified, path.posix.join(target, path.posix.basename(unified.mountpoint))));
+  return ops;
+}
+
+function deviceOps(spec: Spec, newUser: boolean): RootfsOp[] {
+  const configured = spec.linux?.devices ?? [];
+  const ops: RootfsOp[] = [];
+  const byPath = new Set(configured.map((d) => path.posix.normalize(d.path)));
+  for (const d of DEFAULT_DEVICES) {
+    if (byPath.has(d.path)) continue;
+    ops.push(newUser ? { op: 'bind-device', path: d.path } : { op: 'mknod', path: d.path, kind: 'c', major: d.major, minor: d.minor, mode: 0o666, uid: 0, gid: 0 });
+  }
+  for (const d of configured) {
+    const p = path.posix.normalize(d.path);
+    if (newUser) {
+      ops.push({ op: 'bind-device', path: p });
+      continue;
+    }
+    ops.push({
+      op: 'mknod',
+      path: p,
+      kind: d.type as 'c' | 'b' | 'p' | 'u',
+      major: d.major ?? 0,
+      minor: d.minor ?? 0,
+      mode: (d.fileMode ?? 0o666) & 0o7777,
+      uid: d.uid ?? 0,
+      gid: d.gid ?? 0,
+    });
+  }
+  return ops;
+}
+
+function devSymlinkOps(hasKcore: boolean): RootfsOp[] {
+  const links: [string, string][] = [
+    ['/proc/self/fd', '/dev/fd'],
+    ['/proc/self/fd/0', '/dev/stdin'],
+    ['/proc/self/fd/1', '/dev/stdout'],
+    ['/proc/self/fd/2', '/dev/stderr'],
+    ['pts/ptmx', '/dev/ptmx'],
+  ];
+  if (hasKcore) links.push(['/proc/kcore', '/dev/core']);
+  return links.map(([target, p]) => ({ op: 'symlink', target, path: p }));
+}
+
+function planHook(h: { path: string; args?: string[]; env?: string[]; timeout?: number }): PlanHook {
+  return { path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeout: h.timeout ?? 0 };
+}
+
+function planProcess(spec: Spec, inputs: PlanInputs, warnings: string[]): PlanProcess {
+  const p = spec.process!;
+  const env = [...(p.env ?? [])];
+  if (inputs.preserveFds > 0) env.push(`LISTEN_FDS=${inputs.preserveFds}`, 'LISTEN_PID=1');
+  const rlimits = (p.rlimits ?? []).map((r) => {
+    const resource = RLIMIT_NUMBERS[r.type];
+    if (resource === undefined) throw new PlanError(`process.rlimits: unknown rlimit type "${r.type}"`);
+    return { resource, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) };
+  });
+  let capabilities: PlanCapabilities | null = null;
+  if (p.capabilities) {
+    const unknown = new Set<string>();
+    const pick = (names: string[] | undefined): number[] => {
+      const r = capabilityNumbers(names, inputs.lastCap);
+      r.unknown.forEach((u) => unknown.add(u));
+      return r.numbers;
+    };
+    const c = p.capabilities;
+    capabilities = {
+      bounding: pick(c.bounding),
+      effective: pick(c.effective),
+      inheritable: pick(c.inheritable),
+      permitted: pick(c.permitted),
+      ambient: pick(c.ambient),
+    };
+    if (unknown.size > 0) warnings.push(`ignoring unknown or unavailable capabilities: [${[...unknown].join(' ')}]`);
+    // The kernel raises an ambient capability only if it is permitted and inheritable;
+    // like runc, warn about the others instead of failing the container.
+    const raisable = capabilities.ambient.filter((n) => capabilities!.permitted.includes(n) && capabilities!.inheritable.includes(n));
+    for (const n of capabilities.ambient.filter((a) => !raisable.includes(a))) {
+      const name = Object.keys(CAPABILITY_NUMBERS).find((k) => CAPABILITY_NUMBERS[k] === n);
+      warnings.push(`can't raise ambient capability ${name}: not in the permitted and inheritable sets`);
+    }
+    capabilities.ambient = raisable;
+  }
+  return {
+    args: p.args ?? [],
+    env,
+    cwd: p.cwd,
+    uid: p.user?.uid ?? 0,
+    gid: p.user?.gid ?? 0,
+    additionalGids: p.user?.additionalGids ?? [],
+    umask: p.user?.umask ?? 0o022,
+    rlimits,
+    capabilities,
+    noNewPrivileges: p.noNewPrivileges === true,
+    oomScoreAdj: p.oomScoreAdj ?? null,
+    terminal: p.terminal === true,
+    consoleSize: p.consoleSize ? { height: p.consoleSize.height, width: p.consoleSize.width } : null,
+  };
+}

@@ -1,0 +1,197 @@
+import t from 'tap';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildPlan, CLONE_FLAGS, PlanError } from '../../src/plan/build';
+import type { PlanInputs } from '../../src/plan/build';
+import { MS } from '../../src/plan/mount-options';
+import type { RootfsOp } from '../../src/plan/types';
+import type { Spec } from '../../src/spec/types';
+import type { Hierarchy } from '../../src/cgroups/hierarchy';
+
+const bundle = mkdtempSync(path.join(tmpdir(), 'runts-plan-'));
+mkdirSync(path.join(bundle, 'rootfs'));
+mkdirSync(path.join(bundle, 'data'));
+writeFileSync(path.join(bundle, 'file.txt'), 'x');
+t.teardown(() => require('node:fs').rmSync(bundle, { recursive: true, force: true }));
+
+function baseSpec(): Spec {
+  return {
+    ociVersion: '1.3.0',
+    root: { path: 'rootfs' },
+    process: { cwd: '/', args: ['sh'], env: ['PATH=/bin'], user: { uid: 0, gid: 0 } },
+    linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }, { type: 'uts' }] },
+  } as Spec;
+}
+
+function inputs(spec: Spec, extra: Partial<PlanInputs> = {}): PlanInputs {
+  return {
+    id: 'c1',
+    bundle,
+    spec,
+    execFifo: '/run/runts/c1/exec.fifo',
+    console: null,
+    noPivot: false,
+    preserveFds: 0,
+    hierarchies: [],
+    lastCap: 40,
+    hasKcore: true,
+    ...extra,
+  };
+}
+
+function mountsOf(ops: RootfsOp[]) {
+  return ops.filter((o): o is Extract<RootfsOp, { op: 'mount' }> => o.op === 'mount');
+}
+
+t.test('namespaces: new ones become unshare flags, paths become joins with user first', async (t) => {
+  const spec = baseSpec();
+  spec.linux!.namespaces = [{ type: 'network', path: '/proc/1/ns/net' }, { type: 'mount' }, { type: 'user', path: '/proc/1/ns/user' }, { type: 'ipc' }];
+  const { plan } = buildPlan(inputs(spec));
+  t.equal(plan.namespaces.unshareFlags, CLONE_FLAGS.mount | CLONE_FLAGS.ipc);
+  t.same(plan.namespaces.join.map((j) => j.type), ['user', 'network']);
+  t.equal(plan.namespaces.newUser, false);
+});
+
+t.test('a new user namespace is flagged, not unshared with the others; devices are bound', async (t) => {
+  const spec = baseSpec();
+  spec.linux!.namespaces!.push({ type: 'user' });
+  const { plan } = buildPlan(inputs(spec));
+  t.equal(plan.namespaces.newUser, true);
+  t.equal(plan.namespaces.unshareFlags & CLONE_FLAGS.user, 0);
+  t.ok(plan.rootfsOps.some((o) => o.op === 'bind-device' && o.path === '/dev/null'));
+  t.notOk(plan.rootfsOps.some((o) => o.op === 'mknod'));
+});
+
+t.test('bind mounts: source relative to the bundle, file or dir target, remount for attributes', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [
+    { destination: '/data', type: 'bind', source: 'data', options: ['rbind', 'ro', 'nosuid', 'rprivate'] },
+    { destination: '/etc/x.txt', source: 'file.txt', options: ['bind'] },
+  ];
+  const [dir, file] = mountsOf(buildPlan(inputs(spec)).plan.rootfsOps);
+  t.equal(dir.source, path.join(bundle, 'data'));
+  t.equal(dir.flags, MS.BIND | MS.REC);
+  t.equal(dir.remountFlags, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID);
+  t.same(dir.propagation, [MS.PRIVATE | MS.REC]);
+  t.equal(dir.mkdir, 'dir');
+  t.equal(file.mkdir, 'file');
+  t.equal(file.remountFlags, 0);
+});
+
+t.test('a missing bind source is an error naming the source and destination', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [{ destination: '/x', source: '/nonexistent/src', options: ['bind'] }];
+  t.throws(() => buildPlan(inputs(spec)), { message: 'error mounting "/nonexistent/src" to rootfs at "/x": stat /nonexistent/src: no such file or directory' });
+});
+
+t.test('filesystem mounts keep fs data and flags', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [{ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] }];
+  const [m] = mountsOf(buildPlan(inputs(spec)).plan.rootfsOps);
+  t.equal(m.fstype, 'tmpfs');
+  t.equal(m.flags, MS.NOSUID | MS.NOEXEC | MS.NODEV);
+  t.equal(m.data, 'mode=1777,size=65536k');
+});
+
+t.test('idmap options are refused, not ignored', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [{ destination: '/d', type: 'bind', source: 'data', options: ['bind', 'idmap'] }];
+  t.throws(() => buildPlan(inputs(spec)), PlanError);
+});
+
+const hybrid: Hierarchy[] = [
+  { fstype: 'cgroup', mountpoint: '/sys/fs/cgroup/cpu,cpuacct', mountRoot: '/', subsystems: ['cpu', 'cpuacct'], cgroup: '/a' },
+  { fstype: 'cgroup', mountpoint: '/sys/fs/cgroup/memory', mountRoot: '/', subsystems: ['memory'], cgroup: '/a' },
+  { fstype: 'cgroup2', mountpoint: '/sys/fs/cgroup/unified', mountRoot: '/', subsystems: [], cgroup: '/a' },
+];
+
+t.test('cgroup mount on a hybrid host: tmpfs, per-hierarchy binds, comount links', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'ro'] }];
+  const ops = buildPlan(inputs(spec, { hierarchies: hybrid })).plan.rootfsOps;
+  const mounts = mountsOf(ops);
+  t.equal(mounts[0].fstype, 'tmpfs');
+  t.equal(mounts[0].flags & MS.RDONLY, 0, 'the tmpfs stays writable until its submounts exist');
+  t.same(mounts.slice(1).map((m) => [m.source, m.target]), [
+    ['/sys/fs/cgroup/cpu,cpuacct/a', '/sys/fs/cgroup/cpu,cpuacct'],
+    ['/sys/fs/cgroup/memory/a', '/sys/fs/cgroup/memory'],
+    ['/sys/fs/cgroup/unified/a', '/sys/fs/cgroup/unified'],
+  ]);
+  t.ok(mounts.slice(1).every((m) => (m.remountFlags & MS.RDONLY) !== 0), 'hierarchies are read-only');
+  t.ok(ops.some((o) => o.op === 'symlink' && o.path === '/sys/fs/cgroup/cpu' && o.target === 'cpu,cpuacct'));
+});
+
+t.test('cgroup mount with a cgroup namespace mounts the hierarchies afresh', async (t) => {
+  const spec = baseSpec();
+  spec.linux!.namespaces!.push({ type: 'cgroup' });
+  spec.mounts = [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro'] }];
+  const mounts = mountsOf(buildPlan(inputs(spec, { hierarchies: hybrid })).plan.rootfsOps);
+  t.same(mounts.slice(1).map((m) => [m.fstype, m.data]), [
+    ['cgroup', 'cpu,cpuacct'],
+    ['cgroup', 'memory'],
+    ['cgroup2', ''],
+  ]);
+});
+
+t.test('default devices, overridden by linux.devices; /dev links', async (t) => {
+  const spec = baseSpec();
+  spec.linux!.devices = [{ path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o600, uid: 5, gid: 6 }, { path: '/dev/fuse', type: 'c', major: 10, minor: 229 }];
+  const ops = buildPlan(inputs(spec)).plan.rootfsOps;
+  const nodes = ops.filter((o) => o.op === 'mknod') as Extract<RootfsOp, { op: 'mknod' }>[];
+  t.same(nodes.map((n) => n.path).sort(), ['/dev/full', '/dev/fuse', '/dev/null', '/dev/random', '/dev/tty', '/dev/urandom', '/dev/zero']);
+  const devNull = nodes.find((n) => n.path === '/dev/null')!;
+  t.same([devNull.mode, devNull.uid, devNull.gid], [0o600, 5, 6]);
+  t.ok(ops.some((o) => o.op === 'symlink' && o.path === '/dev/ptmx' && o.target === 'pts/ptmx'));
+  t.ok(ops.some((o) => o.op === 'symlink' && o.path === '/dev/fd' && o.target === '/proc/self/fd'));
+});
+
+t.test('process: rlimits, capabilities with unknown names warned, LISTEN_FDS with preserved fds', async (t) => {
+  const spec = baseSpec();
+  spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 18446744073709551615 }];
+  spec.process!.capabilities = { bounding: ['CAP_CHOWN', 'CAP_KILL', 'CAP_NOT_A_CAP'], effective: ['CAP_KILL'] };
+  const { plan, warnings } = buildPlan(inputs(spec, { preserveFds: 2 }));
+  t.same(plan.process!.rlimits, [{ resource: 7, soft: '1024', hard: 'unlimited' }]);
+  t.same(plan.process!.capabilities!.bounding, [0, 5]);
+  t.same(plan.process!.capabilities!.effective, [5]);
+  t.same(warnings, ['ignoring unknown or unavailable capabilities: [CAP_NOT_A_CAP]']);
+  t.ok(plan.process!.env.includes('LISTEN_FDS=2') && plan.process!.env.includes('LISTEN_PID=1'));
+  t.equal(plan.process!.umask, 0o022);
+});
+
+t.test('capabilities above the kernel last_cap are unknown', async (t) => {
+  const spec = baseSpec();
+  spec.process!.capabilities = { bounding: ['CAP_BPF', 'CAP_CHOWN'] };
+  const { plan, warnings } = buildPlan(inputs(spec, { lastCap: 38 }));
+  t.same(plan.process!.capabilities!.bounding, [0]);
+  t.match(warnings[0], /CAP_BPF/);
+});
+
+t.test('hostname needs a new UTS namespace', async (t) => {
+  const spec = baseSpec();
+  spec.hostname = 'box';
+  t.equal(buildPlan(inputs(spec)).plan.hostname, 'box');
+  spec.linux!.namespaces = [{ type: 'mount' }];
+  t.throws(() => buildPlan(inputs(spec)), { message: /private UTS namespace/ });
+});
+
+t.test('no process: the plan carries none; hooks split by where they run', async (t) => {
+  const spec = baseSpec();
+  delete spec.process;
+  spec.hooks = { prestart: [{ path: '/bin/true' }], createContainer: [{ path: '/bin/cc', args: ['cc', '-x'], timeout: 3 }] };
+  const { plan } = buildPlan(inputs(spec));
+  t.equal(plan.process, null);
+  t.equal(plan.runtimeHooks, true);
+  t.same(plan.createContainerHooks, [{ path: '/bin/cc', args: ['cc', '-x'], env: [], timeout: 3 }]);
+});
+
+t.test('rootfsPropagation and root.readonly', async (t) => {
+  const spec = baseSpec();
+  t.equal(buildPlan(inputs(spec)).plan.rootPropagation, MS.SLAVE | MS.REC, 'rslave by default');
+  spec.linux!.rootfsPropagation = 'private';
+  spec.root!.readonly = true;
+  const { plan } = buildPlan(inputs(spec));
+  t.equal(plan.rootPropagation, MS.PRIVATE);
+  t.equal(plan.rootReadonly, true);
+  t.equal(plan.rootfs, path.join(bundle, 'rootfs'));
+});
