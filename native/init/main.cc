@@ -131,11 +131,12 @@ void wait_for_start(int fifo) {
   close(fifo);
 }
 
-[[noreturn]] void stage2(const Plan& plan, int console_sock) {
+[[noreturn]] void stage2(const Plan& plan, int console_sock, int fifo) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (setsid() < 0) fail_errno("setsid");
-  umask(0);  // device and directory modes from the plan are exact
+  // Device and directory modes from the plan are exact.
+  mode_t caller_umask = umask(0);
 
   json::Value message;
   channel::receive("state", message);
@@ -144,13 +145,12 @@ void wait_for_start(int fifo) {
 
   int rootfd = prepare_rootfs(plan);
   run_rootfs_ops(plan, rootfd);
-  int fifo = open(plan.exec_fifo.c_str(), O_PATH | O_CLOEXEC);
-  if (fifo < 0) fail_errno("open exec fifo " + plan.exec_fifo);
   if (plan.runtime_hooks) {
     channel::send_type("hooks");
     json::Value reply;
     channel::receive("hooks-done", reply);
   }
+  umask(caller_umask);  // hooks and the process see the caller's umask
   run_hooks(plan.create_container_hooks, state);
   enter_rootfs(plan, rootfd);
   close(rootfd);
@@ -220,6 +220,11 @@ int main(int argc, char** argv) {
   Plan plan = decode_plan(message["plan"]);
   close_inherited_fds(plan, sync_fd);
   int console_sock = open_console_socket(plan);
+  // Opened while still in the runtime's namespaces and credentials: the state dir (0700,
+  // owned by the runtime) is not traversable by a user namespace's root. Only an O_PATH
+  // fd, never the directory (security rule 10).
+  int fifo = open(plan.exec_fifo.c_str(), O_PATH | O_CLOEXEC);
+  if (fifo < 0) fail_errno("open exec fifo " + plan.exec_fifo);
   stage1(plan);
-  stage2(plan, console_sock);
+  stage2(plan, console_sock, fifo);
 }

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace {
@@ -11,9 +12,15 @@ int sync_fd = -1;
 // Largest message accepted from the runtime; a plan is a few KiB.
 constexpr uint32_t kMaxFrame = 16u << 20;
 
+// Writes everything; on a socket without SIGPIPE (a vanished runtime is an error, not a kill).
 bool write_all(int fd, const char* data, size_t len) {
+  bool is_socket = true;
   while (len > 0) {
-    ssize_t n = write(fd, data, len);
+    ssize_t n = is_socket ? send(fd, data, len, MSG_NOSIGNAL) : write(fd, data, len);
+    if (n < 0 && errno == ENOTSOCK) {
+      is_socket = false;
+      continue;
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       return false;

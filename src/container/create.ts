@@ -1,7 +1,7 @@
 // create: validate the bundle, make the state dir and exec.fifo, build the plan, run the
 // init helper to the point where the container waits on the fifo, record the state and
 // write the pid file. Any failure removes everything it made.
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { RuntimeError } from '../errors';
 import { runHooks } from '../hooks/run';
@@ -12,7 +12,7 @@ import { hostHierarchies } from '../cgroups/hierarchy';
 import { lastKernelCapability } from '../plan/capabilities';
 import { buildPlan, PlanError } from '../plan/build';
 import type { InitPlan } from '../plan/types';
-import type { Spec } from '../spec/types';
+import type { LinuxIDMapping, Spec } from '../spec/types';
 import { loadConfig, validateConfig } from '../spec/validate';
 import { StateStore } from '../state/store';
 import type { ContainerRecord } from '../state/store';
@@ -44,6 +44,12 @@ function rfc3339Nano(date: Date, hr: bigint): string {
   return date.toISOString().replace(/\.\d+Z$/, `.${nanos}Z`);
 }
 
+/** The host id that id 0 in the container maps to (0 when unmapped). */
+function hostIdOfRoot(mappings: LinuxIDMapping[] | undefined): number {
+  const m = (mappings ?? []).find((r) => r.containerID <= 0 && 0 < r.containerID + r.size);
+  return m ? m.hostID - m.containerID : 0;
+}
+
 /** Write the pid file atomically (tmp + rename), decimal with no newline. */
 export function writePidFile(file: string, pid: number): void {
   const abs = path.resolve(file);
@@ -70,8 +76,13 @@ export function createContainer(opts: CreateOptions): Created {
     handle.lock();
     const execFifo = path.join(handle.dir, 'exec.fifo');
     native().mkfifo(execFifo, 0o622);
+    // In a new user namespace the container's root is some other host uid: it must be
+    // able to open the fifo for writing (through the fd the init holds).
+    if (spec.linux?.namespaces?.some((ns) => ns.type === 'user' && !ns.path)) {
+      chownSync(execFifo, hostIdOfRoot(spec.linux.uidMappings), hostIdOfRoot(spec.linux.gidMappings));
+    }
     const console: InitPlan['console'] = opts.consoleFd !== undefined ? { fd: opts.consoleFd } : opts.consoleSocket ? { socketPath: path.resolve(opts.consoleSocket) } : null;
-    const { plan, warnings } = buildPlan({
+    const { plan, warnings, notes } = buildPlan({
       id: opts.id,
       bundle,
       spec,
@@ -84,6 +95,7 @@ export function createContainer(opts: CreateOptions): Created {
       hasKcore: existsSync('/proc/kcore'),
     });
     warnings.forEach((w) => log.warn(w));
+    notes.forEach((n) => log.debug(n));
 
     const created = new Date();
     const createdStamp = rfc3339Nano(created, process.hrtime.bigint());

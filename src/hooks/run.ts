@@ -7,7 +7,9 @@ import type { Hook } from '../spec/types';
 
 export type RuntimeHookPhase = 'prestart' | 'createRuntime' | 'poststart' | 'poststop';
 
-export class HookError extends Error {}
+export class HookError extends Error {
+  override name = 'HookError';
+}
 
 function envObject(env: readonly string[] | undefined): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};

@@ -8,7 +8,9 @@ import { initHelperPath, native, PROC_SUPER_MAGIC } from '../native';
 import type { InitPlan } from '../plan/types';
 import { readMessage, writeMessage } from './sync';
 
-export class InitError extends Error {}
+export class InitError extends Error {
+  override name = 'InitError';
+}
 
 export interface LaunchOptions {
   plan: InitPlan;

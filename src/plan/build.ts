@@ -10,7 +10,9 @@ import { MS, parseMountOptions } from './mount-options';
 import { RLIMIT_NUMBERS, rlimitValue } from './rlimits';
 import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanProcess, RootfsOp } from './types';
 
-export class PlanError extends Error {}
+export class PlanError extends Error {
+  override name = 'PlanError';
+}
 
 export const CLONE_FLAGS: Readonly<Record<NamespaceType, number>> = {
   mount: 0x00020000,
@@ -53,11 +55,14 @@ export interface PlanInputs {
 export interface BuiltPlan {
   plan: InitPlan;
   warnings: string[];
+  /** Worth a debug line only (runc says nothing about these). */
+  notes: string[];
 }
 
 export function buildPlan(inputs: PlanInputs): BuiltPlan {
   const { spec, bundle } = inputs;
   const warnings: string[] = [];
+  const notes: string[] = [];
   const linux = spec.linux ?? {};
   const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
   const namespaces = planNamespaces(spec);
@@ -72,7 +77,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
 
   const hooks = spec.hooks ?? {};
-  const process = spec.process ? planProcess(spec, inputs, warnings) : null;
+  const process = spec.process ? planProcess(spec, inputs, warnings, notes) : null;
   const plan: InitPlan = {
     containerId: inputs.id,
     rootfs,
@@ -97,7 +102,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   if ((plan.hostname !== null || plan.domainname !== null) && !hasNewNamespace(spec, 'uts')) {
     throw new PlanError('unable to set hostname or domainname without a private UTS namespace');
   }
-  return { plan, warnings };
+  return { plan, warnings, notes };
 }
 
 function hasNewNamespace(spec: Spec, type: NamespaceType): boolean {
@@ -283,7 +288,7 @@ function planHook(h: { path: string; args?: string[]; env?: string[]; timeout?: 
   return { path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeout: h.timeout ?? 0 };
 }
 
-function planProcess(spec: Spec, inputs: PlanInputs, warnings: string[]): PlanProcess {
+function planProcess(spec: Spec, inputs: PlanInputs, warnings: string[], notes: string[]): PlanProcess {
   const p = spec.process!;
   const env = [...(p.env ?? [])];
   if (inputs.preserveFds > 0) env.push(`LISTEN_FDS=${inputs.preserveFds}`, 'LISTEN_PID=1');
@@ -310,11 +315,12 @@ function planProcess(spec: Spec, inputs: PlanInputs, warnings: string[]): PlanPr
     };
     if (unknown.size > 0) warnings.push(`ignoring unknown or unavailable capabilities: [${[...unknown].join(' ')}]`);
     // The kernel raises an ambient capability only if it is permitted and inheritable;
-    // like runc, warn about the others instead of failing the container.
+    // runc's own default config lists ambient caps without inheritable ones and runc
+    // silently skips them, so do the same (with a debug note).
     const raisable = capabilities.ambient.filter((n) => capabilities!.permitted.includes(n) && capabilities!.inheritable.includes(n));
     for (const n of capabilities.ambient.filter((a) => !raisable.includes(a))) {
       const name = Object.keys(CAPABILITY_NUMBERS).find((k) => CAPABILITY_NUMBERS[k] === n);
-      warnings.push(`can't raise ambient capability ${name}: not in the permitted and inheritable sets`);
+      notes.push(`not raising ambient capability ${name}: not in the permitted and inheritable sets`);
     }
     capabilities.ambient = raisable;
   }

@@ -141,8 +141,9 @@ export interface InitPlan {
    *  socketPath: connected by stage1 before any namespace change; fd: an inherited socket
    *  (foreground `run`). null when process.terminal is false. */
   console: { socketPath: string } | { fd: number } | null;
-  /** Host path of <root>/<id>/exec.fifo; the init opens it O_PATH before pivot_root and
-   *  later opens /proc/self/fd/N for write, which blocks until `start`. */
+  /** Host path of <root>/<id>/exec.fifo; the helper opens it O_PATH first thing, with the
+   *  runtime's credentials, and later opens /proc/self/fd/N for write, which blocks until
+   *  `start`. In a new user namespace the runtime chowns it to the container root's host ids. */
   execFifo: string;
   /** Send {type:"hooks"} after the rootfs ops (prestart/createRuntime run by the parent). */
   runtimeHooks: boolean;
