@@ -72,6 +72,10 @@ RootfsOp decode_op(const json::Value& v) {
     op.kind = RootfsOp::Kind::Symlink;
     op.path = str(v, "path");
     op.link_target = str(v, "target");
+  } else if (kind == "remount") {
+    op.kind = RootfsOp::Kind::Remount;
+    op.target = str(v, "target");
+    op.flags = (unsigned long)num(v, "flags");
   } else {
     fail("invalid init plan: unknown rootfs op \"" + kind + "\"");
   }

@@ -20,8 +20,8 @@ struct TimeOffset {
 };
 
 struct RootfsOp {
-  enum class Kind { Mount, Mknod, BindDevice, Symlink } kind = Kind::Mount;
-  // mount
+  enum class Kind { Mount, Mknod, BindDevice, Symlink, Remount } kind = Kind::Mount;
+  // mount (remount: target + flags)
   std::string source, target, fstype, data;
   unsigned long flags = 0;
   std::string mkdir;  // "dir" | "file" | "none"

@@ -120,6 +120,7 @@ class RootfsBuilder {
       case RootfsOp::Kind::Mknod: mknod_op(op); break;
       case RootfsOp::Kind::BindDevice: bind_device_op(op); break;
       case RootfsOp::Kind::Symlink: symlink_op(op); break;
+      case RootfsOp::Kind::Remount: remount_op(op); break;
     }
   }
 
@@ -212,6 +213,17 @@ class RootfsBuilder {
     if (fd < 0) fail_errno(what);
     check_inside(fd, what);
     if (mount(op.path.c_str(), fd_path(fd).c_str(), "bind", MS_BIND, nullptr) != 0) fail_errno(what);
+    close(fd);
+  }
+
+  void remount_op(const RootfsOp& op) {
+    std::string dest = host_path(op.target);
+    int fd = open_in_root(rootfd_, op.target, O_NOFOLLOW);
+    if (fd < 0) fail_errno("remount " + dest);
+    check_inside(fd, "remount " + dest);
+    int rc = mount(nullptr, fd_path(fd).c_str(), nullptr, op.flags, nullptr);
+    if (rc != 0 && errno == EPERM) rc = mount(nullptr, fd_path(fd).c_str(), nullptr, op.flags | existing_mount_flags(fd), nullptr);
+    if (rc != 0) fail_errno("remount " + dest);
     close(fd);
   }
 

@@ -241,6 +241,7 @@ function cgroupMountOps(target: string, flags: number, hierarchies: Hierarchy[],
     }
   }
   if (unified) ops.push(one(unified, path.posix.join(target, path.posix.basename(unified.mountpoint))));
+  if (flags & MS.RDONLY) ops.push({ op: 'remount', target, flags: MS.REMOUNT | flags });
   return ops;
 }
 

@@ -72,7 +72,10 @@ export type RootfsOp =
    *  cannot mknod). Creates an empty file as the target. */
   | { op: 'bind-device'; path: string }
   /** symlink(target, path) inside the rootfs; an existing file at path is left alone. */
-  | { op: 'symlink'; target: string; path: string };
+  | { op: 'symlink'; target: string; path: string }
+  /** mount(NULL, target, NULL, flags, NULL) on an existing mount, e.g. making a tmpfs
+   *  read-only once the mounts under it exist. flags include MS_REMOUNT. */
+  | { op: 'remount'; target: string; flags: number };
 
 /** Run by the helper itself (createContainer before pivot_root, startContainer after
  *  exec.fifo opens and before execve), with the state JSON on stdin. */
