@@ -11,6 +11,7 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 execFileSync(process.execPath, [join(root, 'scripts', 'gen-spec.mjs')], { stdio: 'inherit' });
+execFileSync(process.execPath, [join(root, 'scripts', 'gen-syscalls.mjs')], { stdio: 'inherit' });
 
 function gitCommit() {
   try {

@@ -20,16 +20,31 @@ const REPO_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
  * @param {string[]} args the process's argv
  */
 export function defaultConfig(args = ['sh']) {
+  const config = structuredClone(specConfig());
+  config.process.terminal = false;
+  config.process.args = [...args];
+  return config;
+}
+
+let cachedSpec;
+/** `runts spec` output, made once per process (it is the same every time). */
+function specConfig() {
+  if (cachedSpec) return cachedSpec;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-spec-'));
   try {
     execFileSync(path.join(REPO_ROOT, 'bin', 'runts'), ['spec', '--bundle', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    config.process.terminal = false;
-    config.process.args = [...args];
-    return config;
+    cachedSpec = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    return cachedSpec;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+let cachedApplets;
+/** The host busybox's applet paths (bin/ls, usr/bin/id …), listed once per process. */
+function busyboxApplets() {
+  cachedApplets ??= execFileSync(BUSYBOX, ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  return cachedApplets;
 }
 
 /**
@@ -48,7 +63,7 @@ function populateRootfs(rootfs) {
   fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
   fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
   // Links are made from the host's busybox applet list so no code runs inside the rootfs.
-  const applets = execFileSync(BUSYBOX, ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const applets = busyboxApplets();
   for (const applet of applets) {
     const link = path.join(rootfs, applet);
     if (applet === 'bin/busybox' || fs.existsSync(link)) continue;

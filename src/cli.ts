@@ -7,10 +7,16 @@ export const commands: CommandEntry[] = [
   { name: 'create', describe: 'create a container', load: () => require('./commands/create') },
   { name: 'start', describe: 'start the user process of a created container', load: () => require('./commands/start') },
   { name: 'run', describe: 'create and start a container', load: () => require('./commands/run') },
+  { name: 'exec', describe: 'execute a new process inside the container', load: () => require('./commands/exec') },
   { name: 'kill', describe: "send a signal (default: SIGTERM) to the container's init process", load: () => require('./commands/kill') },
   { name: 'delete', describe: 'delete a container and the resources it holds', load: () => require('./commands/delete') },
   { name: 'state', describe: 'output the state of a container', load: () => require('./commands/state') },
   { name: 'list', describe: 'list the containers under --root', load: () => require('./commands/list') },
+  { name: 'pause', describe: 'suspend all processes of a container', load: () => require('./commands/pause') },
+  { name: 'resume', describe: 'resume all processes of a paused container', load: () => require('./commands/resume') },
+  { name: 'ps', describe: 'list the processes running inside a container', load: () => require('./commands/ps') },
+  { name: 'update', describe: 'update container resource constraints', load: () => require('./commands/update') },
+  { name: 'events', describe: 'display container events such as OOM notifications and resource statistics', load: () => require('./commands/events') },
   { name: 'spec', describe: 'create a new config.json for a bundle', load: () => require('./commands/spec') },
 ];
 

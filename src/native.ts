@@ -30,6 +30,20 @@ export interface NativeAddon {
   setWinsize(fd: number, rows: number, cols: number): void;
   /** statfs f_type of an open fd (PROC_SUPER_MAGIC = 0x9fa0). */
   fstatfsType(fd: number): number;
+  /** BPF_PROG_LOAD of a BPF_PROG_TYPE_CGROUP_DEVICE program (struct bpf_insn array); returns its
+   *  fd (close-on-exec). `name` (at most 15 bytes) identifies the program later (bpfProgName).
+   *  A failure's message carries the verifier log. */
+  bpfProgLoadDevice(insns: Buffer, license: string, name: string): number;
+  /** BPF_PROG_ATTACH as BPF_CGROUP_DEVICE to a cgroup v2 directory fd (flags: BPF_F_ALLOW_MULTI …). */
+  bpfProgAttachDevice(cgroupFd: number, progFd: number, flags: number): void;
+  /** BPF_PROG_DETACH of that program from the cgroup's BPF_CGROUP_DEVICE programs. */
+  bpfProgDetachDevice(cgroupFd: number, progFd: number): void;
+  /** IDs of the BPF_CGROUP_DEVICE programs attached to the cgroup itself (BPF_PROG_QUERY). */
+  bpfProgQueryDevice(cgroupFd: number): number[];
+  /** BPF_PROG_GET_FD_BY_ID; returns a close-on-exec fd. */
+  bpfProgGetFdById(id: number): number;
+  /** The name a program was loaded with (BPF_OBJ_GET_INFO_BY_FD). */
+  bpfProgName(progFd: number): string;
 }
 
 // Source (src/) and bundle (dist/) both sit one level below the project root.

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <spawn.h>
 #include <string>
 #include <sys/file.h>
@@ -310,6 +311,147 @@ Napi::Value FstatfsType(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(sfs.f_type));
 }
 
+// ---- eBPF cgroup device filters (cgroup v2 has no devices.allow/deny files).
+
+long Bpf(int cmd, union bpf_attr* attr) {
+  return syscall(SYS_bpf, cmd, attr, sizeof *attr);
+}
+
+// bpfProgLoadDevice(insns, license, name) -> fd: loads a BPF_PROG_TYPE_CGROUP_DEVICE program
+// (close-on-exec fd). On failure the verifier log is loaded again and put in the message.
+Napi::Value BpfProgLoadDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Buffer<uint8_t> insns = info[0].As<Napi::Buffer<uint8_t>>();
+  std::string license = info[1].As<Napi::String>().Utf8Value();
+  std::string name = info[2].As<Napi::String>().Utf8Value();
+  if (insns.Length() == 0 || insns.Length() % sizeof(struct bpf_insn) != 0) {
+    Napi::TypeError::New(env, "bpfProgLoadDevice: instructions must be a non-empty multiple of 8 bytes")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto load = [&](char* log, uint32_t logSize) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    attr.insns = reinterpret_cast<uintptr_t>(insns.Data());
+    attr.insn_cnt = static_cast<uint32_t>(insns.Length() / sizeof(struct bpf_insn));
+    attr.license = reinterpret_cast<uintptr_t>(license.c_str());
+    strncpy(attr.prog_name, name.c_str(), sizeof attr.prog_name - 1);
+    if (log) {
+      attr.log_buf = reinterpret_cast<uintptr_t>(log);
+      attr.log_size = logSize;
+      attr.log_level = 1;
+    }
+    long fd;
+    int tries = 0;
+    do fd = Bpf(BPF_PROG_LOAD, &attr);
+    while (fd < 0 && errno == EAGAIN && ++tries < 5);  // the verifier may be interrupted
+    return fd;
+  };
+  long fd = load(nullptr, 0);
+  if (fd >= 0) return Napi::Number::New(env, static_cast<double>(fd));
+  int err = errno;
+  std::vector<char> log(1 << 20, '\0');
+  long again = load(log.data(), static_cast<uint32_t>(log.size()));
+  if (again >= 0) close(static_cast<int>(again));
+  std::string text(log.data());
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  ThrowErrno(env, "bpf(BPF_PROG_LOAD) cgroup device program" +
+                      (text.empty() ? std::string() : " (verifier log: " + text + ")"), err);
+  return env.Undefined();
+}
+
+// bpfProgAttachDevice(cgroupFd, progFd, flags): BPF_PROG_ATTACH as BPF_CGROUP_DEVICE.
+Napi::Value BpfProgAttachDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.target_fd = IntArg(info, 0);
+  attr.attach_bpf_fd = IntArg(info, 1);
+  attr.attach_type = BPF_CGROUP_DEVICE;
+  attr.attach_flags = info[2].As<Napi::Number>().Uint32Value();
+  if (Bpf(BPF_PROG_ATTACH, &attr) < 0) ThrowErrno(env, "bpf(BPF_PROG_ATTACH) cgroup device program", errno);
+  return env.Undefined();
+}
+
+// bpfProgDetachDevice(cgroupFd, progFd): BPF_PROG_DETACH of that program from BPF_CGROUP_DEVICE.
+Napi::Value BpfProgDetachDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.target_fd = IntArg(info, 0);
+  attr.attach_bpf_fd = IntArg(info, 1);
+  attr.attach_type = BPF_CGROUP_DEVICE;
+  if (Bpf(BPF_PROG_DETACH, &attr) < 0) ThrowErrno(env, "bpf(BPF_PROG_DETACH) cgroup device program", errno);
+  return env.Undefined();
+}
+
+// bpfProgQueryDevice(cgroupFd) -> ids of the programs attached to the cgroup itself as
+// BPF_CGROUP_DEVICE (not the inherited ones).
+Napi::Value BpfProgQueryDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int cgroupFd = IntArg(info, 0);
+  std::vector<uint32_t> ids;
+  for (;;) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.query.target_fd = cgroupFd;
+    attr.query.attach_type = BPF_CGROUP_DEVICE;
+    attr.query.prog_ids = reinterpret_cast<uintptr_t>(ids.data());
+    attr.query.prog_cnt = static_cast<uint32_t>(ids.size());
+    long r = Bpf(BPF_PROG_QUERY, &attr);
+    // ENOSPC: more programs than room; prog_cnt then holds how many there are.
+    if (r < 0 && errno == ENOSPC && attr.query.prog_cnt > ids.size()) {
+      ids.resize(attr.query.prog_cnt);
+      continue;
+    }
+    if (r < 0) {
+      ThrowErrno(env, "bpf(BPF_PROG_QUERY) cgroup device programs", errno);
+      return env.Undefined();
+    }
+    if (attr.query.prog_cnt > ids.size()) {  // a first call with no room: ask again
+      ids.resize(attr.query.prog_cnt);
+      continue;
+    }
+    ids.resize(attr.query.prog_cnt);
+    break;
+  }
+  Napi::Array out = Napi::Array::New(env, ids.size());
+  for (uint32_t i = 0; i < ids.size(); i++) out.Set(i, Napi::Number::New(env, ids[i]));
+  return out;
+}
+
+// bpfProgGetFdById(id) -> fd (close-on-exec).
+Napi::Value BpfProgGetFdById(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.prog_id = info[0].As<Napi::Number>().Uint32Value();
+  long fd = Bpf(BPF_PROG_GET_FD_BY_ID, &attr);
+  if (fd < 0) {
+    ThrowErrno(env, "bpf(BPF_PROG_GET_FD_BY_ID) " + std::to_string(attr.prog_id), errno);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(fd));
+}
+
+// bpfProgName(progFd) -> the name given at load (BPF_OBJ_GET_INFO_BY_FD).
+Napi::Value BpfProgName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct bpf_prog_info progInfo;
+  memset(&progInfo, 0, sizeof progInfo);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.info.bpf_fd = IntArg(info, 0);
+  attr.info.info_len = sizeof progInfo;
+  attr.info.info = reinterpret_cast<uintptr_t>(&progInfo);
+  if (Bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) < 0) {
+    ThrowErrno(env, "bpf(BPF_OBJ_GET_INFO_BY_FD) program", errno);
+    return env.Undefined();
+  }
+  return Napi::String::New(env, std::string(progInfo.name, strnlen(progInfo.name, sizeof progInfo.name)));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnInit", Napi::Function::New(env, SpawnInit));
   exports.Set("waitPid", Napi::Function::New(env, WaitPid));
@@ -322,6 +464,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
   exports.Set("fstatfsType", Napi::Function::New(env, FstatfsType));
+  exports.Set("bpfProgLoadDevice", Napi::Function::New(env, BpfProgLoadDevice));
+  exports.Set("bpfProgAttachDevice", Napi::Function::New(env, BpfProgAttachDevice));
+  exports.Set("bpfProgDetachDevice", Napi::Function::New(env, BpfProgDetachDevice));
+  exports.Set("bpfProgQueryDevice", Napi::Function::New(env, BpfProgQueryDevice));
+  exports.Set("bpfProgGetFdById", Napi::Function::New(env, BpfProgGetFdById));
+  exports.Set("bpfProgName", Napi::Function::New(env, BpfProgName));
   return exports;
 }
 

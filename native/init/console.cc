@@ -48,7 +48,7 @@ void send_master(int sock, int master) {
 }
 
 // Binds the pty slave (by fd, so no path can be swapped in) over /dev/console.
-void bind_dev_console(int slave) {
+void bind_console(int slave) {
   int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) fail_errno("open /");
   int target = make_path_in_root(root, "/dev/console", MakeLast::File);
@@ -76,7 +76,7 @@ int connect_console_socket(const std::string& path) {
   return sock;
 }
 
-void setup_console(const Process& process, int console_sock) {
+void setup_console(const Process& process, int console_sock, bool bind_dev_console) {
   int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) fail_errno("open /dev/pts/ptmx");
   int unlock = 0;
@@ -90,7 +90,7 @@ void setup_console(const Process& process, int console_sock) {
     ws.ws_col = process.console_width;
     if (ioctl(slave, TIOCSWINSZ, &ws) != 0) fail_errno("set console size");
   }
-  bind_dev_console(slave);
+  if (bind_dev_console) bind_console(slave);
   send_master(console_sock, master);
   close(master);
   close(console_sock);

@@ -9,7 +9,8 @@
 // Connects to the console socket at path (done before any namespace change).
 int connect_console_socket(const std::string& path);
 
-// After pivot_root: allocates the pty from /dev/pts/ptmx, binds the slave over
-// /dev/console, sends the master over console_sock (then closes both) and makes the
-// slave this process's stdio and controlling terminal.
-void setup_console(const Process& process, int console_sock);
+// Inside the container's root: allocates the pty from /dev/pts/ptmx, binds the slave over
+// /dev/console (only for the container's init: bind_dev_console), sends the master over
+// console_sock (then closes both) and makes the slave this process's stdio and
+// controlling terminal.
+void setup_console(const Process& process, int console_sock, bool bind_dev_console);

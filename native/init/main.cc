@@ -1,6 +1,8 @@
 // runts-init <syncfd>: the container's init. Stage1 enters or creates the namespaces and
 // forks stage2 as a sibling (CLONE_PARENT); stage2 builds the rootfs, reports "created",
-// waits on exec.fifo and execs the container process. See src/plan/types.ts.
+// waits on exec.fifo and execs the container process. For `runts exec` (an ExecPlan) the
+// same stage1 joins the namespaces of a running container and exec_stage2 only sets up
+// the process and execs it. See src/plan/types.ts.
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -127,7 +129,8 @@ void wait_for_start(int fifo) {
   while (fd < 0 && errno == EINTR);
   if (fd < 0) fail_errno("open exec fifo for writing");
   if (write(fd, "0", 1) != 1) fail_errno("write exec fifo");
-  close(fd);
+  // The write end stays open (close-on-exec) through the startContainer hooks: `start`
+  // reads until EOF, which comes with the execve of the user process or our exit.
   close(fifo);
 }
 
@@ -142,6 +145,7 @@ void wait_for_start(int fifo) {
   channel::receive("state", message);
   if (!message["state"].is_string()) fail("sync message \"state\" has no state string");
   const std::string state = message["state"].text;
+  set_seccomp_agent_state(state);
 
   int rootfd = prepare_rootfs(plan);
   run_rootfs_ops(plan, rootfd);
@@ -155,7 +159,7 @@ void wait_for_start(int fifo) {
   enter_rootfs(plan, rootfd);
   close(rootfd);
 
-  if (console_sock >= 0) setup_console(plan.process, console_sock);
+  if (console_sock >= 0) setup_console(plan.process, console_sock, true);
   apply_sysctl(plan);
   apply_readonly_paths(plan);
   apply_masked_paths(plan);
@@ -182,6 +186,28 @@ void wait_for_start(int fifo) {
   channel::detach();
   wait_for_start(fifo);
   run_hooks(plan.start_container_hooks, state);
+  exec_process(plan, executable);
+}
+
+// Stage2 of `runts exec`: a child in the container's pid namespace whose root and cwd are
+// the root of the container's mount namespace, i.e. the container's root (setns of a mount
+// namespace leaves no path into the runtime's tree, so no chroot is needed). It waits for
+// the runtime to confirm that the namespaces it joined still belong to the container.
+[[noreturn]] void exec_stage2(const Plan& plan, int console_sock) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (setsid() < 0) fail_errno("setsid");
+  json::Value message;
+  channel::receive("exec", message);
+  // The state for a seccomp agent, when the runtime sends one (runc: status "running").
+  if (message["state"].is_string()) set_seccomp_agent_state(message["state"].text);
+  if (console_sock >= 0) setup_console(plan.process, console_sock, false);
+  apply_rlimits(plan.process);
+  enter_cwd(plan.process);
+  std::string executable = resolve_executable(plan.process);
+  // A detached exec outlives the runtime; the sync socket (close-on-exec) still reports
+  // any failure up to execve, and its EOF tells the runtime the process runs.
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   exec_process(plan, executable);
 }
 
@@ -220,6 +246,11 @@ int main(int argc, char** argv) {
   Plan plan = decode_plan(message["plan"]);
   close_inherited_fds(plan, sync_fd);
   int console_sock = open_console_socket(plan);
+  if (plan.has_process) connect_seccomp_agent(plan.process);
+  if (plan.exec) {
+    stage1(plan);
+    exec_stage2(plan, console_sock);
+  }
   // Opened while still in the runtime's namespaces and credentials: the state dir (0700,
   // owned by the runtime) is not traversable by a user namespace's root. Only an O_PATH
   // fd, never the directory (security rule 10).

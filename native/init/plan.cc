@@ -72,6 +72,9 @@ RootfsOp decode_op(const json::Value& v) {
     op.kind = RootfsOp::Kind::Symlink;
     op.path = str(v, "path");
     op.link_target = str(v, "target");
+  } else if (kind == "mkdir") {
+    op.kind = RootfsOp::Kind::Mkdir;
+    op.path = str(v, "path");
   } else if (kind == "remount") {
     op.kind = RootfsOp::Kind::Remount;
     op.target = str(v, "target");
@@ -93,6 +96,49 @@ std::vector<Hook> decode_hooks(const json::Value& plan, const char* name) {
     hooks.push_back(hook);
   }
   return hooks;
+}
+
+// Standard base64 (with padding), as Buffer.toString('base64') writes it.
+std::string decode_base64(const std::string& text, const char* name) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  unsigned bits = 0;
+  int count = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    int v = value(c);
+    if (v < 0) fail(std::string("invalid init plan: \"") + name + "\" is not base64");
+    bits = (bits << 6) | unsigned(v);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out.push_back(char((bits >> count) & 0xff));
+    }
+  }
+  return out;
+}
+
+Seccomp decode_seccomp(const json::Value& v) {
+  Seccomp sc;
+  sc.filter = decode_base64(str(v, "filter"), "seccomp.filter");
+  if (sc.filter.empty() || sc.filter.size() % 8 != 0 || sc.filter.size() / 8 > 4096)
+    fail("invalid init plan: seccomp.filter is not a BPF program");
+  sc.flags = unsigned(num(v, "flags"));
+  const json::Value& listener = v["listener"];
+  if (!listener.is_null()) {
+    sc.has_listener = true;
+    sc.listener_path = str(listener, "path");
+    sc.listener_metadata = str(listener, "metadata");
+    sc.listener_oci_version = str(listener, "ociVersion");
+  }
+  return sc;
 }
 
 Process decode_process(const json::Value& v) {
@@ -133,20 +179,59 @@ Process decode_process(const json::Value& v) {
     p.console_height = (unsigned short)num(size, "height");
     p.console_width = (unsigned short)num(size, "width");
   }
+  const json::Value& seccomp = v["seccomp"];
+  if (!seccomp.is_null()) {
+    p.has_seccomp = true;
+    p.seccomp = decode_seccomp(seccomp);
+  }
   return p;
+}
+
+void decode_console(const json::Value& v, Plan& plan) {
+  const json::Value& console = v["console"];
+  if (console.is_null()) return;
+  if (console["socketPath"].is_string()) plan.console_socket_path = console["socketPath"].text;
+  else plan.console_fd = int(num(console, "fd"));
+}
+
+void decode_preserve_fds(const json::Value& v, Plan& plan) {
+  plan.preserve_fds = int(num(v, "preserveFds"));
+  if (plan.preserve_fds < 0) fail("invalid init plan: preserveFds is negative");
+}
+
+std::vector<NamespaceJoin> decode_joins(const json::Value& namespaces) {
+  std::vector<NamespaceJoin> joins;
+  for (const json::Value& j : list(namespaces, "join")) joins.push_back({str(j, "type"), str(j, "path")});
+  return joins;
+}
+
+// ExecPlan: join the container's namespaces and run one process.
+Plan decode_exec_plan(const json::Value& v) {
+  Plan plan;
+  plan.exec = true;
+  plan.container_id = str(v, "containerId");
+  plan.joins = decode_joins(field(v, "namespaces", json::Kind::Object));
+  decode_console(v, plan);
+  decode_preserve_fds(v, plan);
+  plan.has_process = true;
+  plan.process = decode_process(field(v, "process", json::Kind::Object));
+  return plan;
 }
 
 }  // namespace
 
 Plan decode_plan(const json::Value& v) {
   if (!v.is_object()) fail("invalid init plan: not an object");
+  const json::Value& mode = v["mode"];
+  if (mode.is_string() && mode.text == "exec") return decode_exec_plan(v);
+  if (!mode.is_null()) fail("invalid init plan: unknown mode");
   Plan plan;
   plan.container_id = str(v, "containerId");
   plan.rootfs = str(v, "rootfs");
   if (plan.rootfs.empty() || plan.rootfs[0] != '/') fail("invalid init plan: rootfs must be an absolute path");
 
   const json::Value& ns = field(v, "namespaces", json::Kind::Object);
-  for (const json::Value& j : list(ns, "join")) plan.joins.push_back({str(j, "type"), str(j, "path")});
+  plan.joins = decode_joins(ns);
   plan.unshare_flags = (unsigned long)num(ns, "unshareFlags");
   plan.new_user = flag(ns, "newUser");
   for (const json::Value& t : list(ns, "timeOffsets"))
@@ -171,17 +256,12 @@ Plan decode_plan(const json::Value& v) {
     plan.has_domainname = true;
     plan.domainname = str(v, "domainname");
   }
-  const json::Value& console = v["console"];
-  if (!console.is_null()) {
-    if (console["socketPath"].is_string()) plan.console_socket_path = console["socketPath"].text;
-    else plan.console_fd = int(num(console, "fd"));
-  }
+  decode_console(v, plan);
   plan.exec_fifo = str(v, "execFifo");
   plan.runtime_hooks = flag(v, "runtimeHooks");
   plan.create_container_hooks = decode_hooks(v, "createContainerHooks");
   plan.start_container_hooks = decode_hooks(v, "startContainerHooks");
-  plan.preserve_fds = int(num(v, "preserveFds"));
-  if (plan.preserve_fds < 0) fail("invalid init plan: preserveFds is negative");
+  decode_preserve_fds(v, plan);
   if (!v["process"].is_null()) {
     plan.has_process = true;
     plan.process = decode_process(field(v, "process", json::Kind::Object));

@@ -20,14 +20,14 @@ struct TimeOffset {
 };
 
 struct RootfsOp {
-  enum class Kind { Mount, Mknod, BindDevice, Symlink, Remount } kind = Kind::Mount;
+  enum class Kind { Mount, Mknod, BindDevice, Symlink, Remount, Mkdir } kind = Kind::Mount;
   // mount (remount: target + flags)
   std::string source, target, fstype, data;
   unsigned long flags = 0;
   std::string mkdir;  // "dir" | "file" | "none"
   unsigned long remount_flags = 0;
   std::vector<unsigned long> propagation;
-  // mknod (path), bind-device (path), symlink (path -> link_target)
+  // mknod (path), bind-device (path), symlink (path -> link_target), mkdir (path)
   std::string path, link_target;
   char device_kind = 'c';
   unsigned major = 0, minor = 0, mode = 0;
@@ -49,6 +49,14 @@ struct Capabilities {
   std::vector<int> bounding, effective, inheritable, permitted, ambient;
 };
 
+// linux.seccomp compiled to BPF by src/seccomp/compile.ts (PlanSeccomp).
+struct Seccomp {
+  std::string filter;  // struct sock_filter[] bytes
+  unsigned flags = 0;  // SECCOMP_FILTER_FLAG_*
+  bool has_listener = false;
+  std::string listener_path, listener_metadata, listener_oci_version;
+};
+
 struct Process {
   std::vector<std::string> args, env;
   std::string cwd;
@@ -64,9 +72,14 @@ struct Process {
   bool terminal = false;
   bool has_console_size = false;
   unsigned short console_height = 0, console_width = 0;
+  bool has_seccomp = false;
+  Seccomp seccomp;
 };
 
 struct Plan {
+  // `runts exec` (an ExecPlan): only container_id, joins, console_*, preserve_fds and
+  // process are set; there is no rootfs to build, no fifo and no hooks.
+  bool exec = false;
   std::string container_id;
   std::string rootfs;
   std::vector<NamespaceJoin> joins;
@@ -91,5 +104,6 @@ struct Plan {
   Process process;
 };
 
-// Decodes the "plan" member of the {type:"plan"} message; fails on a malformed plan.
+// Decodes the "plan" member of the {type:"plan"} message (an InitPlan, or an ExecPlan when
+// its "mode" is "exec"); fails on a malformed plan.
 Plan decode_plan(const json::Value& plan);

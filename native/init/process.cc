@@ -7,11 +7,15 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
+#include <linux/filter.h>
 #include <linux/magic.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -98,6 +102,67 @@ std::string go_error_text(const std::string& what, int err) {
   return text;
 }
 
+// The seccomp agent's socket and the state it is sent; see connect_seccomp_agent.
+int seccomp_agent_sock = -1;
+std::string seccomp_agent_state;
+
+// runc's seccomp agent message (specs.ContainerProcessState) for the state JSON.
+std::string seccomp_agent_message(const Seccomp& seccomp, const std::string& state) {
+  if (state.empty()) fail("seccomp agent: no container state to send (SCMP_ACT_NOTIFY is not supported by exec)");
+  json::Value parsed;
+  std::string error;
+  if (!json::parse(state, parsed, error) || !parsed["pid"].is_number())
+    fail("seccomp agent: the container state has no pid");
+  std::string message = "{\"ociVersion\":";
+  json::append_quoted(message, seccomp.listener_oci_version);
+  message += ",\"fds\":[\"seccompFd\"],\"pid\":" + std::to_string((long long)parsed["pid"].number);
+  if (!seccomp.listener_metadata.empty()) {
+    message += ",\"metadata\":";
+    json::append_quoted(message, seccomp.listener_metadata);
+  }
+  message += ",\"state\":" + state + "}";
+  return message;
+}
+
+// One sendmsg: the message with the listener fd as SCM_RIGHTS, as runc's agent expects.
+void send_seccomp_listener(const Seccomp& seccomp, const std::string& message, int listener) {
+  struct iovec iov = {const_cast<char*>(message.data()), message.size()};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control = {};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &listener, sizeof(int));
+  ssize_t sent;
+  do sent = sendmsg(seccomp_agent_sock, &msg, MSG_NOSIGNAL);
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0) fail_errno("cannot send seccomp fd to " + seccomp.listener_path);
+  if (size_t(sent) != message.size()) fail("cannot send seccomp fd to " + seccomp.listener_path + ": short write");
+  close(listener);
+  close(seccomp_agent_sock);
+  seccomp_agent_sock = -1;
+}
+
+// seccomp(SECCOMP_SET_MODE_FILTER); with a listener the new fd goes to the agent at once.
+// Every syscall from here on passes the filter: only sendmsg/close (listener) follow.
+void load_seccomp(const Seccomp& seccomp) {
+  std::string message;
+  if (seccomp.has_listener) message = seccomp_agent_message(seccomp, seccomp_agent_state);
+  struct sock_fprog prog = {(unsigned short)(seccomp.filter.size() / sizeof(struct sock_filter)),
+                            reinterpret_cast<struct sock_filter*>(const_cast<char*>(seccomp.filter.data()))};
+  long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, seccomp.flags, &prog);
+  if (fd < 0) fail_errno("error loading seccomp filter into kernel: error loading seccomp filter");
+  if (seccomp.has_listener) send_seccomp_listener(seccomp, message, int(fd));
+}
+
 std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   std::vector<char*> out;
   for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
@@ -149,14 +214,73 @@ std::string resolve_executable(const Process& process) {
 
 void enter_cwd(const Process& process) {
   if (chdir(process.cwd.c_str()) != 0)
-    fail(error_text("chdir to cwd (\"" + process.cwd + "\") set in config.json failed", errno));
+    fail(go_error_text("chdir to cwd (\"" + process.cwd + "\") set in config.json failed", errno));
   // getcwd fails (or yields "(unreachable)...") when the directory lies outside our root.
   char buf[4096];
   if (getcwd(buf, sizeof buf) == nullptr || buf[0] != '/') fail("cwd escapes the container root");
 }
 
+void connect_seccomp_agent(const Process& process) {
+  if (!process.has_seccomp || !process.seccomp.has_listener) return;
+  const std::string& path = process.seccomp.listener_path;
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    fail("failed to connect with seccomp agent specified in the seccomp profile: socket path too long: " + path);
+  memcpy(addr.sun_path, path.data(), path.size());
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) fail_errno("seccomp agent socket");
+  if (connect(sock, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0)
+    fail_errno("failed to connect with seccomp agent specified in the seccomp profile: dial unix " + path + ": connect");
+  seccomp_agent_sock = sock;
+}
+
+void set_seccomp_agent_state(const std::string& state) { seccomp_agent_state = state; }
+
+// HOME for uid from the container's /etc/passwd, "/" when the uid has no entry (runc sets
+// HOME this way when process.env does not).
+std::string home_for_uid(unsigned uid) {
+  int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "/";
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0 && text.size() < (1u << 20)) text.append(buf, size_t(n));
+  close(fd);
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::vector<std::string> fields;
+    size_t f = start;
+    for (;;) {
+      size_t colon = text.find(':', f);
+      if (colon == std::string::npos || colon > end) {
+        fields.push_back(text.substr(f, end - f));
+        break;
+      }
+      fields.push_back(text.substr(f, colon - f));
+      f = colon + 1;
+    }
+    if (fields.size() >= 6 && fields[2] == std::to_string(uid) && !fields[5].empty()) return fields[5];
+    start = end + 1;
+  }
+  return "/";
+}
+
+bool has_env(const std::vector<std::string>& env, const std::string& name) {
+  for (const std::string& kv : env)
+    if (kv.compare(0, name.size() + 1, name + "=") == 0) return true;
+  return false;
+}
+
 void exec_process(const Plan& plan, const std::string& executable) {
   const Process& process = plan.process;
+  std::vector<std::string> env = process.env;
+  if (!has_env(env, "HOME")) env.push_back("HOME=" + home_for_uid(process.uid));
+  // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: runc loads it before the
+  // capabilities are dropped and the user is switched; otherwise as late as possible.
+  if (process.has_seccomp && !process.no_new_privileges) load_seccomp(process.seccomp);
   if (process.has_capabilities) {
     drop_bounding_set(process.capabilities);
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fail_errno("prctl(PR_SET_KEEPCAPS)");
@@ -172,9 +296,12 @@ void exec_process(const Plan& plan, const std::string& executable) {
   if (syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail_errno("close_range");
   if (process.umask >= 0) umask(mode_t(process.umask));
   std::vector<char*> argv = c_strings(process.args);
-  std::vector<char*> envp = c_strings(process.env);
+  std::vector<char*> envp = c_strings(env);
+  if (process.has_seccomp && process.no_new_privileges) load_seccomp(process.seccomp);
   execve(executable.c_str(), argv.data(), envp.data());
   int err = errno;
+  // `runts exec` still listens on the sync socket: it reports the failure (exit 255).
+  if (channel::attached()) fail(error_text("exec " + executable, err));
   std::string msg = error_text("exec " + executable, err);
   std::string line = "runts-init: " + msg + "\n";
   ssize_t ignored = write(2, line.data(), line.size());

@@ -13,5 +13,11 @@ void apply_rlimits(const Process& process);
 std::string resolve_executable(const Process& process);
 // chdir to process.cwd and verify the result lies inside the container root.
 void enter_cwd(const Process& process);
-// Capabilities, user switch, no_new_privs, fd cleanup, umask, execve. Never returns.
+// The seccomp agent (linux.seccomp.listenerPath): connected while the runtime's mount
+// namespace is still ours (no-op without a listener); told the container state once it is
+// known. exec_process sends it the listener fd right after loading the filter.
+void connect_seccomp_agent(const Process& process);
+void set_seccomp_agent_state(const std::string& state);
+// Capabilities, user switch, no_new_privs, fd cleanup, umask, seccomp, execve (seccomp
+// before the capabilities without no_new_privs, as runc). Never returns.
 [[noreturn]] void exec_process(const Plan& plan, const std::string& executable);

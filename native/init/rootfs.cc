@@ -121,6 +121,7 @@ class RootfsBuilder {
       case RootfsOp::Kind::BindDevice: bind_device_op(op); break;
       case RootfsOp::Kind::Symlink: symlink_op(op); break;
       case RootfsOp::Kind::Remount: remount_op(op); break;
+      case RootfsOp::Kind::Mkdir: mkdir_op(op); break;
     }
   }
 
@@ -213,6 +214,14 @@ class RootfsBuilder {
     if (fd < 0) fail_errno(what);
     check_inside(fd, what);
     if (mount(op.path.c_str(), fd_path(fd).c_str(), "bind", MS_BIND, nullptr) != 0) fail_errno(what);
+    close(fd);
+  }
+
+  void mkdir_op(const RootfsOp& op) {
+    std::string what = "mkdir " + host_path(op.path);
+    int fd = make_path_in_root(rootfd_, op.path, MakeLast::Dir);
+    if (fd < 0) fail_errno(what);
+    check_inside(fd, what);
     close(fd);
   }
 

@@ -61,6 +61,8 @@ void detach() {
   sync_fd = -1;
 }
 
+bool attached() { return sync_fd >= 0; }
+
 void send_raw(const std::string& json) {
   if (sync_fd < 0) fail("sync socket is closed");
   uint32_t len = uint32_t(json.size());

@@ -13,6 +13,8 @@ namespace channel {
 void attach(int fd);
 // Closes the socket; later failures go to stderr as "runts-init: <msg>".
 void detach();
+// Whether failures still go to the runtime (until detach, or a broken socket).
+bool attached();
 
 // Sends a ready-made JSON object.
 void send_raw(const std::string& json);

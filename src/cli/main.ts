@@ -177,7 +177,10 @@ function splitFlags(args: string[], takesValue: (name: string) => boolean): { fl
     flags.push(token);
     if (!token.includes('=') && takesValue(token.replace(/^--?/, ''))) {
       if (i + 1 >= args.length) throw new UsageError(`flag needs an argument: ${token}`);
-      flags.push(args[++i]);
+      const value = args[++i];
+      // yargs reads a separate value that starts with "-" ("-" for stdin, "-1") as a flag.
+      if (value.startsWith('-')) flags[flags.length - 1] = `${token}=${value}`;
+      else flags.push(value);
     }
   }
   return { flags, positionals: args.slice(i) };

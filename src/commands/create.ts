@@ -23,6 +23,7 @@ export default defineCommand({
       noPivot: args.noPivot,
       preserveFds: args.preserveFds,
       detached: true,
+      systemdCgroup: args.systemdCgroup,
     });
   },
 });

@@ -6,6 +6,7 @@ import { errnoMessage, NotExistError, UsageError } from '../errors';
 import { log } from '../log';
 import { containerStatus, stateObject, type StateObject } from '../state/status';
 import { StateStore } from '../state/store';
+import { pausedProbe } from '../container/cgroups';
 
 /** User names by uid from /etc/passwd; runc shows "#UID" for a uid with no entry. */
 function userNames(): (uid: number) => string {
@@ -53,7 +54,7 @@ export default defineCommand({
         handle = store.open(id);
         const rec = handle.read();
         const uid = fs.statSync(handle.dir).uid;
-        states.push(stateObject(rec, containerStatus(handle, rec), owner(uid)));
+        states.push(stateObject(rec, containerStatus(handle, rec, pausedProbe(rec)), owner(uid)));
       } catch (err) {
         // Deleted while we listed, or a create still in progress: not a container yet.
         if (!(err instanceof NotExistError)) log.warn(`load container ${id}: ${errnoMessage(err)}`);

@@ -27,5 +27,6 @@ export default defineCommand({
       preserveFds: args.preserveFds,
       detach: args.detach,
       keep: args.keep,
+      systemdCgroup: args.systemdCgroup,
     }),
 });

@@ -3,6 +3,7 @@ import { defineCommand } from '../cli/command';
 import { writeStdout } from '../cli/output';
 import { containerStatus, stateJson } from '../state/status';
 import { StateStore } from '../state/store';
+import { pausedProbe } from '../container/cgroups';
 
 export default defineCommand({
   command: 'state <container-id>',
@@ -12,7 +13,7 @@ export default defineCommand({
     const handle = new StateStore(args.root).open(args.containerId);
     try {
       const rec = handle.read();
-      writeStdout(stateJson(rec, containerStatus(handle, rec)));
+      writeStdout(stateJson(rec, containerStatus(handle, rec, pausedProbe(rec))));
     } finally {
       handle.close();
     }

@@ -9,6 +9,8 @@ import { InitError, launchInit } from '../init/launch';
 import { log } from '../log';
 import { native } from '../native';
 import { hostHierarchies } from '../cgroups/hierarchy';
+import { CgroupError, CgroupPathError, ContainerCgroups, ResourceError } from '../cgroups/manager';
+import { resourceWarnings } from '../cgroups/resources';
 import { lastKernelCapability } from '../plan/capabilities';
 import { buildPlan, PlanError } from '../plan/build';
 import type { InitPlan } from '../plan/types';
@@ -31,6 +33,8 @@ export interface CreateOptions {
   preserveFds: number;
   /** Detached create (no foreground process to own the terminal). */
   detached: boolean;
+  /** --systemd-cgroup: linux.cgroupsPath is "slice:prefix:name". */
+  systemdCgroup?: boolean;
 }
 
 export interface Created {
@@ -72,6 +76,7 @@ export function createContainer(opts: CreateOptions): Created {
   const store = new StateStore(opts.root);
   const handle = store.create(opts.id);
   let initPid = 0;
+  let cgroups: ContainerCgroups | undefined;
   try {
     handle.lock();
     const execFifo = path.join(handle.dir, 'exec.fifo');
@@ -81,6 +86,14 @@ export function createContainer(opts: CreateOptions): Created {
     if (spec.linux?.namespaces?.some((ns) => ns.type === 'user' && !ns.path)) {
       chownSync(execFifo, hostIdOfRoot(spec.linux.uidMappings), hostIdOfRoot(spec.linux.gidMappings));
     }
+    const hierarchies = hostHierarchies();
+    const resources = spec.linux?.resources ?? {};
+    cgroups = ContainerCgroups.plan(opts.id, spec.linux?.cgroupsPath, opts.systemdCgroup ?? false, hierarchies);
+    // Refuse limits the host cannot enforce before anything is made.
+    cgroups.planWrites(resources);
+    resourceWarnings(resources).forEach((w) => log.warn(w));
+    cgroups.create();
+    const containerCgroups = cgroups;
     const console: InitPlan['console'] = opts.consoleFd !== undefined ? { fd: opts.consoleFd } : opts.consoleSocket ? { socketPath: path.resolve(opts.consoleSocket) } : null;
     const { plan, warnings, notes } = buildPlan({
       id: opts.id,
@@ -90,7 +103,8 @@ export function createContainer(opts: CreateOptions): Created {
       console,
       noPivot: opts.noPivot,
       preserveFds: opts.preserveFds,
-      hierarchies: hostHierarchies(),
+      // The cgroup mount shows the container's own cgroups, not ours.
+      hierarchies: hierarchies.map((h) => ({ ...h, cgroup: containerCgroups.placements.find((p) => p.mountpoint === h.mountpoint)?.cgroup ?? h.cgroup })),
       lastCap: lastKernelCapability(),
       hasKcore: existsSync('/proc/kcore'),
     });
@@ -110,6 +124,7 @@ export function createContainer(opts: CreateOptions): Created {
       owner: '',
       annotations: spec.annotations ?? {},
       config: spec,
+      cgroups: containerCgroups.record(),
     });
     const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
     if (opts.consoleFd !== undefined) inheritFds.push(opts.consoleFd);
@@ -124,8 +139,12 @@ export function createContainer(opts: CreateOptions): Created {
         runHooks('createRuntime', spec.hooks?.createRuntime, state);
       },
       warn: (m) => log.warn(m),
+      beforePlan: (stage1Pid) => containerCgroups.join(stage1Pid),
       onInitPid: (pid) => {
         initPid = pid;
+        // Limits go on once the init exists and before anything of the user's runs (the
+        // helper's own short-lived stage would otherwise count against pids.max).
+        containerCgroups.apply(resources, spec.linux?.devices, true);
       },
     });
     const rec = record(initPid);
@@ -142,9 +161,16 @@ export function createContainer(opts: CreateOptions): Created {
         // already gone
       }
     }
+    try {
+      cgroups?.destroy();
+    } catch (cleanupErr) {
+      log.warn((cleanupErr as Error).message);
+    }
     handle.remove();
     handle.close();
-    if (err instanceof PlanError || err instanceof InitError) throw new RuntimeError(err.message);
+    if (err instanceof PlanError || err instanceof InitError || err instanceof CgroupError || err instanceof CgroupPathError || err instanceof ResourceError) {
+      throw new RuntimeError(err.message);
+    }
     throw err;
   }
 }

@@ -10,6 +10,7 @@ import type { ContainerHandle, ContainerRecord } from '../state/store';
 import { isAlive } from '../state/process';
 import { containerStatus, stateJson } from '../state/status';
 import { signalAll, signalInit, sleepMs, waitForExit } from './processes';
+import { asRuntimeError, cgroupsOf, killCgroupMembers, pausedProbe, removeContainerCgroups } from './cgroups';
 
 const SIGKILL = 9;
 
@@ -24,22 +25,36 @@ function specOf(rec: ContainerRecord): Spec {
 }
 
 /**
- * Open the fifo for reading without blocking, then read the init's byte: the init is
- * blocked opening it for writing and proceeds to exec once we have read. A dead init
- * cannot leave us hanging: we poll its liveness while waiting.
+ * Release a created container: open the fifo for reading without blocking, read the
+ * init's byte (the init is blocked opening it for writing until we open it), then read on
+ * until EOF. The init keeps its write end open, close-on-exec, through the startContainer
+ * hooks, so EOF means the user process has been exec'd (or the init died). A dead init
+ * cannot leave us hanging: we poll its liveness while nothing arrives.
  */
 function releaseInit(fifo: string, rec: ContainerRecord): void {
   const fd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  const buf = Buffer.alloc(1);
+  // 1: got the byte; 0: EOF (no writer); -1: a writer, nothing written yet.
+  const readOnce = (): number => {
+    try {
+      return readSync(fd, buf, 0, 1, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return -1;
+      throw err;
+    }
+  };
   try {
-    const buf = Buffer.alloc(1);
+    let released = false;
     for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
-      try {
-        if (readSync(fd, buf, 0, 1, null) === 1) return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      const got = readOnce();
+      if (got === 1) released = true;
+      else if (got === 0 && released) return;
+      else if (!isAlive(rec.initPid, rec.initStartTime)) {
+        // It may have written, exec'd and exited between our read and this check.
+        if (released || readOnce() === 1) return;
+        throw new RuntimeError('cannot start a container that has stopped');
       }
-      if (!isAlive(rec.initPid, rec.initStartTime)) throw new RuntimeError('cannot start a container that has stopped');
-      sleepMs(delay);
+      if (got !== 1) sleepMs(delay);
     }
   } finally {
     closeSync(fd);
@@ -49,7 +64,7 @@ function releaseInit(fifo: string, rec: ContainerRecord): void {
 export function startContainer(root: string, id: string): void {
   const { handle, rec } = openLocked(root, id);
   try {
-    const status = containerStatus(handle, rec);
+    const status = containerStatus(handle, rec, pausedProbe(rec));
     if (status === 'stopped') throw new RuntimeError('cannot start a container that has stopped');
     if (status === 'running') throw new RuntimeError('cannot start an already running container');
     if (status === 'paused') throw new RuntimeError('cannot start a paused container');
@@ -73,9 +88,12 @@ export function startContainer(root: string, id: string): void {
 export function killContainer(root: string, id: string, signal: number, all: boolean): void {
   const { handle, rec } = openLocked(root, id);
   try {
-    const status = containerStatus(handle, rec);
+    const status = containerStatus(handle, rec, pausedProbe(rec));
     if (status === 'stopped') throw new RuntimeError('container not running');
-    if (all) {
+    const cg = cgroupsOf(rec);
+    if (all && cg) {
+      asRuntimeError(() => cg.signalAll(signal));
+    } else if (all) {
       signalAll(rec.initPid, rec.initStartTime, signal);
     } else if (!signalInit(rec.initPid, rec.initStartTime, signal)) {
       throw new RuntimeError('container not running');
@@ -95,9 +113,13 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
     throw err;
   }
   try {
-    const status = containerStatus(handle, rec);
+    const status = containerStatus(handle, rec, pausedProbe(rec));
     if (status !== 'stopped') {
-      if (!force) throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status}`);
+      // Like runc, a created (never started) container is deleted without --force: the
+      // containerd shim deletes a task that was created and never started this way.
+      if (!force && status !== 'created') throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status}`);
+      const cg = cgroupsOf(rec);
+      if (cg) killCgroupMembers(cg);
       signalAll(rec.initPid, rec.initStartTime, SIGKILL);
       if (!waitForExit(rec.initPid, rec.initStartTime, 10_000)) {
         throw new RuntimeError(`container ${id}: init ${rec.initPid} did not exit after SIGKILL`);
@@ -110,6 +132,7 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
       if (!(err instanceof HookError)) throw err;
       log.warn(err.message);
     }
+    removeContainerCgroups(rec);
     handle.remove();
   } finally {
     handle.close();

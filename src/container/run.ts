@@ -7,7 +7,7 @@ import { relayConsole } from '../console/proxy';
 import type { ConsoleRelay } from '../console/proxy';
 import { native } from '../native';
 import type { Spec } from '../spec/types';
-import { createContainer } from './create';
+import { createContainer, type Created } from './create';
 import { deleteContainer, startContainer } from './lifecycle';
 import { signalInit } from './processes';
 
@@ -21,6 +21,8 @@ export interface RunOptions {
   preserveFds: number;
   detach: boolean;
   keep: boolean;
+  /** --systemd-cgroup (global flag). */
+  systemdCgroup?: boolean;
 }
 
 // Signals a foreground run passes on to the container (SIGCHLD, SIGPIPE and the
@@ -28,6 +30,37 @@ export interface RunOptions {
 const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'];
 
 export async function runContainer(opts: RunOptions): Promise<number> {
+  if (opts.detach) {
+    createAndStart(opts);
+    return 0;
+  }
+  // Catch the forwarded signals from the start: one that arrived before the handlers (the
+  // container may already run) would kill us (SIGTERM) or start Node's inspector (SIGUSR1).
+  // Node runs the handlers only once create and start (synchronous) are done, so a signal
+  // that comes in meanwhile is delivered to the user process, as runc does.
+  let target: { pid: number; startTime: string } | null = null;
+  const forward = (signal: NodeJS.Signals): void => {
+    if (target) signalInit(target.pid, target.startTime, constants.signals[signal]);
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+  try {
+    const { record, relay } = createAndStart(opts);
+    target = { pid: record.initPid, startTime: record.initStartTime };
+    // The init is our child (the helper forks it with CLONE_PARENT), so we can reap it.
+    const status = await native().waitPidAsync(record.initPid);
+    if (relay) {
+      await Promise.race([relay.closed, new Promise((r) => setTimeout(r, 200))]);
+      relay.stop();
+    }
+    if (!opts.keep) deleteContainer(opts.root, opts.id, true);
+    return status.signal !== undefined ? 128 + status.signal : status.exitCode ?? 0;
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+  }
+}
+
+/** create + start; in the foreground with a terminal, also the relay of the pty master. */
+function createAndStart(opts: RunOptions): { record: Created['record']; relay: ConsoleRelay | null } {
   const foregroundConsole = !opts.detach && !opts.consoleSocket;
   const pair = foregroundConsole ? native().socketPair() : null;
   let created;
@@ -42,6 +75,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
       noPivot: opts.noPivot,
       preserveFds: opts.preserveFds,
       detached: opts.detach,
+      systemdCgroup: opts.systemdCgroup,
     });
   } finally {
     if (pair) closeSync(pair[1]);
@@ -60,20 +94,5 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     if (!opts.detach) deleteContainer(opts.root, opts.id, true);
     throw err;
   }
-  if (opts.detach) return 0;
-
-  const { initPid, initStartTime } = created.record;
-  const forward = (signal: NodeJS.Signals): void => {
-    signalInit(initPid, initStartTime, constants.signals[signal]);
-  };
-  for (const s of FORWARDED) process.on(s, forward);
-  // The init is our child (the helper forks it with CLONE_PARENT), so we can reap it.
-  const status = await native().waitPidAsync(initPid);
-  for (const s of FORWARDED) process.off(s, forward);
-  if (relay) {
-    await Promise.race([relay.closed, new Promise((r) => setTimeout(r, 200))]);
-    relay.stop();
-  }
-  if (!opts.keep) deleteContainer(opts.root, opts.id, true);
-  return status.signal !== undefined ? 128 + status.signal : status.exitCode ?? 0;
+  return { record: created.record, relay };
 }

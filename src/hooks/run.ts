@@ -37,7 +37,10 @@ export function runHook(phase: RuntimeHookPhase, index: number, hook: Hook, stat
     maxBuffer: 16 * 1024 * 1024,
   });
   const what = `error running ${phase} hook #${index} (${hook.path})`;
-  if (r.error) {
+  // A hook need not read the state: one that exits first makes our write fail with EPIPE,
+  // which is not an error; its exit status decides.
+  const brokenStdin = (r.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && (r.status !== null || r.signal !== null);
+  if (r.error && !brokenStdin) {
     const code = (r.error as NodeJS.ErrnoException).code;
     if (code === 'ETIMEDOUT') throw new HookError(`${what}: hook ran past specified timeout of ${hook.timeout}s`);
     if (code === 'ENOENT') throw new HookError(`${what}: fork/exec ${hook.path}: no such file or directory`);

@@ -5,7 +5,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { LinuxIDMapping } from '../spec/types';
 import { initHelperPath, native, PROC_SUPER_MAGIC } from '../native';
-import type { InitPlan } from '../plan/types';
+import type { ExecPlan, InitPlan } from '../plan/types';
 import { readMessage, writeMessage } from './sync';
 
 export class InitError extends Error {
@@ -25,6 +25,9 @@ export interface LaunchOptions {
   warn(message: string): void;
   /** Called as soon as the init pid is known, so a later failure can still be cleaned up. */
   onInitPid?(pid: number): void;
+  /** Called with the helper's pid before the plan is sent: whatever it forks later (the
+   *  container init) is born where this callback puts it (its cgroups). */
+  beforePlan?(stage1Pid: number): void;
 }
 
 /** Write an id map to /proc/<pid>/<file>, refusing anything that is not real procfs. */
@@ -65,6 +68,7 @@ export function launchInit(opts: LaunchOptions): number {
     throw new InitError(message);
   };
   try {
+    opts.beforePlan?.(helper.pid);
     writeMessage(helper.syncFd, { type: 'plan', plan: opts.plan });
     for (;;) {
       const msg = readMessage(helper.syncFd);
@@ -108,6 +112,71 @@ export function launchInit(opts: LaunchOptions): number {
     }
   } catch (err) {
     if (initPid) killAndReap(initPid);
+    if (!stage1Reaped) killAndReap(helper.pid);
+    throw err instanceof InitError ? err : new InitError((err as Error).message);
+  } finally {
+    closeSync(helper.syncFd);
+  }
+}
+
+export interface ExecLaunchOptions {
+  plan: ExecPlan;
+  /** fds the helper keeps (preserved fds, a console socket end); 0-2 always pass. */
+  inheritFds: number[];
+  /** Called with stage1's pid before it gets the plan, i.e. before it joins anything and
+   *  forks: the place to put it into the container's cgroups, which stage2 inherits. */
+  beforePlan?(stage1Pid: number): void;
+  /** Asked once the namespaces are joined (they were opened through /proc/<init pid>):
+   *  false when the container's init is no longer the recorded process. */
+  initStillRecorded(): boolean;
+  /** The container's state JSON, handed to stage2 (for a seccomp agent). */
+  state: string;
+  warn(message: string): void;
+}
+
+/**
+ * Run the helper through `runts exec` (protocol in src/plan/types.ts); returns the host pid
+ * of the new process once it runs. That process is our child (CLONE_PARENT): the caller
+ * reaps it. On failure the helper's stages are killed and reaped.
+ */
+export function launchExec(opts: ExecLaunchOptions): number {
+  const helper = native().spawnInit(initHelperPath, opts.inheritFds);
+  let stage1Reaped = false;
+  let processPid = 0;
+  const fail = (message: string): never => {
+    throw new InitError(message);
+  };
+  try {
+    opts.beforePlan?.(helper.pid);
+    writeMessage(helper.syncFd, { type: 'plan', plan: opts.plan });
+    for (;;) {
+      const msg = readMessage(helper.syncFd);
+      if (msg === null) {
+        if (processPid) return processPid; // close-on-exec: the process runs
+        const st = native().waitPid(helper.pid);
+        stage1Reaped = true;
+        fail(`init helper exited before the process started (${st.signal ? `signal ${st.signal}` : `exit status ${st.exitCode}`})`);
+      }
+      switch (msg!.type) {
+        case 'pid':
+          processPid = msg!.pid;
+          native().waitPid(helper.pid);
+          stage1Reaped = true;
+          if (!opts.initStillRecorded()) fail('container init exited while the process joined its namespaces');
+          writeMessage(helper.syncFd, { type: 'exec', state: opts.state });
+          break;
+        case 'warning':
+          opts.warn(msg!.message);
+          break;
+        case 'error':
+          fail(msg!.message);
+          break;
+        default:
+          fail(`init helper sent an unexpected message: ${msg!.type}`);
+      }
+    }
+  } catch (err) {
+    if (processPid) killAndReap(processPid);
     if (!stage1Reaped) killAndReap(helper.pid);
     throw err instanceof InitError ? err : new InitError((err as Error).message);
   } finally {

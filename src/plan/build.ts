@@ -2,13 +2,15 @@
 // about what config.json means is made here, where it can be unit-tested without root.
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Mount, Spec } from '../spec/types';
+import type { Mount, Process, Spec } from '../spec/types';
 import type { Hierarchy } from '../cgroups/hierarchy';
 import { hostCgroupDir } from '../cgroups/hierarchy';
 import { CAPABILITY_NUMBERS, capabilityNumbers } from './capabilities';
 import { MS, parseMountOptions } from './mount-options';
 import { RLIMIT_NUMBERS, rlimitValue } from './rlimits';
-import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanProcess, RootfsOp } from './types';
+import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanProcess, PlanSeccomp, RootfsOp } from './types';
+import { compileSeccomp, SeccompError } from '../seccomp/compile';
+import { OCI_SPEC_VERSION } from '../cli/version';
 
 export class PlanError extends Error {
   override name = 'PlanError';
@@ -75,6 +77,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   }
   rootfsOps.push(...deviceOps(spec, newUser));
   rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
+  if (spec.process?.cwd) rootfsOps.push({ op: 'mkdir', path: path.posix.normalize(spec.process.cwd) });
 
   const hooks = spec.hooks ?? {};
   const process = spec.process ? planProcess(spec, inputs, warnings, notes) : null;
@@ -289,7 +292,19 @@ function planHook(h: { path: string; args?: string[]; env?: string[]; timeout?: 
   return { path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeout: h.timeout ?? 0 };
 }
 
-function planProcess(spec: Spec, inputs: PlanInputs, warnings: string[], notes: string[]): PlanProcess {
+/**
+ * The process of `runts exec`, planned exactly like the init's against the container's
+ * config (whose linux section gives the process section its meaning). No LISTEN_FDS: like
+ * runc, exec passes --preserve-fds on without socket-activation variables.
+ */
+export function buildExecProcess(spec: Spec, process: Process, lastCap: number): { process: PlanProcess; warnings: string[]; notes: string[] } {
+  const warnings: string[] = [];
+  const notes: string[] = [];
+  const planned = planProcess({ ...spec, process }, { preserveFds: 0, lastCap }, warnings, notes);
+  return { process: planned, warnings, notes };
+}
+
+function planProcess(spec: Spec, inputs: Pick<PlanInputs, 'preserveFds' | 'lastCap'>, warnings: string[], notes: string[]): PlanProcess {
   const p = spec.process!;
   const env = [...(p.env ?? [])];
   if (inputs.preserveFds > 0) env.push(`LISTEN_FDS=${inputs.preserveFds}`, 'LISTEN_PID=1');
@@ -339,5 +354,28 @@ function planProcess(spec: Spec, inputs: PlanInputs, warnings: string[], notes: 
     oomScoreAdj: p.oomScoreAdj ?? null,
     terminal: p.terminal === true,
     consoleSize: p.consoleSize ? { height: p.consoleSize.height, width: p.consoleSize.width } : null,
+    seccomp: planSeccomp(spec, warnings, notes),
+  };
+}
+
+/** runc treats a profile with neither a default action nor syscalls as no profile. */
+function planSeccomp(spec: Spec, warnings: string[], notes: string[]): PlanSeccomp | null {
+  const config = spec.linux?.seccomp;
+  if (!config || (!config.defaultAction && (config.syscalls ?? []).length === 0)) return null;
+  let compiled;
+  try {
+    compiled = compileSeccomp(config);
+  } catch (err) {
+    if (err instanceof SeccompError) throw new PlanError(err.message);
+    throw err;
+  }
+  warnings.push(...compiled.warnings);
+  notes.push(...compiled.notes);
+  return {
+    filter: compiled.filter,
+    flags: compiled.flags,
+    listener: compiled.listener
+      ? { path: config.listenerPath!, metadata: config.listenerMetadata ?? '', ociVersion: OCI_SPEC_VERSION }
+      : null,
   };
 }

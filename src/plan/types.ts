@@ -21,6 +21,20 @@
 //                                               "mount proc on /b/rootfs/proc: Operation not permitted"
 //   helper  -> parent  {type:"warning", message} non-fatal (e.g. unknown capability)
 // The parent SIGKILLs the helper on any failure of its own (e.g. a failed hook).
+//
+// `runts exec` sends an ExecPlan instead (mode "exec"); the same stage1 joins the running
+// container's namespaces and forks stage2 into its pid namespace:
+//   parent  -> stage1  {type:"plan", plan}      the parent has put stage1 into the
+//                                               container's cgroups first
+//   stage1  -> parent  {type:"pid", pid}        host pid of stage2 (the exec'd process);
+//                                               stage1 then exits 0
+//   parent  -> stage2  {type:"exec", state}     after re-checking that the container's
+//                                               init is still the recorded process (the
+//                                               namespaces were opened through its pid);
+//                                               state: the container's state JSON, for a
+//                                               seccomp agent
+//   stage2 sets up the terminal, rlimits, cwd, credentials and execs: the sync socket is
+//   close-on-exec, so EOF means the process runs; {type:"error"} means it never will.
 
 /** Linux namespace kinds, named as in config.json. */
 export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
@@ -75,7 +89,9 @@ export type RootfsOp =
   | { op: 'symlink'; target: string; path: string }
   /** mount(NULL, target, NULL, flags, NULL) on an existing mount, e.g. making a tmpfs
    *  read-only once the mounts under it exist. flags include MS_REMOUNT. */
-  | { op: 'remount'; target: string; flags: number };
+  | { op: 'remount'; target: string; flags: number }
+  /** mkdir -p inside the rootfs (0755, owned by the caller): process.cwd, as runc creates it. */
+  | { op: 'mkdir'; path: string };
 
 /** Run by the helper itself (createContainer before pivot_root, startContainer after
  *  exec.fifo opens and before execve), with the state JSON on stdin. */
@@ -117,6 +133,30 @@ export interface PlanProcess {
   /** Allocate a pty inside the container (see InitPlan.console). */
   terminal: boolean;
   consoleSize: { height: number; width: number } | null;
+  /** linux.seccomp compiled by src/seccomp/compile.ts; null: no filter. */
+  seccomp: PlanSeccomp | null;
+}
+
+/**
+ * A seccomp filter, loaded as runc orders it: with noNewPrivileges, last, right before
+ * execve (after the user switch, no_new_privs and closing fds); without it, before the
+ * capabilities are dropped and the user is switched (loading a filter without
+ * no_new_privs needs CAP_SYS_ADMIN).
+ */
+export interface PlanSeccomp {
+  /** Base64 of the struct sock_filter array for seccomp(SECCOMP_SET_MODE_FILTER). */
+  filter: string;
+  /** SECCOMP_FILTER_FLAG_* bits; includes NEW_LISTENER (8) exactly when listener is set. */
+  flags: number;
+  /**
+   * SCMP_ACT_NOTIFY is used: the helper connects to `path` (an AF_UNIX stream socket) while
+   * still in the runtime's mount namespace, and right after loading the filter sends it
+   * runc's seccomp agent message: one sendmsg of the JSON
+   * {"ociVersion":ociVersion,"fds":["seccompFd"],"pid":<state.pid>,"metadata":metadata
+   * (omitted when empty),"state":<the state from the {type:"state"} message>} carrying the
+   * listener fd as SCM_RIGHTS; then it closes both fds.
+   */
+  listener: { path: string; metadata: string; ociVersion: string } | null;
 }
 
 export interface InitPlan {
@@ -158,8 +198,27 @@ export interface InitPlan {
   process: PlanProcess | null;
 }
 
+/** The plan of `runts exec`: one more process in a running container. No rootfs work, no
+ *  exec.fifo, no hooks; the process is planned like the init's (src/plan/build.ts). */
+export interface ExecPlan {
+  mode: 'exec';
+  containerId: string;
+  namespaces: {
+    /** /proc/<init pid>/ns/<type> for each namespace of the container's init that differs
+     *  from the runtime's own, user first. The helper opens them all, then joins in order. */
+    join: { type: NamespaceType; path: string }[];
+  };
+  /** Where the pty master goes when process.terminal: the caller's --console-socket, or
+   *  our end of a socket pair (foreground exec relays it). null without a terminal. */
+  console: { socketPath: string } | { fd: number } | null;
+  /** fds 3 .. 3+preserveFds-1 stay open in the process; every other fd >= 3 is closed. */
+  preserveFds: number;
+  process: PlanProcess;
+}
+
 export type SyncMessage =
-  | { type: 'plan'; plan: InitPlan }
+  | { type: 'plan'; plan: InitPlan | ExecPlan }
+  | { type: 'exec'; state: string }
   | { type: 'userns' }
   | { type: 'userns-done' }
   | { type: 'pid'; pid: number }

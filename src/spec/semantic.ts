@@ -10,7 +10,6 @@ import { RLIMIT_NUMBERS } from '../plan/rlimits';
 import type {
   Hooks,
   Linux,
-  LinuxDeviceCgroup,
   LinuxNamespace,
   LinuxNamespaceType,
   LinuxScheduler,
@@ -83,8 +82,6 @@ export function checkSemantics(spec: Spec, opts: ValidateOptions): { spec: Spec;
   checkTerminal(spec.process?.terminal === true, opts, checker, '/process');
   checkHooks(spec.hooks ?? {}, checker);
   const mounts = spec.mounts && absoluteMountDestinations(spec.mounts, checker);
-  rejectCgroupConfig(linux, checker);
-  rejectSeccompConfig(linux, checker);
 
   return { spec: mounts === spec.mounts ? spec : { ...spec, mounts }, warnings: checker.warnings };
 }
@@ -303,41 +300,4 @@ function absoluteMountDestinations(mounts: Mount[], checker: Checker): Mount[] {
     );
     return { ...mount, destination };
   });
-}
-
-const RESOURCE_FIELDS = ['unified', 'devices', 'pids', 'blockIO', 'cpu', 'hugepageLimits', 'memory', 'network', 'rdma'] as const;
-
-/**
- * Not yet supported: cgroups (the next work item; remove this check with it). Tolerates
- * what `runc spec` emits: resources that set nothing but a deny-all device rule.
- */
-function rejectCgroupConfig(linux: Linux, checker: Checker): void {
-  if (linux.cgroupsPath) checker.fail('/linux/cgroupsPath', 'cgroups are not yet supported by runts');
-  const resources = linux.resources ?? {};
-  for (const field of RESOURCE_FIELDS) {
-    const value: unknown = resources[field];
-    if (value === undefined || isEmpty(value)) continue;
-    if (field === 'devices' && (value as LinuxDeviceCgroup[]).every(isDenyAllDeviceRule)) continue;
-    checker.fail(`/linux/resources/${field}`, 'cgroup resource limits are not yet supported by runts');
-  }
-}
-
-function isEmpty(value: unknown): boolean {
-  return Array.isArray(value) ? value.length === 0 : typeof value === 'object' && value !== null && Object.keys(value).length === 0;
-}
-
-function isDenyAllDeviceRule(rule: LinuxDeviceCgroup): boolean {
-  const access = rule.access ?? 'rwm';
-  return (
-    !rule.allow &&
-    (rule.type ?? 'a') === 'a' &&
-    (rule.major ?? -1) === -1 &&
-    (rule.minor ?? -1) === -1 &&
-    [...'rwm'].every((c) => access.includes(c))
-  );
-}
-
-/** Not yet supported: seccomp filters (remove this check when seccomp lands). */
-function rejectSeccompConfig(linux: Linux, checker: Checker): void {
-  if (linux.seccomp) checker.fail('/linux/seccomp', 'seccomp is not yet supported by runts');
 }

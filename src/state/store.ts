@@ -26,6 +26,9 @@ export interface ContainerRecord {
   annotations: Record<string, string>;
   /** The validated config snapshot. */
   config: unknown;
+  /** The cgroups the container joined and the directories create made (src/cgroups/manager.ts
+   *  CgroupRecord); absent for records written before cgroups were managed. */
+  cgroups?: import('../cgroups/manager').CgroupRecord;
 }
 
 const CONTAINER_ID = /^[A-Za-z0-9_+.-]+$/;

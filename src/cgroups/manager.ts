@@ -1,0 +1,423 @@
+// A container's cgroups: make them, put the init in them, write limits, freeze and thaw,
+// list and signal their processes, read statistics, and remove exactly what was made.
+// The one place that writes cgroup files (besides devices-bpf.ts, which it calls).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errnoMessage } from '../errors';
+import { native } from '../native';
+import type { LinuxDevice, LinuxResources } from '../spec/types';
+import { applyDeviceRulesV2 } from './devices-bpf';
+import { deviceRulesV1, effectiveDeviceRules } from './devices';
+import { hostHierarchies, type Hierarchy } from './hierarchy';
+import { CgroupPathError, parseSystemdPath, placeContainer, type CgroupPlacement } from './paths';
+import { planResourceWrites, ResourceError, type CgroupWrite, type ControllerWrites } from './resources';
+
+export { CgroupPathError, ResourceError };
+
+export class CgroupError extends Error {
+  override name = 'CgroupError';
+}
+
+/** What the state record keeps, so later commands act on the same directories. */
+export interface CgroupRecord {
+  placements: CgroupPlacement[];
+  /** Directories create made (parents before children): delete removes exactly these. */
+  created: string[];
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+const errCode = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code;
+
+function readText(file: string): string {
+  return fs.readFileSync(file, 'utf8');
+}
+
+function readOptional(file: string): string | undefined {
+  try {
+    return readText(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Write one value to a cgroup file, reporting which field, file and errno failed. */
+function writeValue(file: string, value: string, field: string): void {
+  try {
+    fs.writeFileSync(file, value);
+  } catch (err) {
+    throw new CgroupError(`${field}: write ${JSON.stringify(value)} to ${file}: ${errnoMessage(err)}`);
+  }
+}
+
+function systemdIsRunning(): boolean {
+  return fs.existsSync('/run/systemd/system');
+}
+
+/** Where the container's cgroups go; `systemd` is --systemd-cgroup. */
+export function placementsFor(hierarchies: Hierarchy[], id: string, cgroupsPath: string | undefined, systemd: boolean): CgroupPlacement[] {
+  if (systemd) {
+    const unit = parseSystemdPath(cgroupsPath, id);
+    if (!systemdIsRunning()) {
+      throw new CgroupError(`--systemd-cgroup: systemd is not running on this host (no /run/systemd/system), cannot create ${unit.cgroup}`);
+    }
+    throw new CgroupError(`--systemd-cgroup: creating the transient unit ${unit.cgroup} through systemd is not supported by runts yet`);
+  }
+  if (hierarchies.length === 0) throw new CgroupError('no cgroup hierarchy is mounted on this host');
+  return placeContainer(hierarchies, id, cgroupsPath);
+}
+
+export class ContainerCgroups {
+  private constructor(
+    readonly placements: CgroupPlacement[],
+    private readonly created: string[],
+  ) {}
+
+  /** For a new container (nothing made yet). */
+  static plan(id: string, cgroupsPath: string | undefined, systemd: boolean, hierarchies = hostHierarchies()): ContainerCgroups {
+    return new ContainerCgroups(placementsFor(hierarchies, id, cgroupsPath, systemd), []);
+  }
+
+  static fromRecord(rec: CgroupRecord): ContainerCgroups {
+    return new ContainerCgroups(rec.placements, [...rec.created]);
+  }
+
+  record(): CgroupRecord {
+    return { placements: this.placements, created: [...this.created] };
+  }
+
+  private get unified(): CgroupPlacement | undefined {
+    return this.placements.find((p) => p.fstype === 'cgroup2');
+  }
+
+  private v1(subsystem: string): CgroupPlacement | undefined {
+    return this.placements.find((p) => p.fstype === 'cgroup' && p.subsystems.includes(subsystem));
+  }
+
+  /** mkdir -p every placement, remembering each directory made. */
+  create(): void {
+    for (const p of this.placements) {
+      const missing: string[] = [];
+      for (let dir = p.dir; dir !== p.mountpoint && !fs.existsSync(dir); dir = path.dirname(dir)) missing.unshift(dir);
+      for (const dir of missing) {
+        try {
+          fs.mkdirSync(dir);
+        } catch (err) {
+          if (errCode(err) === 'EEXIST') continue; // made by someone else meanwhile: not ours
+          throw new CgroupError(`create cgroup ${dir}: ${errnoMessage(err)}`);
+        }
+        this.created.push(dir);
+        if (p.subsystems.includes('cpuset')) inheritCpuset(dir);
+      }
+    }
+  }
+
+  /** Put `pid` (and the children it forks later) in every hierarchy's cgroup. */
+  join(pid: number): void {
+    for (const p of this.placements) writeValue(path.join(p.dir, 'cgroup.procs'), String(pid), `join cgroup ${p.cgroup}`);
+  }
+
+  private availability() {
+    const v1 = new Set(this.placements.filter((p) => p.fstype === 'cgroup').flatMap((p) => p.subsystems));
+    const u = this.unified;
+    const v2 = new Set(u ? (readOptional(path.join(u.mountpoint, 'cgroup.controllers')) ?? '').split(/\s+/).filter(Boolean) : []);
+    return { v1, v2, v2Mounted: u !== undefined };
+  }
+
+  /** Every write `resources` needs, checked against the mounted controllers. */
+  planWrites(resources: LinuxResources): ControllerWrites[] {
+    return planResourceWrites(resources, this.availability());
+  }
+
+  /**
+   * Write the limits. `devices` (linux.devices) adds allow rules for the nodes the
+   * container gets; device rules are only (re)written when `withDevices` (create).
+   */
+  apply(resources: LinuxResources, devices: LinuxDevice[] | undefined, withDevices: boolean): void {
+    const groups = this.planWrites(resources);
+    for (const group of groups) {
+      const place = group.version === 1 ? this.v1(group.controller) : this.unified;
+      if (!place) throw new CgroupError(`${group.writes[0].field}: the container has no ${group.controller} cgroup`);
+      if (group.version === 2 && group.controller !== '') this.enableController(place, group.controller, group.writes[0].field);
+      if (group.version === 1 && group.controller === 'memory') writeV1Memory(place.dir, group.writes);
+      else for (const w of group.writes) writeOne(place.dir, w);
+    }
+    if (withDevices) this.applyDevices(resources, devices);
+  }
+
+  private applyDevices(resources: LinuxResources, devices: LinuxDevice[] | undefined): void {
+    const rules = effectiveDeviceRules(resources.devices, devices);
+    const v1 = this.v1('devices');
+    if (v1) {
+      for (const w of deviceRulesV1(rules)) writeOne(v1.dir, w);
+      return;
+    }
+    const u = this.unified;
+    if (!u) {
+      if (resources.devices?.length) throw new CgroupError('linux.resources.devices: no devices cgroup controller is mounted');
+      return;
+    }
+    try {
+      applyDeviceRulesV2(u.dir, rules);
+    } catch (err) {
+      throw new CgroupError(`linux.resources.devices: ${(err as Error).message}`);
+    }
+  }
+
+  /** "+controller" in cgroup.subtree_control from the mount root down to the cgroup's parent. */
+  private enableController(place: CgroupPlacement, controller: string, field: string): void {
+    const levels: string[] = [];
+    for (let dir = path.dirname(place.dir); dir.startsWith(place.mountpoint); dir = path.dirname(dir)) {
+      levels.unshift(dir);
+      if (dir === place.mountpoint) break;
+    }
+    for (const dir of levels) {
+      const file = path.join(dir, 'cgroup.subtree_control');
+      const enabled = (readOptional(file) ?? '').split(/\s+/);
+      if (!enabled.includes(controller)) writeValue(file, `+${controller}`, `${field} (enable the ${controller} controller)`);
+    }
+  }
+
+  /** The current memory usage in bytes (for memory.checkBeforeUpdate). */
+  memoryUsage(): number | undefined {
+    const v1 = this.v1('memory');
+    const text = v1 ? readOptional(path.join(v1.dir, 'memory.usage_in_bytes')) : this.unified && readOptional(path.join(this.unified.dir, 'memory.current'));
+    return text === undefined ? undefined : Number(text.trim());
+  }
+
+  /**
+   * Where a controller's files are for this container: the v1 hierarchy with it, else the
+   * unified one when the controller is enabled there (cpu.stat exists in every v2 cgroup).
+   */
+  controllerDir(v1Name: string, v2Name: string): { version: 1 | 2; dir: string } | undefined {
+    const v1 = this.v1(v1Name);
+    if (v1) return { version: 1, dir: v1.dir };
+    const u = this.unified;
+    if (!u) return undefined;
+    const enabled = (readOptional(path.join(u.dir, 'cgroup.controllers')) ?? '').split(/\s+/);
+    return enabled.includes(v2Name) || v2Name === 'cpu' ? { version: 2, dir: u.dir } : undefined;
+  }
+
+  // ---- freezer ----
+
+  private freezer(): { kind: 1 | 2; dir: string } | undefined {
+    const v1 = this.v1('freezer');
+    if (v1) return { kind: 1, dir: v1.dir };
+    const u = this.unified;
+    if (u && fs.existsSync(path.join(u.dir, 'cgroup.freeze'))) return { kind: 2, dir: u.dir };
+    return undefined;
+  }
+
+  canFreeze(): boolean {
+    return this.freezer() !== undefined;
+  }
+
+  isFrozen(): boolean {
+    const f = this.freezer();
+    if (!f) return false;
+    if (f.kind === 1) return readOptional(path.join(f.dir, 'freezer.state'))?.trim() === 'FROZEN';
+    return readOptional(path.join(f.dir, 'cgroup.freeze'))?.trim() === '1';
+  }
+
+  /** Freeze (true) or thaw (false), waiting until the kernel reports it done. */
+  setFrozen(frozen: boolean): void {
+    const f = this.freezer();
+    if (!f) throw new CgroupError('no freezer: neither a v1 freezer hierarchy nor cgroup.freeze is available');
+    const deadline = Date.now() + 10_000;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      if (f.kind === 1) {
+        const want = frozen ? 'FROZEN' : 'THAWED';
+        writeValue(path.join(f.dir, 'freezer.state'), want, 'freezer.state');
+        if (readText(path.join(f.dir, 'freezer.state')).trim() === want) return;
+      } else {
+        writeValue(path.join(f.dir, 'cgroup.freeze'), frozen ? '1' : '0', 'cgroup.freeze');
+        if (/^frozen (\d)$/m.exec(readText(path.join(f.dir, 'cgroup.events')))?.[1] === (frozen ? '1' : '0')) return;
+      }
+      if (Date.now() > deadline) throw new CgroupError(`${frozen ? 'freezing' : 'thawing'} ${f.dir} did not finish within 10 s`);
+      sleepMs(delay);
+    }
+  }
+
+  // ---- processes ----
+
+  /** The hierarchy whose cgroup.procs lists the container's processes. */
+  private memberDir(): CgroupPlacement {
+    return this.unified ?? this.v1('pids') ?? this.v1('freezer') ?? this.placements[0];
+  }
+
+  /** Host PIDs of every process in the container's cgroup and the cgroups below it. */
+  pids(): number[] {
+    const out: number[] = [];
+    const walk = (dir: string) => {
+      const text = readOptional(path.join(dir, 'cgroup.procs'));
+      if (text === undefined) return;
+      for (const line of text.split('\n')) if (line) out.push(Number(line));
+      let entries: fs.Dirent[] = [];
+      try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name));
+    };
+    walk(this.memberDir().dir);
+    return out;
+  }
+
+  /** True while `pid` is a member of the container's cgroup (or one below it). */
+  private contains(pid: number): boolean {
+    const m = this.memberDir();
+    const text = readOptional(`/proc/${pid}/cgroup`);
+    if (text === undefined) return false;
+    for (const line of text.split('\n')) {
+      const [, controllers, cgroup] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+      if (cgroup === undefined) continue;
+      const matches = m.fstype === 'cgroup2' ? controllers === '' : controllers.split(',').some((c) => m.subsystems.includes(c));
+      if (matches) return cgroup === m.cgroup || cgroup.startsWith(`${m.cgroup}/`);
+    }
+    return false;
+  }
+
+  /**
+   * Signal every process of the cgroup. KILL on a cgroup with cgroup.kill is one write;
+   * otherwise freeze (so nothing forks past us), signal each verified member, and thaw unless
+   * the container was paused already.
+   */
+  signalAll(signal: number): void {
+    const u = this.unified;
+    if (signal === 9 && u && fs.existsSync(path.join(u.dir, 'cgroup.kill'))) {
+      writeValue(path.join(u.dir, 'cgroup.kill'), '1', 'cgroup.kill');
+      return;
+    }
+    const canFreeze = this.canFreeze();
+    const wasFrozen = canFreeze && this.isFrozen();
+    if (canFreeze && !wasFrozen) this.setFrozen(true);
+    try {
+      for (const pid of this.pids()) this.signalMember(pid, signal);
+    } finally {
+      if (canFreeze && !wasFrozen) this.setFrozen(false);
+    }
+  }
+
+  /** Signal through a pidfd after checking the pid is still our member (never a reused pid). */
+  private signalMember(pid: number, signal: number): void {
+    let pidfd: number;
+    try {
+      pidfd = native().pidfdOpen(pid);
+    } catch {
+      return; // gone
+    }
+    try {
+      if (this.contains(pid)) native().pidfdSendSignal(pidfd, signal);
+    } catch (err) {
+      if (errCode(err) !== 'ESRCH') throw err;
+    } finally {
+      fs.closeSync(pidfd);
+    }
+  }
+
+  /** The OOM-kill counter (memory.events oom_kill on v2, memory.oom_control on v1). */
+  oomKillCount(): number | undefined {
+    const v1 = this.v1('memory');
+    const text = v1 ? readOptional(path.join(v1.dir, 'memory.oom_control')) : this.unified && readOptional(path.join(this.unified.dir, 'memory.events'));
+    const m = text && /^oom_kill (\d+)$/m.exec(text);
+    return m ? Number(m[1]) : undefined;
+  }
+
+  // ---- removal ----
+
+  /**
+   * Remove the directories create made, deepest first, and any cgroups the container made
+   * inside its own. A cgroup that still has (dying) processes is retried briefly.
+   */
+  destroy(): void {
+    const errors: string[] = [];
+    const leaves = new Set(this.placements.map((p) => p.dir));
+    const ordered = [...this.created].sort((a, b) => b.split('/').length - a.split('/').length);
+    for (const dir of ordered) {
+      try {
+        if (leaves.has(dir)) removeChildren(dir);
+        rmdirRetrying(dir);
+      } catch (err) {
+        errors.push(err instanceof CgroupError ? err.message : `remove cgroup ${dir}: ${errnoMessage(err)}`);
+      }
+    }
+    this.created.length = 0;
+    if (errors.length) throw new CgroupError(errors.join('; '));
+  }
+}
+
+/** A new v1 cpuset cgroup starts with no CPUs or memory nodes: copy the parent's. */
+function inheritCpuset(dir: string): void {
+  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+    const own = path.join(dir, file);
+    if ((readOptional(own) ?? '').trim() !== '') continue;
+    const parent = (readOptional(path.join(path.dirname(dir), file)) ?? '').trim();
+    if (parent) writeValue(own, parent, `initialise ${file}`);
+  }
+}
+
+function writeOne(dir: string, w: CgroupWrite): void {
+  const file = path.join(dir, w.file);
+  if (!fs.existsSync(file)) {
+    if (w.ifExists) return;
+    if (w.orElse && fs.existsSync(path.join(dir, w.orElse.file))) {
+      writeValue(path.join(dir, w.orElse.file), w.orElse.value, w.field);
+      return;
+    }
+    throw new CgroupError(`${w.field}: ${file} does not exist (the kernel does not support it)`);
+  }
+  writeValue(file, w.value, w.field);
+}
+
+/**
+ * v1 memory: memory.limit_in_bytes must stay <= memory.memsw.limit_in_bytes at every step,
+ * so raising both writes memsw first. Try in order; on EINVAL put the swap write first.
+ */
+function writeV1Memory(dir: string, writes: CgroupWrite[]): void {
+  const limit = writes.find((w) => w.file === 'memory.limit_in_bytes');
+  const swap = writes.find((w) => w.file === 'memory.memsw.limit_in_bytes');
+  if (limit && swap) {
+    try {
+      writeOne(dir, limit);
+      writeOne(dir, swap);
+    } catch {
+      writeOne(dir, swap);
+      writeOne(dir, limit);
+    }
+  }
+  for (const w of writes) if (w !== limit && w !== swap) writeOne(dir, w);
+  if (!(limit && swap)) for (const w of [limit, swap]) if (w) writeOne(dir, w);
+}
+
+function removeChildren(dir: string): void {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if (errCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const child = path.join(dir, e.name);
+    removeChildren(child);
+    rmdirRetrying(child);
+  }
+}
+
+function rmdirRetrying(dir: string): void {
+  const deadline = Date.now() + 3000;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') return;
+      if (errCode(err) !== 'EBUSY' || Date.now() > deadline) throw new CgroupError(`remove cgroup ${dir}: ${errnoMessage(err)}`);
+    }
+    sleepMs(delay);
+  }
+}

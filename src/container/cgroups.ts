@@ -1,0 +1,59 @@
+// A recorded container's cgroups, as the engine commands use them: paused status, signalling
+// every member, and removal on delete.
+import { CgroupError, ContainerCgroups } from '../cgroups/manager';
+import { RuntimeError } from '../errors';
+import type { ContainerRecord } from '../state/store';
+import { sleepMs } from './processes';
+
+const SIGKILL = 9;
+
+/** The container's cgroups; undefined for a record made without them. */
+export function cgroupsOf(rec: ContainerRecord): ContainerCgroups | undefined {
+  return rec.cgroups ? ContainerCgroups.fromRecord(rec.cgroups) : undefined;
+}
+
+/** The isPaused callback containerStatus takes: the container's freezer says frozen. */
+export function pausedProbe(rec: ContainerRecord): () => boolean {
+  return () => cgroupsOf(rec)?.isFrozen() ?? false;
+}
+
+/** Wrap a cgroup failure as the RuntimeError commands report. */
+export function asRuntimeError<T>(action: () => T): T {
+  try {
+    return action();
+  } catch (err) {
+    if (err instanceof CgroupError) throw new RuntimeError(err.message, { cause: err });
+    throw err;
+  }
+}
+
+/** Wait until the cgroup has no processes; false on timeout. */
+function waitEmpty(cg: ContainerCgroups, timeoutMs: number): boolean {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    if (cg.pids().length === 0) return true;
+    if (Date.now() > deadline) return false;
+    sleepMs(delay);
+  }
+}
+
+/** SIGKILL everything in the container's cgroup (thawing it: frozen v1 tasks die only then). */
+export function killCgroupMembers(cg: ContainerCgroups): void {
+  asRuntimeError(() => {
+    if (cg.pids().length === 0) return;
+    cg.signalAll(SIGKILL);
+    if (cg.isFrozen()) cg.setFrozen(false);
+  });
+}
+
+/**
+ * Remove the cgroups create made. Anything still inside (processes the init left behind
+ * when it shared our PID namespace) is killed first, as runc does.
+ */
+export function removeContainerCgroups(rec: ContainerRecord): void {
+  const cg = cgroupsOf(rec);
+  if (!cg) return;
+  killCgroupMembers(cg);
+  if (!waitEmpty(cg, 10_000)) throw new RuntimeError(`container ${rec.id}: processes ${cg.pids().join(' ')} are still in its cgroup after SIGKILL`);
+  asRuntimeError(() => cg.destroy());
+}

@@ -1,0 +1,270 @@
+// exec: run one more process in a running (or created) container, as runc does. The init
+// helper joins every namespace of the container's init that differs from ours (user first,
+// then the pid namespace, so the process is forked into it), after the runtime has put
+// the helper into the container's cgroups; the process is planned like the init's, from
+// --process FILE or from the container's own process with the flags applied. Foreground:
+// relay the terminal, forward signals, exit with the process's status (128+N for signal
+// N); --detach: return once the process runs. Every failure exits 255, in runc's words.
+import { closeSync, readFileSync, readlinkSync } from 'node:fs';
+import { constants } from 'node:os';
+import * as path from 'node:path';
+import { relayConsole } from '../console/proxy';
+import type { ConsoleRelay } from '../console/proxy';
+import { errnoMessage, RuntimeError } from '../errors';
+import { InitError, launchExec } from '../init/launch';
+import { log } from '../log';
+import { native } from '../native';
+import { buildExecProcess, PlanError } from '../plan/build';
+import { lastKernelCapability } from '../plan/capabilities';
+import type { ExecPlan, NamespaceType } from '../plan/types';
+import { describeFsError, SpecError } from '../spec/errors';
+import type { Process, Spec } from '../spec/types';
+import { validateProcess } from '../spec/validate';
+import { isAlive } from '../state/process';
+import { containerStatus, stateObject } from '../state/status';
+import { StateStore } from '../state/store';
+import { asRuntimeError, cgroupsOf, pausedProbe } from './cgroups';
+import { writePidFile } from './create';
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  /** --process FILE: the whole process, used as written; the process flags are ignored. */
+  processFile?: string;
+  /** The command and its arguments (without --process). */
+  args: string[];
+  cwd?: string;
+  /** KEY=VALUE entries appended to the container's process env. */
+  env: string[];
+  tty: boolean;
+  /** "uid[:gid]" */
+  user?: string;
+  additionalGids: number[];
+  /** Capability names added to the bounding, effective and permitted sets. */
+  caps: string[];
+  noNewPrivs: boolean;
+  detach: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds: number;
+  ignorePaused: boolean;
+}
+
+/** Exit status of `exec` when the process could not be started (runc's). */
+const EXEC_FAILED = 255;
+
+// Signals a foreground exec passes on to its process (as run does for the init).
+const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'];
+
+/** Namespace types in the order they are joined (user first), with their /proc/PID/ns names. */
+const NAMESPACE_FILES: [NamespaceType, string][] = [
+  ['user', 'user'],
+  ['ipc', 'ipc'],
+  ['uts', 'uts'],
+  ['network', 'net'],
+  ['pid', 'pid'],
+  ['mount', 'mnt'],
+  ['cgroup', 'cgroup'],
+  ['time', 'time'],
+];
+
+function namespaceLink(file: string): string | null {
+  try {
+    return readlinkSync(file);
+  } catch {
+    return null;
+  }
+}
+
+/** /proc/<init>/ns/<type> for every namespace of the init that is not the runtime's own. */
+function namespacesToJoin(initPid: number): ExecPlan['namespaces']['join'] {
+  const join: ExecPlan['namespaces']['join'] = [];
+  for (const [type, file] of NAMESPACE_FILES) {
+    const theirs = `/proc/${initPid}/ns/${file}`;
+    const link = namespaceLink(theirs);
+    const ours = namespaceLink(`/proc/self/ns/${file}`);
+    if (link === null && ours !== null) throw new RuntimeError('cannot exec in a stopped container');
+    if (link !== ours) join.push({ type, path: theirs });
+  }
+  // Without a mount namespace of its own the process would see the runtime's root.
+  if (!join.some((ns) => ns.type === 'mount')) throw new RuntimeError('container has no mount namespace of its own');
+  return join;
+}
+
+/** --process FILE, validated as a runtime-spec process (errors name the file). */
+function processFromFile(file: string, opts: ExecOptions): Process {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new RuntimeError(describeFsError(err, file, 'open'));
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new RuntimeError(`${file}: invalid JSON: ${(err as Error).message}`);
+  }
+  return validateProcess(raw, { file, consoleSocket: opts.consoleSocket, detached: opts.detach });
+}
+
+/** Go's strconv.Atoi, with its error text. */
+function atoi(text: string): number {
+  if (!/^[+-]?\d+$/.test(text)) throw new Error(`strconv.Atoi: parsing ${JSON.stringify(text)}: invalid syntax`);
+  return Number(text);
+}
+
+/** The container's own process with the exec flags applied, as runc 1.1 builds it. */
+function processFromFlags(config: Spec, opts: ExecOptions): Process {
+  const p: Process = structuredClone(config.process ?? { cwd: '/' });
+  p.args = [...opts.args];
+  if (opts.cwd) p.cwd = opts.cwd;
+  p.env = [...(p.env ?? []), ...opts.env];
+  p.terminal = opts.tty;
+  if (opts.noNewPrivs) p.noNewPrivileges = true;
+  if (opts.caps.length > 0) {
+    const caps = (p.capabilities ??= {});
+    caps.bounding = [...(caps.bounding ?? []), ...opts.caps];
+    caps.effective = [...(caps.effective ?? []), ...opts.caps];
+    caps.permitted = [...(caps.permitted ?? []), ...opts.caps];
+    // The kernel raises an ambient capability only if it is also inheritable.
+    if (caps.inheritable) caps.ambient = [...(caps.ambient ?? []), ...opts.caps];
+  }
+  const user = (p.user ??= {});
+  if (opts.user) {
+    const [uid, gid] = opts.user.split(/:(.*)/s);
+    if (gid !== undefined) {
+      try {
+        user.gid = atoi(gid);
+      } catch (err) {
+        throw new RuntimeError(`parsing ${gid} as int for gid failed: ${(err as Error).message}`);
+      }
+    }
+    try {
+      user.uid = atoi(uid);
+    } catch (err) {
+      throw new RuntimeError(`parsing ${uid} as int for uid failed: ${(err as Error).message}`);
+    }
+  }
+  for (const gid of opts.additionalGids) {
+    if (!Number.isInteger(gid) || gid < 0) throw new RuntimeError(`additional-gids must be a positive number ${gid}`);
+    user.additionalGids = [...(user.additionalGids ?? []), gid];
+  }
+  if (!p.cwd) throw new RuntimeError('Cwd property must not be empty');
+  if (!path.posix.isAbsolute(p.cwd)) throw new RuntimeError('Cwd must be an absolute path');
+  return validateProcess(p, { file: 'process', consoleSocket: opts.consoleSocket, detached: opts.detach });
+}
+
+interface Started {
+  pid: number;
+  /** Our end of the socket pair that receives the pty master (foreground terminal). */
+  consoleEnd: number | null;
+}
+
+/** Checks the container, plans the process and starts it; returns once it runs. */
+function startProcess(opts: ExecOptions): Started {
+  const handle = new StateStore(opts.root).open(opts.id);
+  try {
+    handle.lock();
+    const rec = handle.read();
+    const status = containerStatus(handle, rec, pausedProbe(rec));
+    if (status === 'stopped') throw new RuntimeError('cannot exec in a stopped container');
+    if (status === 'paused') {
+      if (!opts.ignorePaused) throw new RuntimeError('cannot exec in a paused container (use --ignore-paused to override)');
+      // The process freezes as it joins the cgroups until `resume`, which needs the lock.
+      handle.close();
+    }
+    if (!opts.processFile && opts.args.length === 0) throw new RuntimeError('process args cannot be empty');
+    const config = rec.config as Spec;
+    const spec = opts.processFile ? processFromFile(opts.processFile, opts) : processFromFlags(config, opts);
+    const terminal = spec.terminal === true;
+    const planned = buildExecProcess(config, spec, lastKernelCapability());
+    planned.warnings.forEach((w) => log.warn(w));
+    planned.notes.forEach((n) => log.debug(n));
+
+    const pair = terminal && !opts.consoleSocket ? native().socketPair() : null;
+    try {
+      const plan: ExecPlan = {
+        mode: 'exec',
+        containerId: rec.id,
+        namespaces: { join: namespacesToJoin(rec.initPid) },
+        console: !terminal ? null : pair ? { fd: pair[1] } : { socketPath: path.resolve(opts.consoleSocket!) },
+        preserveFds: opts.preserveFds,
+        process: planned.process,
+      };
+      const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
+      if (pair) inheritFds.push(pair[1]);
+      const pid = launchExec({
+        plan,
+        inheritFds,
+        // stage2, forked later, is born in the container's cgroups (as the init was).
+        beforePlan: (stage1Pid) => asRuntimeError(() => cgroupsOf(rec)?.join(stage1Pid)),
+        initStillRecorded: () => isAlive(rec.initPid, rec.initStartTime),
+        state: JSON.stringify(stateObject(rec, status)),
+        warn: (m) => log.warn(m),
+      });
+      if (opts.pidFile) {
+        try {
+          writePidFile(opts.pidFile, pid);
+        } catch (err) {
+          // A caller that gets no pid file cannot manage the process: it must not run.
+          process.kill(pid, 'SIGKILL');
+          native().waitPid(pid);
+          throw err;
+        }
+      }
+      return { pid, consoleEnd: pair ? pair[0] : null };
+    } catch (err) {
+      if (pair) closeSync(pair[0]);
+      throw err;
+    } finally {
+      if (pair) closeSync(pair[1]);
+    }
+  } finally {
+    handle.close();
+  }
+}
+
+/** Waits for the foreground process like a shell: relays its terminal, forwards signals. */
+async function waitForeground(started: Started): Promise<number> {
+  let relay: ConsoleRelay | null = null;
+  if (started.consoleEnd !== null) {
+    try {
+      relay = relayConsole(native().recvFd(started.consoleEnd));
+    } finally {
+      closeSync(started.consoleEnd);
+    }
+  }
+  // The process is our unreaped child: its pid cannot be reused while we signal it.
+  const forward = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(started.pid, constants.signals[signal]);
+    } catch {
+      // it has just exited
+    }
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+  const status = await native().waitPidAsync(started.pid);
+  for (const s of FORWARDED) process.off(s, forward);
+  if (relay) {
+    await Promise.race([relay.closed, new Promise((r) => setTimeout(r, 200))]);
+    relay.stop();
+  }
+  return status.signal !== undefined ? 128 + status.signal : status.exitCode ?? 0;
+}
+
+/** runts exec: resolves to the exit status; every failure is a RuntimeError with status 255. */
+export async function execContainer(opts: ExecOptions): Promise<number> {
+  let started: Started;
+  try {
+    if (!Number.isInteger(opts.preserveFds) || opts.preserveFds < 0) throw new RuntimeError(`--preserve-fds: invalid value ${opts.preserveFds}`);
+    started = startProcess(opts);
+  } catch (err) {
+    const message =
+      err instanceof InitError ? `unable to start container process: ${err.message}` : err instanceof RuntimeError || err instanceof SpecError || err instanceof PlanError ? err.message : errnoMessage(err);
+    throw new RuntimeError(`exec failed: ${message}`, { exitCode: EXEC_FAILED, cause: err });
+  }
+  // A detached process with a terminal sent its pty master to --console-socket.
+  if (opts.detach) return 0;
+  return waitForeground(started);
+}

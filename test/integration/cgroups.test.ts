@@ -1,0 +1,270 @@
+// cgroups on this (hybrid) host: placement under the test's own cgroups, v1 limits enforced,
+// membership in the unified hierarchy, the cgroup-driven commands (pause/resume, kill --all,
+// ps, update, events) and removal of exactly the cgroups create made. v2 limits are tested
+// in a cgroup v2 guest. Never touches anything under the host agent's cgroups but our own.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+import type { Test } from 'tap';
+import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+const ownCgroups = (): Map<string, string> => {
+  const m = new Map<string, string>();
+  for (const line of fs.readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
+    const [, controllers, cgroup] = /^\d+:([^:]*):(.*)$/.exec(line)!;
+    m.set(controllers, cgroup);
+  }
+  return m;
+};
+const hybrid = fs.existsSync(`${CGROUP_ROOT}/unified/cgroup.procs`) && fs.existsSync(`${CGROUP_ROOT}/memory/cgroup.procs`);
+/** The host directory of cgroup `cgroup` in the v1 hierarchy mounted at /sys/fs/cgroup/NAME. */
+const v1Dir = (name: string, cgroup: string) => path.join(CGROUP_ROOT, name, cgroup);
+
+function setup(t: Test) {
+  leakGuard(t);
+  const root = runtsRoot(t);
+  const rt = (...args: string[]) => runts(['--root', root, ...args]);
+  return { root, rt };
+}
+
+function shareDir(t: Test): { dir: string; mount: (config: BundleConfig) => void } {
+  const dir = tempDir(t, 'shared');
+  return { dir, mount: (config) => void config.mounts.push({ destination: '/x', type: 'bind', source: dir, options: ['rbind', 'rw'] }) };
+}
+
+async function pidOf(rt: (...a: string[]) => ReturnType<typeof runts>, id: string): Promise<number> {
+  const r = await rt('state', id);
+  if (r.code !== 0) throw new Error(`state ${id}: ${r.stderr}`);
+  return JSON.parse(r.stdout).pid;
+}
+
+const statusOf = async (rt: (...a: string[]) => ReturnType<typeof runts>, id: string) => JSON.parse((await rt('state', id)).stdout).status;
+
+/** /proc/PID/cgroup as controllers → path. */
+function cgroupsOfPid(pid: number): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n')) {
+    const [, controllers, cgroup] = /^\d+:([^:]*):(.*)$/.exec(line)!;
+    m.set(controllers, cgroup);
+  }
+  return m;
+}
+
+t.test('relative cgroupsPath: nested under our own cgroups, joined in every hierarchy incl. unified, removed on delete', { skip: !hybrid && 'needs the hybrid layout of the test host' }, async (t) => {
+  if (!requireRoot(t)) return;
+  const { rt } = setup(t);
+  const id = uniqueId();
+  const rel = `${id}-group/${id}`;
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['sh', '-c', 'cat /proc/self/cgroup > /dev/null; sleep 1000'],
+    config: (c) => {
+      c.linux!.cgroupsPath = rel;
+      c.linux!.resources = { memory: { limit: 64 << 20 }, pids: { limit: 40 } };
+    },
+  });
+  const r = await rt('run', '-d', '-b', bundle, id);
+  t.equal(r.code, 0, `run -d: ${r.stderr}`);
+  const pid = await pidOf(rt, id);
+  const own = ownCgroups();
+  const cg = cgroupsOfPid(pid);
+  t.equal(cg.get(''), path.posix.join(own.get('')!, rel), 'member of the unified hierarchy (0:: line)');
+  t.equal(cg.get('memory'), path.posix.join(own.get('memory')!, rel), 'memory cgroup nested under the test\'s own');
+  t.equal(cg.get('pids'), path.posix.join(own.get('pids')!, rel));
+  t.equal(cg.get('freezer'), path.posix.join(own.get('freezer')!, rel));
+  const memDir = v1Dir('memory', cg.get('memory')!);
+  t.equal(fs.readFileSync(path.join(memDir, 'memory.limit_in_bytes'), 'utf8').trim(), String(64 << 20), 'memory limit written');
+  t.equal(fs.readFileSync(path.join(v1Dir('pids', cg.get('pids')!), 'pids.max'), 'utf8').trim(), '40', 'pids limit written');
+
+  const del = await rt('delete', '--force', id);
+  t.equal(del.code, 0, `delete --force: ${del.stderr}`);
+  t.notOk(fs.existsSync(memDir), 'container cgroup removed');
+  t.notOk(fs.existsSync(path.dirname(memDir)), 'the parent create made is removed too');
+  t.notOk(fs.existsSync(path.join(CGROUP_ROOT, 'unified', own.get('')!, `${id}-group`)), 'unified cgroups removed');
+  t.ok(fs.existsSync(v1Dir('memory', own.get('memory')!)), 'our own cgroup stays');
+});
+
+t.test('absolute cgroupsPath: a parent that existed before is never removed', { skip: !hybrid && 'needs the hybrid layout of the test host' }, async (t) => {
+  if (!requireRoot(t)) return;
+  const { rt } = setup(t);
+  const id = uniqueId();
+  const preexisting = v1Dir('pids', `${id}-pre`);
+  fs.mkdirSync(preexisting);
+  t.teardown(() => fs.existsSync(preexisting) && fs.rmdirSync(preexisting));
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['true'],
+    config: (c) => void (c.linux!.cgroupsPath = `/${id}-pre/${id}`),
+  });
+  const r = await rt('run', '-b', bundle, id);
+  t.equal(r.code, 0, `run: ${r.stderr}`);
+  t.ok(fs.existsSync(preexisting), 'the pre-existing pids parent is still there');
+  t.notOk(fs.existsSync(path.join(preexisting, id)), 'the container cgroup inside it is gone');
+  t.notOk(fs.existsSync(v1Dir('freezer', `${id}-pre`)), 'parents create made in other hierarchies are gone');
+});
+
+t.test('memory limit: an allocation past it is OOM-killed, and events reports it', async (t) => {
+  if (!requireRoot(t)) return;
+  const { rt } = setup(t);
+  const shared = shareDir(t);
+  const id = uniqueId();
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['sh', '-c', 'while [ ! -e /x/go ]; do sleep 0.05; done; head -c 64m /dev/zero | tail; echo "tail=$?" > /x/out; sleep 1000'],
+    config: (c) => {
+      shared.mount(c);
+      c.linux!.cgroupsPath = `${id}`;
+      c.linux!.resources = { memory: { limit: 16 << 20, swap: 16 << 20 } };
+    },
+  });
+  const r = await rt('run', '-d', '-b', bundle, id);
+  t.equal(r.code, 0, `run -d: ${r.stderr}`);
+  const events = rt('events', '--interval', '200ms', id);
+  await new Promise((resolve) => setTimeout(resolve, 2000)); // events has started and taken its baseline
+  fs.writeFileSync(path.join(shared.dir, 'go'), '');
+  await waitFor(() => fs.existsSync(path.join(shared.dir, 'out')), 15000, 'allocation finished');
+  t.equal(fs.readFileSync(path.join(shared.dir, 'out'), 'utf8').trim(), 'tail=137', 'tail was SIGKILLed by the OOM killer');
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  t.equal((await rt('kill', id, 'KILL')).code, 0);
+  const ev = await events;
+  t.equal(ev.code, 0, `events ends when the container stops: ${ev.stderr}`);
+  const lines = ev.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  t.ok(lines.some((l) => l.type === 'oom' && l.id === id), 'an oom event');
+  const stats = lines.find((l) => l.type === 'stats');
+  t.equal(stats?.data?.memory?.usage?.limit, 16 << 20, 'stats events carry the memory limit');
+  t.equal((await rt('delete', id)).code, 0);
+});
+
+t.test('pids limit: fork fails beyond it', async (t) => {
+  if (!requireRoot(t)) return;
+  const { rt } = setup(t);
+  const id = uniqueId();
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+    // The shell is the one task allowed: running /bin/true needs a fork.
+    args: ['sh', '-c', '/bin/true; echo "rc=$?"'],
+    config: (c) => void (c.linux!.resources = { pids: { limit: 1 } }),
+  });
+  const r = await rt('run', '-b', bundle, id);
+  t.match(r.stdout + r.stderr, /can't fork/, 'fork refused');
+  t.notMatch(r.stdout, /rc=0/);
+});
+
+t.test('device rules (v1): only allowed devices open', async (t) => {
+  if (!requireRoot(t)) return;
+  const { rt } = setup(t);
+  const id = uniqueId();
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['sh', '-c', 'exec 3</dev/null && echo null-ok; (exec 4</dev/loop-control) 2>/dev/null && echo loop-ok || echo loop-denied'],
+    config: (c) => {
+      c.mounts.push({ destination: '/dev/loop-control', type: 'bind', source: '/dev/loop-control', options: ['bind'] });
+      c.linux!.resources = { devices: [{ allow: false, access: 'rwm' }] };
+    },
+  });
+  const r = await rt('run', '-b', bundle, id);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /null-ok/, 'default device allowed');
+  t.match(r.stdout, /loop-denied/, 'a device outside the rules is refused');
+});
+
+t.test('pause/resume, ps, kill --all, update and events --stats on a running container', async (t) => {
+  if (!requireRoot(t)) return;
+  const { root, rt } = setup(t);
+  const id = uniqueId();
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['sh', '-c', 'sleep 1000 & sleep 1000 & wait'],
+    config: (c) => {
+      c.linux!.cgroupsPath = `${id}-grp/${id}`;
+      c.linux!.resources = { memory: { limit: 64 << 20 }, cpu: { shares: 512 } };
+    },
+  });
+  t.equal((await rt('run', '-d', '-b', bundle, id)).code, 0);
+  const pid = await pidOf(rt, id);
+  const cg = cgroupsOfPid(pid);
+  await waitFor(async () => JSON.parse((await rt('ps', '--format', 'json', id)).stdout).length === 3, 5000, 'three processes');
+
+  const ps = await rt('ps', '--format', 'json', id);
+  t.equal(ps.code, 0);
+  t.equal(ps.stderr, '', 'nothing on stderr (the shim reads both)');
+  const pids: number[] = JSON.parse(ps.stdout);
+  t.ok(pids.includes(pid), 'ps json lists the init by host PID');
+  t.equal(pids.length, 3);
+  const table = await rt('ps', id);
+  t.match(table.stdout, /^UID\s+PID/, 'table has ps -ef\'s header');
+  t.equal(table.stdout.trim().split('\n').length, 4, 'header + the container\'s three processes');
+
+  t.equal((await rt('pause', id)).code, 0);
+  t.equal(fs.readFileSync(v1Dir('freezer', path.join(cg.get('freezer')!, 'freezer.state')), 'utf8').trim(), 'FROZEN');
+  t.equal(await statusOf(rt, id), 'paused');
+  const listed = JSON.parse((await rt('list', '-f', 'json')).stdout);
+  t.equal(listed.find((s: { id: string }) => s.id === id)?.status, 'paused', 'list shows paused');
+  t.match((await rt('pause', id)).stderr, /container not running/);
+  t.equal((await rt('resume', id)).code, 0);
+  t.equal(await statusOf(rt, id), 'running');
+  t.match((await rt('resume', id)).stderr, /container not paused/);
+
+  const memDir = v1Dir('memory', cg.get('memory')!);
+  const up = await rt('update', '--memory', '48m', '--cpu-share', '256', id);
+  t.equal(up.code, 0, `update: ${up.stderr}`);
+  t.equal(fs.readFileSync(path.join(memDir, 'memory.limit_in_bytes'), 'utf8').trim(), String(48 << 20), 'memory.limit_in_bytes changed');
+  t.equal(fs.readFileSync(path.join(v1Dir('cpu', cg.get('cpu')!), 'cpu.shares'), 'utf8').trim(), '256');
+  const upJson = await runts(['--root', root, 'update', '--resources', '-', id], { input: JSON.stringify({ pids: { limit: 30 } }) });
+  t.equal(upJson.code, 0, `update --resources -: ${upJson.stderr}`);
+  t.equal(fs.readFileSync(path.join(v1Dir('pids', cg.get('pids')!), 'pids.max'), 'utf8').trim(), '30');
+  const bad = await rt('update', '--resources', '-', id);
+  t.not(bad.code, 0, 'empty resources JSON is an error');
+
+  const stats = await rt('events', '--stats', id);
+  t.equal(stats.code, 0, stats.stderr);
+  const ev = JSON.parse(stats.stdout);
+  t.match(ev, { type: 'stats', id, data: { memory: { usage: { limit: 48 << 20 } }, pids: { current: 3, limit: 30 } } });
+  t.ok(ev.data.cpu.usage.total > 0, 'cpu usage is a number > 0');
+
+  const kill = await rt('kill', '--all', id, 'KILL');
+  t.equal(kill.code, 0, kill.stderr);
+  await waitFor(async () => (await statusOf(rt, id)) === 'stopped', 5000, 'stopped');
+  for (const p of pids) t.notOk(fs.existsSync(`/proc/${p}/cgroup`) && fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(' ')[2] !== 'Z', `pid ${p} gone`);
+  t.equal((await rt('delete', id)).code, 0);
+  t.notOk(fs.existsSync(memDir), 'delete removes the cgroup');
+});
+
+t.test('kill --all without KILL signals every process (v1: freeze, signal, thaw)', async (t) => {
+  if (!requireRoot(t)) return;
+  const { rt } = setup(t);
+  const shared = shareDir(t);
+  const id = uniqueId();
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+    // The init (PID 1 of its namespace, no handler) ignores TERM; a child reports receiving it
+    // (its stderr is the pipe run -d had, closed by now: a "Terminated" there would be SIGPIPE).
+    args: ['sh', '-c', "sh -c 'exec 2>/dev/null; trap \"echo got > /x/child; exit 0\" TERM; touch /x/ready; while :; do sleep 0.05; done' & sleep 1000"],
+    config: shared.mount,
+  });
+  t.equal((await rt('run', '-d', '-b', bundle, id)).code, 0);
+  await waitFor(() => fs.existsSync(path.join(shared.dir, 'ready')), 5000, 'the child has set its trap');
+  t.equal((await rt('kill', '--all', id, 'TERM')).code, 0);
+  await waitFor(() => fs.existsSync(path.join(shared.dir, 'child')), 5000, 'the child got TERM');
+  t.equal(await statusOf(rt, id), 'running', 'thawed again afterwards, init alive');
+  t.equal((await rt('delete', '--force', id)).code, 0, 'delete --force kills everything in the cgroup');
+});
+
+t.test('a limit no mounted controller can enforce fails create, naming the field, leaving nothing', async (t) => {
+  if (!requireRoot(t)) return;
+  const { rt } = setup(t);
+  const id = uniqueId();
+  const hasNetCls = fs.existsSync(`${CGROUP_ROOT}/net_cls`);
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['true'],
+    config: (c) => void (c.linux!.resources = hasNetCls ? { rdma: { mlx4_0: { hcaHandles: 2 } } } : { network: { classID: 1048577 } }),
+  });
+  const r = await rt('create', '-b', bundle, id);
+  t.equal(r.code, 1);
+  t.match(r.stderr, hasNetCls ? /linux\.resources\.rdma/ : /linux\.resources\.network\.classID/);
+  t.notOk(fs.readdirSync(CGROUP_ROOT).some((h) => fs.existsSync(path.join(CGROUP_ROOT, h, id))), 'no cgroup made');
+});
+
+t.test('--systemd-cgroup without systemd is a clear error', async (t) => {
+  if (!requireRoot(t)) return;
+  const { root } = setup(t);
+  const id = uniqueId();
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), { args: ['true'], config: (c) => void (c.linux!.cgroupsPath = `system.slice:runts:${id}`) });
+  const r = await runts(['--root', root, '--systemd-cgroup', 'create', '-b', bundle, id]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, fs.existsSync('/run/systemd/system') ? /systemd/ : /systemd is not running/);
+});
