@@ -236,6 +236,8 @@ int parse_fd(const char* text) {
 
 int main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // Exec'd as /proc/self/fd/N, the kernel names us "N"; say what we are in ps and top.
+  prctl(PR_SET_NAME, "runts:INIT", 0, 0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   int sync_fd = argc == 2 ? parse_fd(argv[1]) : -1;
   if (sync_fd < 0 || fcntl(sync_fd, F_SETFD, FD_CLOEXEC) != 0) fail("usage: runts-init <sync fd>");

@@ -65,7 +65,7 @@ export function mergeResources(base: LinuxResources, patch: LinuxResources): Lin
  */
 export function updateContainer(root: string, id: string, readPatch: () => LinuxResources): void {
   withContainer(root, id, ({ handle, rec, status, cg }) => {
-    if (status === 'stopped') throw new RuntimeError(`container ${id} is not running`);
+    if (status === 'stopped') throw new RuntimeError('container not running');
     const patch = readPatch();
     const spec = rec.config as Spec;
     const current = spec.linux?.resources ?? {};
@@ -96,7 +96,7 @@ function eventLine(type: 'stats' | 'oom', id: string, data?: unknown): string {
 /** `events --stats`: the current statistics, once. */
 export function statsEvent(root: string, id: string): string {
   return withContainer(root, id, ({ status, cg }) => {
-    if (status === 'stopped') throw new RuntimeError('container not running');
+    if (status === 'stopped') throw new RuntimeError(`container with id ${id} is not running`);
     return eventLine('stats', id, collectStats(cg));
   });
 }
@@ -109,7 +109,7 @@ export async function streamEvents(root: string, id: string, intervalMs: number,
   const probe = () =>
     withContainer(root, id, ({ status, cg }) => ({ stopped: status === 'stopped', oom: cg.oomKillCount() ?? 0, stats: () => collectStats(cg) }));
   let last = probe();
-  if (last.stopped) throw new RuntimeError('container not running');
+  if (last.stopped) throw new RuntimeError(`container with id ${id} is not running`);
   let nextStats = 0;
   const OOM_POLL_MS = 100;
   for (;;) {

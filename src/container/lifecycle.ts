@@ -105,10 +105,21 @@ export function killContainer(root: string, id: string, signal: number, all: boo
 
 export function deleteContainer(root: string, id: string, force: boolean): void {
   let handle: ContainerHandle;
+  try {
+    handle = new StateStore(root).open(id);
+    handle.lock();
+  } catch (err) {
+    if (force && err instanceof NotExistError) return;
+    throw err;
+  }
   let rec: ContainerRecord;
   try {
-    ({ handle, rec } = openLocked(root, id));
+    rec = handle.read();
   } catch (err) {
+    // We hold the lock, so no create is in progress: a dir without state.json is what a
+    // create killed mid-way leaves. --force clears it so the ID can be used again.
+    if (force && err instanceof NotExistError) handle.remove();
+    handle.close();
     if (force && err instanceof NotExistError) return;
     throw err;
   }

@@ -157,10 +157,13 @@ function rootPropagation(value: string | undefined): number {
 }
 
 function mountOps(mount: Mount, bundle: string, hierarchies: Hierarchy[], newCgroupNs: boolean): RootfsOp[] {
-  const target = path.posix.normalize(mount.destination);
+  const target = path.posix.normalize(mount.destination).replace(/(.)\/$/, '$1');
   const opts = parseMountOptions(mount.options);
   if (opts.unsupported.length > 0) {
     throw new PlanError(`mounts: ${target}: unsupported mount option(s): ${opts.unsupported.join(', ')}`);
+  }
+  if (opts.bind && target === '/proc') {
+    throw new PlanError('mounts: /proc cannot be mounted because it is not of type proc (a bind mount)');
   }
   if (opts.bind) {
     const source = path.resolve(bundle, mount.source ?? '');
@@ -186,6 +189,10 @@ function mountOps(mount: Mount, bundle: string, hierarchies: Hierarchy[], newCgr
         propagation: opts.propagation,
       },
     ];
+  }
+  // Everything the init writes under /proc (sysctl, masks) must be real procfs (rule 8).
+  if (target === '/proc' && mount.type !== 'proc') {
+    throw new PlanError(`mounts: /proc cannot be mounted because it is not of type proc (type "${mount.type ?? ''}")`);
   }
   if (mount.type === 'cgroup' || mount.type === 'cgroup2') {
     return cgroupMountOps(target, opts.flags, hierarchies, newCgroupNs);

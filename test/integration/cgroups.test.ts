@@ -220,6 +220,9 @@ t.test('pause/resume, ps, kill --all, update and events --stats on a running con
   const kill = await rt('kill', '--all', id, 'KILL');
   t.equal(kill.code, 0, kill.stderr);
   await waitFor(async () => (await statusOf(rt, id)) === 'stopped', 5000, 'stopped');
+  t.match((await rt('pause', id)).stderr, /container not running/, 'pause of a stopped container');
+  t.match((await rt('update', '--memory', '32m', id)).stderr, /container not running/, 'update of a stopped container');
+  t.match((await rt('events', '--stats', id)).stderr, /is not running/, 'events of a stopped container');
   for (const p of pids) t.notOk(fs.existsSync(`/proc/${p}/cgroup`) && fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(' ')[2] !== 'Z', `pid ${p} gone`);
   t.equal((await rt('delete', id)).code, 0);
   t.notOk(fs.existsSync(memDir), 'delete removes the cgroup');
@@ -267,4 +270,25 @@ t.test('--systemd-cgroup without systemd is a clear error', async (t) => {
   const r = await runts(['--root', root, '--systemd-cgroup', 'create', '-b', bundle, id]);
   t.equal(r.code, 1);
   t.match(r.stderr, fs.existsSync('/run/systemd/system') ? /systemd/ : /systemd is not running/);
+});
+
+t.test('the cgroup mount shows the container its own cgroups, with and without a cgroup namespace', async (t) => {
+  if (!requireRoot(t)) return;
+  const { rt } = setup(t);
+  for (const cgroupns of [false, true]) {
+    const id = uniqueId();
+    const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+      args: ['sh', '-c', 'cat /sys/fs/cgroup/pids/pids.max; grep "^0::" /proc/self/cgroup'],
+      config: (c) => {
+        c.linux!.resources = { pids: { limit: 33 } };
+        if (cgroupns) c.linux!.namespaces.push({ type: 'cgroup' });
+      },
+    });
+    const r = await rt('run', '-b', bundle, id);
+    t.equal(r.code, 0, r.stderr);
+    const [pidsMax, unifiedLine] = r.stdout.trim().split('\n');
+    t.equal(pidsMax, '33', `${cgroupns ? 'cgroupns' : 'no cgroupns'}: /sys/fs/cgroup/pids is the container's cgroup`);
+    if (cgroupns) t.equal(unifiedLine, '0::/', 'in its cgroup namespace the container is at the root');
+    else t.match(unifiedLine, new RegExp(`^0::/.*${id}$`), 'without one it sees its host path');
+  }
 });

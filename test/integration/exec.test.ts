@@ -184,7 +184,19 @@ t.test('exec into one running container', async (t) => {
     t.match(missingAbs.stderr, /exec: \\?"\/no\/such\\?": stat \/no\/such: no such file or directory/);
     const badCwd = await c.exec(['--cwd', '/no/such', c.id, 'true']);
     t.equal(badCwd.code, 255);
-    t.match(badCwd.stderr, /chdir to cwd \(\\?"\/no\/such\\?"\) set in config.json failed/);
+    t.match(badCwd.stderr, /chdir to cwd \(\\?"\/no\/such\\?"\) set in config.json failed: no such file or directory/);
+    // A foreground exec passes the signals it gets on to the process.
+    makeRuntimeTmpdir();
+    const trapping = spawn(RUNTS_BIN, ['--root', c.root, 'exec', c.id, 'sh', '-c', 'trap "exit 42" TERM; echo ready; while :; do sleep 0.05; done'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '', TMPDIR: RUNTIME_TMPDIR },
+    });
+    let trapOut = '';
+    trapping.stdout.on('data', (d: Buffer) => (trapOut += d.toString()));
+    const trapExit = new Promise<number | null>((resolve) => trapping.on('exit', (code) => resolve(code)));
+    await waitFor(() => trapOut.includes('ready'), 10_000, 'the trapping shell runs');
+    trapping.kill('SIGTERM');
+    t.equal(await trapExit, 42, "SIGTERM to runts reaches the process; runts exits with the process's status");
     const echoed = await c.exec([c.id, 'sh', '-c', 'read line; echo "got $line"'], 'piped input\n');
     t.equal(echoed.stdout, 'got piped input\n', 'stdin is piped through');
   });
@@ -290,6 +302,19 @@ t.test('exec into one running container', async (t) => {
       t.equal(preserved.stdout, 'fd 3: host secret\ndone\n', 'fd 3 passes, fd 4 does not');
     } finally {
       fs.closeSync(fd);
+    }
+    // CVE-2024-21626: a host directory fd must never become the process's cwd.
+    const hostDir = fs.openSync(c.dir, 'r');
+    try {
+      const leakedCwd = await runtsToFiles(c.dir, ['--root', c.root, 'exec', '--cwd', '/proc/self/fd/4', c.id, 'pwd'], [hostDir, hostDir]);
+      t.equal(leakedCwd.code, 255, 'cwd through a leaked fd: the fd is closed before chdir');
+      t.equal(leakedCwd.stdout, '');
+      const preservedCwd = await runtsToFiles(c.dir, ['--root', c.root, 'exec', '--preserve-fds', '1', '--cwd', '/proc/self/fd/3', c.id, 'pwd'], [hostDir]);
+      t.equal(preservedCwd.code, 255, 'cwd through a preserved host directory fd is refused');
+      t.equal(preservedCwd.stdout, '');
+      if (!process.env.RUNTS_BIN) t.match(preservedCwd.stderr, 'cwd escapes the container root', "runts's reason");
+    } finally {
+      fs.closeSync(hostDir);
     }
   });
 

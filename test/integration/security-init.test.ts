@@ -186,36 +186,44 @@ t.test('rule 3: the init dies with its runtime during setup (PR_SET_PDEATHSIG)',
   if (!requireRoot(t)) return;
   const { root } = setup(t);
   const dir = tempDir(t, 'hook');
-  // The createRuntime hook records the state (the init's pid) and its own pid, then blocks.
+  // A createContainer hook, run by the init itself before pivot_root (host paths still
+  // visible): while it runs, the init waits on the hook, not on its sync socket, so only the
+  // parent-death signal can end it when the runtime dies. The hook records the state (the
+  // init's host pid) and its own host pid (/proc is still the host's), then blocks.
   const hook = {
     path: '/bin/sh',
-    args: ['sh', '-c', `cat > ${dir}/state.tmp; mv ${dir}/state.tmp ${dir}/state.json; echo $$ > ${dir}/hook.pid; exec sleep 30`],
+    args: [
+      'sh',
+      '-c',
+      `cat > ${dir}/state.tmp; mv ${dir}/state.tmp ${dir}/state.json; read -r pid rest < /proc/self/stat; echo $pid > ${dir}/hook.pid; exec sleep 30`,
+    ],
   };
   const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
     args: ['true'],
     config: (config) => {
-      config.hooks = { createRuntime: [hook] };
+      config.hooks = { createContainer: [hook] };
     },
   });
   const id = uniqueId();
-  const runtime = spawnRuntime(['--root', root, 'create', '--bundle', bundle, id], ['ignore', 'pipe', 'pipe'], runtimeEnv());
-  await waitFor(() => fs.existsSync(path.join(dir, 'hook.pid')), 10_000, 'createRuntime hook started');
+  // No pipes: the init would inherit them and hold them open.
+  const runtime = spawnRuntime(['--root', root, 'create', '--bundle', bundle, id], 'ignore', runtimeEnv());
+  await waitFor(() => fs.existsSync(path.join(dir, 'hook.pid')), 10_000, 'createContainer hook started');
   const initPid = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')).pid as number;
   const hookPid = Number(fs.readFileSync(path.join(dir, 'hook.pid'), 'utf8'));
   t.ok(isLive(initPid), `the init (${initPid}) waits for the hook`);
 
   process.kill(runtime.pid, 'SIGKILL');
   await runtime.done;
-  const died = await waitFor(() => !isLive(initPid), 5000, 'init gone').catch(() => false);
-  t.ok(died, 'the init died with the runtime');
+  const died = await waitFor(() => !isLive(initPid), 3000, 'init gone').catch(() => false);
+  t.ok(died, 'the init died with the runtime, without waiting for its hook');
 
-  // Cleanup of what a killed create leaves: its hook, its half-made state dir and cgroups.
-  process.kill(hookPid, 'SIGKILL');
-  if (!died) process.kill(initPid, 'SIGKILL');
-  await waitFor(() => !isLive(initPid), 5000, 'init reaped');
+  // Cleanup of what a killed create leaves: the hook (gone with the init's PID namespace,
+  // unless the init survived), the half-made state dir and the cgroups.
+  for (const pid of [initPid, hookPid]) if (isLive(pid)) process.kill(pid, 'SIGKILL');
+  await waitFor(() => !isLive(initPid) && !isLive(hookPid), 5000, 'init and hook gone');
   fs.rmSync(path.join(root, id), { recursive: true, force: true });
-  const cgroups = listCgroupDirs().filter((dir) => dir.split('/').includes(id));
-  for (const dir of cgroups.sort((a, b) => b.length - a.length)) fs.rmdirSync(dir);
+  const cgroups = listCgroupDirs().filter((cgroupDir) => cgroupDir.split('/').includes(id));
+  for (const cgroupDir of cgroups.sort((a, b) => b.length - a.length)) fs.rmdirSync(cgroupDir);
 });
 
 t.test('rule 14: user switch, limited capabilities and no_new_privs all hold after execve', async (t) => {
@@ -245,6 +253,39 @@ t.test('rule 14: user switch, limited capabilities and no_new_privs all hold aft
     CapAmb: '0000000000000420',
     NoNewPrivs: '1',
   });
-  // Seccomp (last in the order) is not implemented yet: nothing to check beyond "no filter".
   t.equal(status.Seccomp, '0', 'no seccomp filter (linux.seccomp not configured)');
+});
+
+t.test('rule 14: seccomp comes last, so it cannot block the runtime\'s own user switch and capabilities', async (t) => {
+  if (!requireRoot(t)) return;
+  const { rt } = setup(t);
+  const caps = ['CAP_KILL', 'CAP_NET_BIND_SERVICE'];
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['sh', '-c', 'cat /proc/self/status; mkdir /tmp/blocked 2>/dev/null && echo mkdir-allowed || echo mkdir-denied'],
+    config: (config) => {
+      config.root!.readonly = false;
+      config.process!.user = { uid: 1000, gid: 1000 };
+      config.process!.noNewPrivileges = true;
+      config.process!.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps };
+      // Denies exactly what the init needs to switch user and set capabilities (and mkdir, to
+      // show the filter is on): it only starts if the filter is installed after all of that.
+      config.linux!.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        architectures: ['SCMP_ARCH_X86_64'],
+        syscalls: [
+          { names: ['setresuid', 'setresgid', 'setgroups', 'capset', 'prctl', 'mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
+        ],
+      };
+    },
+  });
+  const run = await rt('run', '--bundle', bundle, uniqueId());
+  t.equal(run.code, 0, `run: ${run.stderr}`);
+  t.match(parseStatus(run.stdout), {
+    Uid: /^1000\s+1000\s+1000\s+1000$/,
+    CapEff: '0000000000000420',
+    CapAmb: '0000000000000420',
+    NoNewPrivs: '1',
+    Seccomp: '2',
+  });
+  t.match(run.stdout, /mkdir-denied/, 'the filter is active in the container process');
 });

@@ -196,3 +196,13 @@ t.test('rootfsPropagation and root.readonly', async (t) => {
   t.equal(plan.rootReadonly, true);
   t.equal(plan.rootfs, path.join(bundle, 'rootfs'));
 });
+
+t.test('only procfs may be mounted at /proc (rule 8)', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [{ destination: '/proc', type: 'tmpfs', source: 'tmpfs' }];
+  t.throws(() => buildPlan(inputs(spec)), { message: /\/proc cannot be mounted because it is not of type proc/ });
+  spec.mounts = [{ destination: '/proc/', source: 'data', options: ['rbind'] }];
+  t.throws(() => buildPlan(inputs(spec)), { message: /not of type proc/ });
+  spec.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }];
+  t.doesNotThrow(() => buildPlan(inputs(spec)));
+});
