@@ -18,6 +18,7 @@ export const commands: CommandEntry[] = [
   { name: 'update', describe: 'update container resource constraints', load: () => require('./commands/update') },
   { name: 'events', describe: 'display container events such as OOM notifications and resource statistics', load: () => require('./commands/events') },
   { name: 'spec', describe: 'create a new config.json for a bundle', load: () => require('./commands/spec') },
+  { name: 'features', describe: 'show the enabled features', load: () => require('./commands/features') },
 ];
 
 if (require.main === module) {

@@ -71,6 +71,12 @@ const PROPAGATION_OPTIONS: Record<string, number> = {
 /** Options runts knows but cannot honour yet: refused rather than silently ignored. */
 const UNSUPPORTED_OPTIONS = new Set(['idmap', 'ridmap', 'rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnoexec', 'rexec', 'rnodiratime', 'rdiratime', 'rrelatime', 'rnorelatime', 'rnoatime', 'ratime', 'rstrictatime', 'rnostrictatime', 'rnosymfollow', 'rsymfollow']);
 
+/** Every option parseMountOptions honours (neither refused nor passed on as fs data), sorted
+ *  like runc's list; `runts features` reports it. */
+export function honouredMountOptions(): string[] {
+  return [...Object.keys(FLAG_OPTIONS), 'bind', 'rbind', ...Object.keys(PROPAGATION_OPTIONS)].sort();
+}
+
 export interface ParsedMountOptions {
   /** Flags for the mount(2) call, without MS_BIND/MS_REC and propagation. */
   flags: number;

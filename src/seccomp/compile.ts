@@ -104,6 +104,16 @@ const FLAGS: Readonly<Record<string, number>> = {
 type Operator = LinuxSeccompArg['op'];
 const OPERATORS: ReadonlySet<string> = new Set(['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ']);
 
+/** What this compiler implements, by runc's names; `runts features` reports it. `actions`
+ *  are the names actionValue maps (test/commands/features.test.ts keeps the two in step);
+ *  `archs` are those with a syscall table (the others are accepted but skipped). */
+export const SECCOMP_SUPPORT = {
+  actions: ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_LOG', 'SCMP_ACT_NOTIFY', 'SCMP_ACT_TRACE', 'SCMP_ACT_TRAP'] satisfies LinuxSeccompAction[],
+  operators: [...OPERATORS],
+  archs: Object.keys(ARCHITECTURES).filter((arch) => ARCHITECTURES[arch] !== null),
+  flags: Object.keys(FLAGS),
+} as const;
+
 export interface CompiledSeccomp {
   program: SockFilter[];
   /** Base64 of the struct sock_filter array. */

@@ -2,11 +2,12 @@
 // src/spec/generated/validators.js) must accept and reject exactly what the official
 // runtime-spec schemas do. The official schemas are the oracle, compiled here at test time
 // with ajv-draft-04; they live outside the project (RUNTIME_SPEC_SCHEMA_DIR, default
-// /work/shared/runtime-spec-schema) and the tests skip when they are absent.
+// ../shared/runtime-spec-schema beside the checkout, where CI puts them) and the tests
+// skip when they are absent.
 
 import t, { type Test } from 'tap';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import Ajv04 from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
 import { validateConfig, validateState, type SchemaValidator } from '../../src/spec/generated/validators';
@@ -14,7 +15,7 @@ import projectConfigSchema from '../../spec-schemas/config.schema.json';
 import everyFieldConfig from './data/every-field-config.json';
 import everyFieldState from './data/every-field-state.json';
 
-const officialDir = process.env.RUNTIME_SPEC_SCHEMA_DIR ?? '/work/shared/runtime-spec-schema';
+const officialDir = process.env.RUNTIME_SPEC_SCHEMA_DIR ?? resolve(__dirname, '../../../shared/runtime-spec-schema');
 const skip = existsSync(join(officialDir, 'config-schema.json'))
   ? false
   : `official runtime-spec schemas not found in ${officialDir} (set RUNTIME_SPEC_SCHEMA_DIR)`;

@@ -1,0 +1,13 @@
+// runts features: the runtime-spec features document, as JSON on stdout (see src/features.ts).
+import { defineCommand } from '../cli/command';
+import { writeStdout } from '../cli/output';
+import { featuresText } from '../features';
+
+export default defineCommand({
+  command: 'features',
+  describe: 'show the enabled features',
+  builder: (y) => y,
+  run() {
+    writeStdout(featuresText());
+  },
+});
