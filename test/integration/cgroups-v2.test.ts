@@ -20,26 +20,31 @@ t.test('v2: limits written and enforced, pause/resume, update, ps, events, kill 
   if (unavailable) return t.plan(0, unavailable);
   leakGuard(t);
   const limited = await makeBundle(tempDir(t, 'bundle'), {
-    // pids.max=3: the shell and two children fit, a third fork fails.
-    args: ['sh', '-c', 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; sleep 5 & sleep 5 & /bin/true; echo "fork=$?"; head -c 16m /dev/zero | tail; echo "tail=$?"; kill %1 %2'],
+    args: ['sh', '-c', 'cat /sys/fs/cgroup/memory.max; head -c 16m /dev/zero | tail; echo "tail=$?"'],
     config: (c) => {
       c.linux!.namespaces.push({ type: 'cgroup' });
-      c.linux!.resources = { memory: { limit: 8 << 20 }, pids: { limit: 3 }, cpu: { shares: 1024, quota: 50000, period: 100000 } };
+      c.linux!.resources = { memory: { limit: 8 << 20 } };
     },
+  });
+  // pids.max=1: the shell is the one task; running /bin/true needs a fork.
+  const forkless = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['sh', '-c', '/bin/true; echo "rc=$?"'],
+    config: (c) => void (c.linux!.resources = { pids: { limit: 1 } }),
   });
   const running = await makeBundle(tempDir(t, 'bundle'), {
     args: ['sh', '-c', 'sleep 1000 & sleep 1000 & wait'],
-    config: (c) => void (c.linux!.resources = { memory: { limit: 16 << 20 }, pids: { limit: 10 }, devices: [{ allow: false, access: 'rwm' }] }),
+    config: (c) => void (c.linux!.resources = { memory: { limit: 16 << 20 }, pids: { limit: 10 }, cpu: { shares: 1024, quota: 50000, period: 100000 }, devices: [{ allow: false, access: 'rwm' }] }),
   });
-  const [a, b] = [uniqueId('v2'), uniqueId('v2')];
+  const [a, b, c] = [uniqueId('v2'), uniqueId('v2'), uniqueId('v2')];
   const runnerTmp = tempDir(t, 'cg2vm');
   const script = `
     report() { printf '%s=%s\\n' "$1" "$(printf '%s' "$2" | tr '\\n' '|')"; }
     R="$RUNTIME --root /run/runts-v2"
     report limited "$($R run -b "$LIMITED" "$A" 2>&1)"
+    report forkless "$($R run -b "$FORKLESS" "$C" 2>&1)"
     $R run -d -b "$RUNNING" "$B" </dev/null >/dev/null 2>&1
     report run-d "$?"
-    report weight "$(cat /sys/fs/cgroup/$B/cpu.weight)"
+    report cpu "$(cat /sys/fs/cgroup/$B/cpu.weight)|$(cat /sys/fs/cgroup/$B/cpu.max)"
     $R pause "$B"; report pause "$?"
     report paused "$($R state "$B" | grep -o '"status": "[a-z]*"')|$(cat /sys/fs/cgroup/$B/cgroup.freeze)"
     $R resume "$B"; report resume "$?"
@@ -55,8 +60,8 @@ t.test('v2: limits written and enforced, pause/resume, update, ps, events, kill 
     report left "$(ls /sys/fs/cgroup | grep -c v2- )"
   `;
   const result = await runInGuest(t, ['bash', '-c', script], {
-    share: [limited.bundle, running.bundle],
-    env: { RUNTIME: RUNTS_BIN, LIMITED: limited.bundle, RUNNING: running.bundle, A: a, B: b, TMPDIR: runnerTmp },
+    share: [limited.bundle, forkless.bundle, running.bundle],
+    env: { RUNTIME: RUNTS_BIN, LIMITED: limited.bundle, FORKLESS: forkless.bundle, RUNNING: running.bundle, A: a, B: b, C: c, TMPDIR: runnerTmp },
     mem: '512M',
     timeoutSeconds: 240,
   });
@@ -64,10 +69,10 @@ t.test('v2: limits written and enforced, pause/resume, update, ps, events, kill 
   const r = parseReport(result.stdout);
   const limitedOut = (r.limited ?? '').split('|');
   t.equal(limitedOut[0], String(8 << 20), 'memory.max as the container sees it');
-  t.equal(limitedOut[1], '3', 'pids.max');
-  t.ok(limitedOut.some((l) => /^fork=[1-9]/.test(l)), 'a fork past pids.max fails');
-  t.ok(limitedOut.includes('tail=137'), 'an allocation past memory.max is OOM-killed');
-  t.equal(r.weight, '39', 'cpu.shares 1024 → cpu.weight 39');
+  t.ok(limitedOut.includes('tail=137'), `an allocation past memory.max is OOM-killed (output: ${r.limited})`);
+  t.match(r.forkless, /can't fork/, 'a fork past pids.max fails');
+  t.notMatch(r.forkless, /rc=0/);
+  t.equal(r.cpu, '39|50000 100000', 'cpu.shares 1024 → cpu.weight 39; quota/period → cpu.max');
   t.equal(r['run-d'], '0');
   t.equal(r.pause, '0');
   t.equal(r.paused, '"status": "paused"|1', 'paused through cgroup.freeze');

@@ -205,6 +205,11 @@ t.test('pause/resume, ps, kill --all, update and events --stats on a running con
   t.equal(up.code, 0, `update: ${up.stderr}`);
   t.equal(fs.readFileSync(path.join(memDir, 'memory.limit_in_bytes'), 'utf8').trim(), String(48 << 20), 'memory.limit_in_bytes changed');
   t.equal(fs.readFileSync(path.join(v1Dir('cpu', cg.get('cpu')!), 'cpu.shares'), 'utf8').trim(), '256');
+  const both = await rt('update', '--memory', '128m', '--memory-swap', '256m', '--cpuset-cpus', '0', id);
+  t.equal(both.code, 0, `raising memory and memory+swap together (memsw first): ${both.stderr}`);
+  t.equal(fs.readFileSync(path.join(memDir, 'memory.limit_in_bytes'), 'utf8').trim(), String(128 << 20));
+  t.equal(fs.readFileSync(path.join(memDir, 'memory.memsw.limit_in_bytes'), 'utf8').trim(), String(256 << 20));
+  t.equal(fs.readFileSync(path.join(v1Dir('cpuset', cg.get('cpuset')!), 'cpuset.cpus'), 'utf8').trim(), '0');
   const upJson = await runts(['--root', root, 'update', '--resources', '-', id], { input: JSON.stringify({ pids: { limit: 30 } }) });
   t.equal(upJson.code, 0, `update --resources -: ${upJson.stderr}`);
   t.equal(fs.readFileSync(path.join(v1Dir('pids', cg.get('pids')!), 'pids.max'), 'utf8').trim(), '30');
@@ -214,7 +219,7 @@ t.test('pause/resume, ps, kill --all, update and events --stats on a running con
   const stats = await rt('events', '--stats', id);
   t.equal(stats.code, 0, stats.stderr);
   const ev = JSON.parse(stats.stdout);
-  t.match(ev, { type: 'stats', id, data: { memory: { usage: { limit: 48 << 20 } }, pids: { current: 3, limit: 30 } } });
+  t.match(ev, { type: 'stats', id, data: { memory: { usage: { limit: 128 << 20 } }, pids: { current: 3, limit: 30 } } });
   t.ok(ev.data.cpu.usage.total > 0, 'cpu usage is a number > 0');
 
   const kill = await rt('kill', '--all', id, 'KILL');
