@@ -5,7 +5,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { LinuxIDMapping } from '../spec/types';
 import { initHelperPath, native, PROC_SUPER_MAGIC } from '../native';
-import type { ExecPlan, InitPlan } from '../plan/types';
+import type { ExecPlan, InitPlan, SyncMessage } from '../plan/types';
 import { readMessage, writeMessage } from './sync';
 
 export class InitError extends Error {
@@ -59,64 +59,107 @@ function killAndReap(pid: number): void {
   }
 }
 
-/** Run the helper through create; returns the container init's host pid. */
-export function launchInit(opts: LaunchOptions): number {
-  const helper = native().spawnInit(initHelperPath, opts.inheritFds);
+/** One run of the helper: its stage1 pid, our end of the sync socket, and its stage2. */
+interface Session {
+  readonly stage1Pid: number;
+  send(msg: SyncMessage): void;
+  /** stage1 reported stage2's pid and exits: reap it; stage2 is now ours to clean up. */
+  adoptStage2(pid: number): void;
+  readonly stage2Pid: number;
+}
+
+/**
+ * Start the helper, send the plan, and feed every message to `onMessage` until it returns
+ * a result (or, at EOF, `atEof` does). warning and error messages are handled here. On any
+ * failure both stages are killed and reaped, and an InitError is thrown.
+ */
+function converse<T>(
+  plan: InitPlan | ExecPlan,
+  common: { inheritFds: number[]; beforePlan?(stage1Pid: number): void; warn(message: string): void },
+  onMessage: (msg: SyncMessage, session: Session) => T | undefined,
+  atEof: (session: Session) => T,
+): T {
+  const helper = native().spawnInit(initHelperPath, common.inheritFds);
   let stage1Reaped = false;
-  let initPid = 0;
-  const fail = (message: string): never => {
-    throw new InitError(message);
+  let stage2Pid = 0;
+  const session: Session = {
+    stage1Pid: helper.pid,
+    send: (msg) => writeMessage(helper.syncFd, msg),
+    adoptStage2(pid) {
+      stage2Pid = pid;
+      native().waitPid(helper.pid);
+      stage1Reaped = true;
+    },
+    get stage2Pid() {
+      return stage2Pid;
+    },
   };
   try {
-    opts.beforePlan?.(helper.pid);
-    writeMessage(helper.syncFd, { type: 'plan', plan: opts.plan });
+    common.beforePlan?.(helper.pid);
+    session.send({ type: 'plan', plan });
     for (;;) {
       const msg = readMessage(helper.syncFd);
       if (msg === null) {
-        if (!stage1Reaped) {
+        if (!stage1Reaped && !stage2Pid) {
           const st = native().waitPid(helper.pid);
           stage1Reaped = true;
-          fail(`init helper exited before the container was created (${st.signal ? `signal ${st.signal}` : `exit status ${st.exitCode}`})`);
+          throw new InitError(`init helper exited early (${st.signal ? `signal ${st.signal}` : `exit status ${st.exitCode}`})`);
         }
-        fail('container init exited before the container was created');
+        return atEof(session);
       }
-      switch (msg!.type) {
-        case 'userns':
-          writeIdMap(helper.pid, 'uid_map', opts.uidMappings);
-          writeIdMap(helper.pid, 'gid_map', opts.gidMappings);
-          writeMessage(helper.syncFd, { type: 'userns-done' });
-          break;
-        case 'pid':
-          initPid = msg!.pid;
-          opts.onInitPid?.(initPid);
-          native().waitPid(helper.pid);
-          stage1Reaped = true;
-          writeMessage(helper.syncFd, { type: 'state', state: opts.stateFor(initPid) });
-          break;
-        case 'hooks':
-          opts.runRuntimeHooks(opts.stateFor(initPid));
-          writeMessage(helper.syncFd, { type: 'hooks-done' });
-          break;
-        case 'warning':
-          opts.warn(msg!.message);
-          break;
-        case 'error':
-          fail(msg!.message);
-          break;
-        case 'created':
-          if (!initPid) fail('init helper reported created before its pid');
-          return initPid;
-        default:
-          fail(`init helper sent an unexpected message: ${msg!.type}`);
+      if (msg.type === 'warning') {
+        common.warn(msg.message);
+        continue;
       }
+      if (msg.type === 'error') throw new InitError(msg.message);
+      const result = onMessage(msg, session);
+      if (result !== undefined) return result;
     }
   } catch (err) {
-    if (initPid) killAndReap(initPid);
+    if (stage2Pid) killAndReap(stage2Pid);
     if (!stage1Reaped) killAndReap(helper.pid);
     throw err instanceof InitError ? err : new InitError((err as Error).message);
   } finally {
     closeSync(helper.syncFd);
   }
+}
+
+function unexpected(msg: SyncMessage): never {
+  throw new InitError(`init helper sent an unexpected message: ${msg.type}`);
+}
+
+/** Run the helper through create; returns the container init's host pid. */
+export function launchInit(opts: LaunchOptions): number {
+  return converse<number>(
+    opts.plan,
+    opts,
+    (msg, session) => {
+      switch (msg.type) {
+        case 'userns':
+          writeIdMap(session.stage1Pid, 'uid_map', opts.uidMappings);
+          writeIdMap(session.stage1Pid, 'gid_map', opts.gidMappings);
+          session.send({ type: 'userns-done' });
+          return undefined;
+        case 'pid':
+          session.adoptStage2(msg.pid);
+          opts.onInitPid?.(msg.pid);
+          session.send({ type: 'state', state: opts.stateFor(msg.pid) });
+          return undefined;
+        case 'hooks':
+          opts.runRuntimeHooks(opts.stateFor(session.stage2Pid));
+          session.send({ type: 'hooks-done' });
+          return undefined;
+        case 'created':
+          if (!session.stage2Pid) throw new InitError('init helper reported created before its pid');
+          return session.stage2Pid;
+        default:
+          return unexpected(msg);
+      }
+    },
+    () => {
+      throw new InitError('container init exited before the container was created');
+    },
+  );
 }
 
 export interface ExecLaunchOptions {
@@ -140,46 +183,17 @@ export interface ExecLaunchOptions {
  * reaps it. On failure the helper's stages are killed and reaped.
  */
 export function launchExec(opts: ExecLaunchOptions): number {
-  const helper = native().spawnInit(initHelperPath, opts.inheritFds);
-  let stage1Reaped = false;
-  let processPid = 0;
-  const fail = (message: string): never => {
-    throw new InitError(message);
-  };
-  try {
-    opts.beforePlan?.(helper.pid);
-    writeMessage(helper.syncFd, { type: 'plan', plan: opts.plan });
-    for (;;) {
-      const msg = readMessage(helper.syncFd);
-      if (msg === null) {
-        if (processPid) return processPid; // close-on-exec: the process runs
-        const st = native().waitPid(helper.pid);
-        stage1Reaped = true;
-        fail(`init helper exited before the process started (${st.signal ? `signal ${st.signal}` : `exit status ${st.exitCode}`})`);
-      }
-      switch (msg!.type) {
-        case 'pid':
-          processPid = msg!.pid;
-          native().waitPid(helper.pid);
-          stage1Reaped = true;
-          if (!opts.initStillRecorded()) fail('container init exited while the process joined its namespaces');
-          writeMessage(helper.syncFd, { type: 'exec', state: opts.state });
-          break;
-        case 'warning':
-          opts.warn(msg!.message);
-          break;
-        case 'error':
-          fail(msg!.message);
-          break;
-        default:
-          fail(`init helper sent an unexpected message: ${msg!.type}`);
-      }
-    }
-  } catch (err) {
-    if (processPid) killAndReap(processPid);
-    if (!stage1Reaped) killAndReap(helper.pid);
-    throw err instanceof InitError ? err : new InitError((err as Error).message);
-  } finally {
-    closeSync(helper.syncFd);
-  }
+  return converse<number>(
+    opts.plan,
+    opts,
+    (msg, session) => {
+      if (msg.type !== 'pid') return unexpected(msg);
+      session.adoptStage2(msg.pid);
+      if (!opts.initStillRecorded()) throw new InitError('container init exited while the process joined its namespaces');
+      session.send({ type: 'exec', state: opts.state });
+      return undefined;
+    },
+    // The sync socket is close-on-exec: EOF after the pid means the process runs.
+    (session) => session.stage2Pid,
+  );
 }
