@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "rootfs.h"
+#include "fdpass.h"
 #include "sync.h"
 
 namespace {
@@ -24,27 +25,8 @@ bool is_pty_slave(int fd) {
 }
 
 void send_master(int sock, int master) {
-  char payload[] = "/dev/ptmx";
-  struct iovec iov = {payload, sizeof payload - 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof control);
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-  ssize_t n;
-  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) fail_errno("send console master to the console socket");
+  static const char payload[] = "/dev/ptmx";
+  if (send_with_fd(sock, payload, sizeof payload - 1, master) < 0) fail_errno("send console master to the console socket");
 }
 
 // Binds the pty slave (by fd, so no path can be swapped in) over /dev/console.

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "sync.h"
 
 namespace {
@@ -126,24 +127,7 @@ std::string seccomp_agent_message(const Seccomp& seccomp, const std::string& sta
 
 // One sendmsg: the message with the listener fd as SCM_RIGHTS, as runc's agent expects.
 void send_seccomp_listener(const Seccomp& seccomp, const std::string& message, int listener) {
-  struct iovec iov = {const_cast<char*>(message.data()), message.size()};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cmsg), &listener, sizeof(int));
-  ssize_t sent;
-  do sent = sendmsg(seccomp_agent_sock, &msg, MSG_NOSIGNAL);
-  while (sent < 0 && errno == EINTR);
+  ssize_t sent = send_with_fd(seccomp_agent_sock, message.data(), message.size(), listener);
   if (sent < 0) fail_errno("cannot send seccomp fd to " + seccomp.listener_path);
   if (size_t(sent) != message.size()) fail("cannot send seccomp fd to " + seccomp.listener_path + ": short write");
   close(listener);
