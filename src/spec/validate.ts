@@ -26,7 +26,28 @@ const ANY_SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)
  */
 export function loadConfig(bundleDir: string): Spec {
   const raw = readConfigJson(join(resolve(bundleDir), CONFIG_FILE));
-  return checkConfigSchema(raw, CONFIG_FILE);
+  return checkConfigSchema(stripDeviceTypeBits(raw), CONFIG_FILE);
+}
+
+const DEVICE_TYPE_BITS: Record<string, number> = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 };
+
+/**
+ * podman writes linux.devices[].fileMode with the file-type bits of the device included
+ * (S_IFCHR|0644 = 8612), which the schema caps at 0777 and runc accepts. Strip type bits
+ * that agree with the device's `type`; anything else is left for the schema to reject.
+ */
+function stripDeviceTypeBits(raw: unknown): unknown {
+  const devices = (raw as { linux?: { devices?: unknown } } | null)?.linux?.devices;
+  if (!Array.isArray(devices)) return raw;
+  for (const device of devices) {
+    if (device === null || typeof device !== 'object') continue;
+    const d = device as { type?: unknown; fileMode?: unknown };
+    const bits = typeof d.type === 'string' ? DEVICE_TYPE_BITS[d.type] : undefined;
+    if (bits !== undefined && typeof d.fileMode === 'number' && Number.isInteger(d.fileMode) && (d.fileMode & 0o170000) === bits) {
+      d.fileMode &= 0o7777;
+    }
+  }
+  return raw;
 }
 
 /**

@@ -149,3 +149,14 @@ t.test('validateState', async (t) => {
   });
   t.throws(() => validateState({ ...state, pid: -1 }, 'state.json'), { message: 'state.json: /pid: must be >= 0' });
 });
+
+t.test('loadConfig: device fileMode with matching file-type bits (podman) is taken as its permission bits', async (t) => {
+  const withDevice = (type: string, fileMode: number) =>
+    config((spec) => {
+      spec.linux = { ...spec.linux, devices: [{ path: '/dev/autofs', type, major: 10, minor: 235, fileMode }] };
+    });
+  const charDir = withBundle(t, { 'config.json': JSON.stringify(withDevice('c', 0o20644)) });
+  t.equal(loadConfig(charDir).linux?.devices?.[0].fileMode, 0o644, 'S_IFCHR|0644 on a char device');
+  const blockDir = withBundle(t, { 'config.json': JSON.stringify(withDevice('b', 0o20644)) });
+  t.throws(() => loadConfig(blockDir), { message: /\/linux\/devices\/0\/fileMode: must be <= 511/ }, 'type bits of another kind are still refused');
+});
