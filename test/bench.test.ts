@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { leakGuard, onCleanup, REPO_ROOT, requireRoot, tempDir } from './lib';
+import { envWithoutTap } from './lib/env';
 
 const BENCH = path.join(REPO_ROOT, 'scripts', 'bench.mjs');
 const RUNC = '/usr/sbin/runc';
@@ -50,11 +51,7 @@ const STOP_GRACE_MS = 60_000;
  * stop measuring and clean up its containers before the leak guard kills what is left.
  */
 function runBench(t: Test, args: string[]): Promise<Bench> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key === 'NODE_OPTIONS' || key.startsWith('TAP') || key.startsWith('_TAPJS_')) continue;
-    env[key] = value;
-  }
+  const env = envWithoutTap();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BENCH, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise((resolveExit) => child.once('exit', resolveExit));

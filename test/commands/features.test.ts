@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
@@ -14,7 +13,7 @@ import type { LinuxSeccomp } from '../../src/spec/types';
 import { planResourceWrites } from '../../src/cgroups/resources';
 import projectConfigSchema from '../../spec-schemas/config.schema.json';
 import { bundleCli, runBundle } from '../cli/bundle';
-import { RUNTS_BIN } from '../lib';
+import { RUNTS_BIN, runtimeEnv } from '../lib';
 
 const officialDir = process.env.RUNTIME_SPEC_SCHEMA_DIR ?? path.resolve(__dirname, '../../../shared/runtime-spec-schema');
 const noOfficial = fs.existsSync(path.join(officialDir, 'features-schema.json'))
@@ -277,7 +276,7 @@ t.test('runts features prints the document on stdout, without loading the addon'
 });
 
 t.test('bin/runts features', { skip: fs.existsSync(RUNTS_BIN) ? false : `${RUNTS_BIN} is not built` }, async (t) => {
-  const r = spawnSync(RUNTS_BIN, ['features'], { encoding: 'utf8', env: { ...process.env, TMPDIR: os.tmpdir() } });
+  const r = spawnSync(RUNTS_BIN, ['features'], { encoding: 'utf8', env: runtimeEnv() });
   t.equal(r.status, 0, r.stderr);
   const printed = JSON.parse(r.stdout);
   delete printed.annotations['io.github.runts.commit'];

@@ -4,16 +4,7 @@
 import * as fs from 'node:fs';
 import t from 'tap';
 import { RUNTS_BIN, leakGuard, makeBundle, tempDir, uniqueId } from '../lib';
-import { guestAvailable, runInGuest } from '../vm/guest';
-
-function parseReport(stdout: string): Record<string, string> {
-  const report: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) report[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return report;
-}
+import { guestAvailable, parseReport, runInGuest } from '../vm/guest';
 
 t.test('v2: limits written and enforced, pause/resume, update, ps, events, kill --all, delete', async (t) => {
   const unavailable = guestAvailable();

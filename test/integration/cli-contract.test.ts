@@ -6,41 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, RUNTS_BIN, tempDir, uniqueId, type RuntsResult } from '../lib';
-import { makeRuntimeTmpdir, RUNTIME_TMPDIR } from '../lib/runts';
+import { leakGuard, makeBundle, requireRoot, runtimeEnv, runts, runtsRoot, runtsToFiles, RUNTS_BIN, tempDir, uniqueId } from '../lib';
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
-
-interface SpawnOptions {
-  cwd?: string;
-  /** The whole environment (default: the test's, with the runtime TMPDIR). */
-  env?: NodeJS.ProcessEnv;
-}
-
-/**
- * Runs runts with stdout and stderr in files rather than pipes. A container inherits
- * create's stdio: with pipes, runts() would wait for the container to close them.
- */
-async function runtsToFiles(dir: string, args: string[], opts: SpawnOptions = {}): Promise<RuntsResult> {
-  makeRuntimeTmpdir();
-  const out = path.join(dir, `out-${process.hrtime.bigint()}`);
-  const fds = [fs.openSync(`${out}.1`, 'w'), fs.openSync(`${out}.2`, 'w')];
-  try {
-    const child = spawn(RUNTS_BIN, args, {
-      stdio: ['ignore', fds[0], fds[1]],
-      cwd: opts.cwd,
-      env: opts.env ?? { ...process.env, NODE_OPTIONS: '', TMPDIR: RUNTIME_TMPDIR },
-    });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (c, s) => resolve([c, s]));
-    });
-    const read = (n: number) => fs.readFileSync(`${out}.${n}`, 'utf8');
-    return { code: code ?? 128, signal, stdout: read(1), stderr: read(2), timedOut: false };
-  } finally {
-    fds.forEach((fd) => fs.closeSync(fd));
-  }
-}
 
 function setup(t: Test) {
   leakGuard(t);
@@ -196,7 +164,7 @@ t.test('state prints only JSON on stdout, even with stderr closed (podman)', asy
   const closed = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
     const child = spawn('/bin/sh', ['-c', 'exec 2>&-; exec "$@"', 'sh', RUNTS_BIN, '--root', root, 'state', id], {
       stdio: ['ignore', 'pipe', 'ignore'],
-      env: { ...process.env, NODE_OPTIONS: '', TMPDIR: RUNTIME_TMPDIR },
+      env: runtimeEnv(),
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));

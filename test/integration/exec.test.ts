@@ -3,34 +3,11 @@
 // user/cwd/env/capabilities from the flags or from --process FILE, propagates its exit
 // status, fails with 255 in runc's words, detaches with a pid file, relays a pty, and sees
 // none of the caller's leaked fds.
-import { spawn, type StdioOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, RUNTS_BIN, tempDir, uniqueId, waitFor, type BundleConfig, type RuntsResult } from '../lib';
-import { makeRuntimeTmpdir, RUNTIME_TMPDIR } from '../lib/runts';
-
-/**
- * Runs runts with stdout/stderr in files, and optional extra fds from 3 on. A detached
- * process inherits runts's stdio: with pipes, runts() would wait for it to close them.
- */
-async function runtsToFiles(dir: string, args: string[], extraFds: number[] = []): Promise<RuntsResult> {
-  makeRuntimeTmpdir();
-  const out = path.join(dir, `out-${process.hrtime.bigint()}`);
-  const fds = [fs.openSync(`${out}.1`, 'w'), fs.openSync(`${out}.2`, 'w')];
-  try {
-    const stdio: StdioOptions = ['ignore', fds[0], fds[1], ...extraFds];
-    const child = spawn(RUNTS_BIN, args, { stdio, env: { ...process.env, NODE_OPTIONS: '', TMPDIR: RUNTIME_TMPDIR } });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (c, s) => resolve([c, s]));
-    });
-    const read = (n: number) => fs.readFileSync(`${out}.${n}`, 'utf8');
-    return { code: code ?? 128, signal, stdout: read(1), stderr: read(2), timedOut: false };
-  } finally {
-    fds.forEach((fd) => fs.closeSync(fd));
-  }
-}
+import { leakGuard, makeBundle, requireRoot, runtimeEnv, runts, runtsRoot, runtsToFiles, RUNTS_BIN, tempDir, uniqueId, waitFor, type BundleConfig, type RuntsResult } from '../lib';
 
 interface Running {
   root: string;
@@ -186,10 +163,9 @@ t.test('exec into one running container', async (t) => {
     t.equal(badCwd.code, 255);
     t.match(badCwd.stderr, /chdir to cwd \(\\?"\/no\/such\\?"\) set in config.json failed: no such file or directory/);
     // A foreground exec passes the signals it gets on to the process.
-    makeRuntimeTmpdir();
     const trapping = spawn(RUNTS_BIN, ['--root', c.root, 'exec', c.id, 'sh', '-c', 'trap "exit 42" TERM; echo ready; while :; do sleep 0.05; done'], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, NODE_OPTIONS: '', TMPDIR: RUNTIME_TMPDIR },
+      env: runtimeEnv(),
     });
     let trapOut = '';
     trapping.stdout.on('data', (d: Buffer) => (trapOut += d.toString()));
@@ -239,10 +215,9 @@ t.test('exec into one running container', async (t) => {
       '_, status = os.waitpid(pid, 0)',
       'sys.stdout.write(out.decode() + "\\nstatus=%d\\n" % os.waitstatus_to_exitcode(status))',
     ].join('\n');
-    makeRuntimeTmpdir();
     const script = 'tty; stty size; read line; echo "got $line"; exit 3';
     const child = spawn('python3', ['-c', driver, RUNTS_BIN, '--root', c.root, 'exec', '-t', c.id, 'sh', '-c', script], {
-      env: { ...process.env, NODE_OPTIONS: '', TMPDIR: RUNTIME_TMPDIR },
+      env: runtimeEnv(),
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -294,10 +269,10 @@ t.test('exec into one running container', async (t) => {
     try {
       const probe = 'for n in 3 4; do [ -e /proc/self/fd/$n ] && echo "fd $n: $(cat <&$n)"; done; echo done';
       // fds 3 and 4 are open in runts (leaked by the caller, not close-on-exec).
-      const leaked = await runtsToFiles(c.dir, ['--root', c.root, 'exec', c.id, 'sh', '-c', probe], [fd, fd]);
+      const leaked = await runtsToFiles(c.dir, ['--root', c.root, 'exec', c.id, 'sh', '-c', probe], { extraFds: [fd, fd] });
       t.equal(leaked.code, 0, `exec: ${leaked.stderr}`);
       t.equal(leaked.stdout, 'done\n', 'no inherited fd beyond stdio');
-      const preserved = await runtsToFiles(c.dir, ['--root', c.root, 'exec', '--preserve-fds', '1', c.id, 'sh', '-c', probe], [fd, fd]);
+      const preserved = await runtsToFiles(c.dir, ['--root', c.root, 'exec', '--preserve-fds', '1', c.id, 'sh', '-c', probe], { extraFds: [fd, fd] });
       t.equal(preserved.code, 0, `exec --preserve-fds 1: ${preserved.stderr}`);
       t.equal(preserved.stdout, 'fd 3: host secret\ndone\n', 'fd 3 passes, fd 4 does not');
     } finally {
@@ -306,10 +281,10 @@ t.test('exec into one running container', async (t) => {
     // CVE-2024-21626: a host directory fd must never become the process's cwd.
     const hostDir = fs.openSync(c.dir, 'r');
     try {
-      const leakedCwd = await runtsToFiles(c.dir, ['--root', c.root, 'exec', '--cwd', '/proc/self/fd/4', c.id, 'pwd'], [hostDir, hostDir]);
+      const leakedCwd = await runtsToFiles(c.dir, ['--root', c.root, 'exec', '--cwd', '/proc/self/fd/4', c.id, 'pwd'], { extraFds: [hostDir, hostDir] });
       t.equal(leakedCwd.code, 255, 'cwd through a leaked fd: the fd is closed before chdir');
       t.equal(leakedCwd.stdout, '');
-      const preservedCwd = await runtsToFiles(c.dir, ['--root', c.root, 'exec', '--preserve-fds', '1', '--cwd', '/proc/self/fd/3', c.id, 'pwd'], [hostDir]);
+      const preservedCwd = await runtsToFiles(c.dir, ['--root', c.root, 'exec', '--preserve-fds', '1', '--cwd', '/proc/self/fd/3', c.id, 'pwd'], { extraFds: [hostDir] });
       t.equal(preservedCwd.code, 255, 'cwd through a preserved host directory fd is refused');
       t.equal(preservedCwd.stdout, '');
       if (!process.env.RUNTS_BIN) t.match(preservedCwd.stderr, 'cwd escapes the container root', "runts's reason");

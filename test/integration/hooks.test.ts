@@ -1,37 +1,14 @@
 // OCI hooks with real containers: each phase runs at its point of the lifecycle, in the
 // right namespaces, with the state JSON on stdin and its own args and env; failures and
 // timeouts fail create/start and leave nothing behind; a failed poststop only warns.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { leakGuard, listProcesses, makeBundle, requireRoot, runts, runtsRoot, RUNTS_BIN, tempDir, uniqueId, waitFor, type BundleConfig, type RuntsResult } from '../lib';
-import { makeRuntimeTmpdir, RUNTIME_TMPDIR } from '../lib/runts';
+import { leakGuard, listProcesses, makeBundle, requireRoot, runts, runtsRoot, runtsToFiles, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
 
 type Phase = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
 const PHASES: Phase[] = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
-
-/**
- * Runs runts with stdout and stderr in files rather than pipes. A container inherits
- * create's stdio: with pipes, runts() would wait for the container to close them.
- */
-async function runtsToFiles(dir: string, args: string[]): Promise<RuntsResult> {
-  makeRuntimeTmpdir();
-  const out = path.join(dir, `out-${process.hrtime.bigint()}`);
-  const fds = [fs.openSync(`${out}.1`, 'w'), fs.openSync(`${out}.2`, 'w')];
-  try {
-    const child = spawn(RUNTS_BIN, args, { stdio: ['ignore', fds[0], fds[1]], env: { ...process.env, NODE_OPTIONS: '', TMPDIR: RUNTIME_TMPDIR } });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (c, s) => resolve([c, s]));
-    });
-    const read = (n: number) => fs.readFileSync(`${out}.${n}`, 'utf8');
-    return { code: code ?? 128, signal, stdout: read(1), stderr: read(2), timedOut: false };
-  } finally {
-    fds.forEach((fd) => fs.closeSync(fd));
-  }
-}
 
 function setup(t: Test) {
   leakGuard(t);

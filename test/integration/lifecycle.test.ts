@@ -5,32 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { spawn } from 'node:child_process';
-import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, RUNTS_BIN, tempDir, uniqueId, waitFor, type BundleConfig, type RuntsResult } from '../lib';
-import { makeRuntimeTmpdir, RUNTIME_TMPDIR } from '../lib/runts';
+import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, runtsToFiles, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
 
 const RFC3339_NANOS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/;
-
-/**
- * Runs runts with its stdout and stderr in files rather than pipes. A container inherits
- * create's stdio: with pipes, runts() would wait for the container to close them.
- */
-async function runtsToFiles(dir: string, args: string[]): Promise<RuntsResult> {
-  makeRuntimeTmpdir();
-  const out = path.join(dir, `out-${process.hrtime.bigint()}`);
-  const fds = [fs.openSync(`${out}.1`, 'w'), fs.openSync(`${out}.2`, 'w')];
-  try {
-    const child = spawn(RUNTS_BIN, args, { stdio: ['ignore', fds[0], fds[1]], env: { ...process.env, NODE_OPTIONS: '', TMPDIR: RUNTIME_TMPDIR } });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (c, s) => resolve([c, s]));
-    });
-    const read = (n: number) => fs.readFileSync(`${out}.${n}`, 'utf8');
-    return { code: code ?? 128, signal, stdout: read(1), stderr: read(2), timedOut: false };
-  } finally {
-    fds.forEach((fd) => fs.closeSync(fd));
-  }
-}
 
 /** A fresh root, a leak guard, and a runts bound to the root (create's output goes through files). */
 function setup(t: Test) {

@@ -5,11 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, RUNTS_BIN, tempDir, uniqueId, waitFor, type BundleConfig, type RuntsResult } from '../lib';
-import { makeRuntimeTmpdir, RUNTIME_TMPDIR } from '../lib/runts';
+import { leakGuard, makeBundle, requireRoot, runtimeEnv, runts, runtsRoot, runtsToFiles, RUNTS_BIN, tempDir, uniqueId, waitFor, type BundleConfig, type RuntsResult } from '../lib';
 
 const PYTHON = '/usr/bin/python3';
-const runtimeEnv = (): NodeJS.ProcessEnv => ({ ...process.env, NODE_OPTIONS: '', TMPDIR: RUNTIME_TMPDIR });
 
 interface Started {
   child: ChildProcess;
@@ -18,7 +16,6 @@ interface Started {
 
 /** Spawns a command with piped stdio (plus `extraFds` as fds 3, 4, ...) and collects its output. */
 function start(file: string, args: string[], opts: { input?: string; extraFds?: number[]; keepStdinOpen?: boolean } = {}): Started {
-  makeRuntimeTmpdir();
   const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe', ...(opts.extraFds ?? [])], env: runtimeEnv() });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -36,27 +33,6 @@ function start(file: string, args: string[], opts: { input?: string; extraFds?: 
     });
   });
   return { child, result };
-}
-
-/**
- * Runs runts with stdout and stderr in files rather than pipes: a detached container
- * inherits them, and runts() would wait for it to close them.
- */
-async function runtsToFiles(dir: string, args: string[]): Promise<RuntsResult> {
-  makeRuntimeTmpdir();
-  const out = path.join(dir, `out-${process.hrtime.bigint()}`);
-  const fds = [fs.openSync(`${out}.1`, 'w'), fs.openSync(`${out}.2`, 'w')];
-  try {
-    const child = spawn(RUNTS_BIN, args, { stdio: ['ignore', fds[0], fds[1]], env: runtimeEnv() });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (c, s) => resolve([c, s]));
-    });
-    const read = (n: number) => fs.readFileSync(`${out}.${n}`, 'utf8');
-    return { code: code ?? 128, signal, stdout: read(1), stderr: read(2), timedOut: false };
-  } finally {
-    fds.forEach((fd) => fs.closeSync(fd));
-  }
 }
 
 function setup(t: Test) {

@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { makeBundle, requireRoot, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
-import { createOk, fdFlags, O_PATH, processFds, runtimeEnv, setup, spawnRuntime } from '../fixtures/security/helpers';
+import { makeBundle, requireRoot, runtimeEnv, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
+import { createOk, fdFlags, O_PATH, processFds, setup, spawnRuntime } from '../fixtures/security/helpers';
 
 /** A host directory holding a marker file: if the container ever lists it, it escaped. */
 function hostDir(t: Test): { dir: string; marker: string } {

@@ -5,14 +5,13 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { listCgroupDirs, makeBundle, REPO_ROOT, requireRoot, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
+import { listCgroupDirs, makeBundle, REPO_ROOT, requireRoot, runtimeEnv, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
 import {
   createOk,
   isLive,
   parseStatus,
   procStatus,
   python,
-  runtimeEnv,
   setup,
   sha256,
   shareDir,

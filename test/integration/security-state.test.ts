@@ -5,8 +5,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { makeBundle, RUNTS_BIN, requireRoot, runts, tempDir, uniqueId, waitFor } from '../lib';
-import { createOk, isLive, runtimeEnv, setup, stateOf } from '../fixtures/security/helpers';
+import { makeBundle, RUNTS_BIN, requireRoot, runtimeEnv, runts, tempDir, uniqueId, waitFor } from '../lib';
+import { createOk, isLive, setup, stateOf } from '../fixtures/security/helpers';
 
 t.test('rule 11: the state root and state dirs are 0700 even under umask 000', async (t) => {
   if (!requireRoot(t)) return;

@@ -5,17 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { RUNTS_BIN, leakGuard, makeBundle, tempDir, uniqueId } from '../lib';
-import { guestAvailable, runInGuest } from '../vm/guest';
-
-/** Parses the "key=value" lines the guest script prints. */
-function parseReport(stdout: string): Record<string, string> {
-  const report: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) report[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return report;
-}
+import { guestAvailable, parseReport, runInGuest } from '../vm/guest';
 
 t.test('in one guest: a pure cgroup v2 hierarchy, and runts runs a busybox container', async (t) => {
   const unavailable = guestAvailable();

@@ -1,7 +1,17 @@
 // Helpers for integration tests: import from 'test/lib' (relative path) in test files.
 export { makeBundle, defaultConfig, type Bundle, type BundleConfig, type BundleOptions } from './bundle';
 export { leakGuard, startLeakWatch, type LeakWatch } from './guard';
-export { REPO_ROOT, RUNTS_BIN, runts, runtsRoot, type RuntsOptions, type RuntsResult } from './runts';
+export {
+  REPO_ROOT,
+  RUNTS_BIN,
+  runtimeEnv,
+  runts,
+  runtsRoot,
+  runtsToFiles,
+  type RuntsOptions,
+  type RuntsResult,
+  type RuntsToFilesOptions,
+} from './runts';
 export { onCleanup, tempDir } from './scope';
 export { listCgroupDirs, listProcesses, readMounts } from './system';
 export { requireRoot, uniqueId, waitFor } from './util';

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Test } from 'tap';
+import { envWithoutTap } from './env';
 import { onCleanup, tempDir } from './scope';
 import { listSubdirs } from './system';
 import { watch } from './watch';
@@ -34,19 +35,14 @@ export interface RuntsResult {
   timedOut: boolean;
 }
 
-/** The environment runts runs with: the test's, minus tap's variables and the node options tap injects. */
-function runtimeEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key === 'NODE_OPTIONS' || key.startsWith('TAP') || key.startsWith('_TAPJS_')) continue;
-    env[key] = value;
-  }
-  env.TMPDIR = RUNTIME_TMPDIR;
-  for (const [key, value] of Object.entries(extra)) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
-  return env;
+/**
+ * The environment runts runs with: the test's, minus tap's variables and the node options tap
+ * injects (tap's processinfo hook would run inside runts), with TMPDIR at RUNTIME_TMPDIR
+ * (made here). Use it whenever a test spawns runts by hand.
+ */
+export function runtimeEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  makeRuntimeTmpdir();
+  return envWithoutTap({ TMPDIR: RUNTIME_TMPDIR, ...extra });
 }
 
 let runtimeTmpdirMade = false;
@@ -61,7 +57,6 @@ export function makeRuntimeTmpdir(): void {
 
 /** Runs `bin/runts ARGS...` and resolves with its exit code and output; never rejects for a non-zero exit. */
 export function runts(args: string[], opts: RuntsOptions = {}): Promise<RuntsResult> {
-  makeRuntimeTmpdir();
   return new Promise((resolve, reject) => {
     const child = spawn(RUNTS_BIN, args, {
       cwd: opts.cwd ?? REPO_ROOT,
@@ -109,6 +104,41 @@ export function runts(args: string[], opts: RuntsOptions = {}): Promise<RuntsRes
     child.on('close', finish);
     child.stdin.end(opts.input ?? '');
   });
+}
+
+export interface RuntsToFilesOptions {
+  /** Default: the repository root. */
+  cwd?: string;
+  /** The whole environment (default: runtimeEnv()). */
+  env?: NodeJS.ProcessEnv;
+  /** Passed on as fds 3, 4, ... */
+  extraFds?: number[];
+}
+
+/**
+ * Runs runts with its stdout and stderr in files (under `dir`) rather than pipes. A container
+ * or detached process inherits runts's stdio: with pipes, runts() would wait for it to close them.
+ */
+export async function runtsToFiles(dir: string, args: string[], opts: RuntsToFilesOptions = {}): Promise<RuntsResult> {
+  const env = opts.env ?? runtimeEnv();
+  const out = path.join(dir, `out-${process.hrtime.bigint()}`);
+  const fds = [fs.openSync(`${out}.1`, 'w'), fs.openSync(`${out}.2`, 'w')];
+  try {
+    const child = spawn(RUNTS_BIN, args, {
+      cwd: opts.cwd ?? REPO_ROOT,
+      env,
+      stdio: ['ignore', fds[0], fds[1], ...(opts.extraFds ?? [])],
+    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.on('error', (err) => reject(new Error(`spawning ${RUNTS_BIN} ${args.join(' ')}: ${err.message}`)));
+      child.on('exit', (c, s) => resolve([c, s]));
+    });
+    const read = (n: number) => fs.readFileSync(`${out}.${n}`, 'utf8');
+    const signalNumber = signal ? os.constants.signals[signal] : 0;
+    return { code: code ?? 128 + signalNumber, signal, stdout: read(1), stderr: read(2), timedOut: false };
+  } finally {
+    fds.forEach((fd) => fs.closeSync(fd));
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Test } from 'tap';
+import { envWithoutTap } from '../lib/env';
 
 /** The runner script. */
 export const CG2VM = path.join(__dirname, 'cg2vm');
@@ -54,18 +55,14 @@ export function guestAvailable(): string | undefined {
   return undefined;
 }
 
-/** The environment the guest command gets: this process's, minus tap's variables and node options. */
-function guestEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key === 'NODE_OPTIONS' || key.startsWith('TAP') || key.startsWith('_TAPJS_')) continue;
-    env[key] = value;
+/** Parses the "key=value" lines a guest script prints (one line per check). */
+export function parseReport(stdout: string): Record<string, string> {
+  const report: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) report[line.slice(0, eq)] = line.slice(eq + 1);
   }
-  for (const [key, value] of Object.entries(extra)) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
-  return env;
+  return report;
 }
 
 /**
@@ -82,7 +79,7 @@ export function runInGuest(t: Test, command: string[], opts: GuestOptions = {}):
   return new Promise((resolve, reject) => {
     const child = spawn(CG2VM, args, {
       cwd: opts.cwd ?? path.resolve(__dirname, '..', '..'),
-      env: guestEnv(opts.env),
+      env: envWithoutTap(opts.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stdout: Buffer[] = [];

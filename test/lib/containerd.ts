@@ -1,0 +1,295 @@
+// A private containerd for end-to-end tests: its own config, root, state, temp dir and
+// socket under one temp dir, the CRI plugin off, one namespace of its own. Never touches
+// the system containerd (/run/containerd/containerd.sock, /var/lib/containerd).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { missingCommand } from './oci-image';
+import { readMounts } from './system';
+import { isWithin } from './scope';
+
+export interface CtrResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface CtrOptions {
+  /** Written to ctr's stdin, which is then closed (stdin is empty otherwise). */
+  input?: string;
+  /** SIGKILLs ctr after this long (default 60 s). */
+  timeoutMs?: number;
+}
+
+/** A running ctr: its process, and its result once it exits. */
+export interface CtrProcess {
+  child: ChildProcess;
+  /** stdout so far. */
+  output(): string;
+  result: Promise<CtrResult>;
+}
+
+/** Why a private containerd cannot run here (a missing command), or undefined. */
+export function containerdMissing(): string | undefined {
+  const missing = missingCommand(['containerd', 'ctr', 'containerd-shim-runc-v2']);
+  return missing ? `${missing} is not installed (apt-get install containerd)` : undefined;
+}
+
+/** The environment of containerd, its shims and the runtime: the test's, minus tap's and node's options. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key === 'NODE_OPTIONS' || key.startsWith('TAP') || key.startsWith('_TAPJS_')) continue;
+    env[key] = value;
+  }
+  return env;
+}
+
+function configToml(base: string, socket: string): string {
+  return `version = 2
+root = "${base}/root"
+state = "${base}/state"
+temp = "${base}/tmp"
+oom_score = 0
+# CRI wants CNI and a sandbox image; the other snapshotters only log errors here.
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing",
+]
+
+[grpc]
+  address = "${socket}"
+[ttrpc]
+  address = "${socket}.ttrpc"
+[debug]
+  address = ""
+  level = "debug"
+[metrics]
+  address = ""
+[plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "${base}/opt"
+`;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** PIDs of live processes whose argv contains every one of `words` (read from /proc). */
+function pidsWithArgs(words: string[]): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (words.every((w) => argv.includes(w))) pids.push(Number(name));
+  }
+  return pids;
+}
+
+export class PrivateContainerd {
+  /** Everything containerd writes lives under here. */
+  readonly base: string;
+  readonly socket: string;
+  /** The containerd namespace; containerd names cgroups /<namespace>/<container id>. */
+  readonly namespace: string;
+  /** containerd's debug log (shim and runtime errors end up here). */
+  readonly logPath: string;
+  private daemon: ChildProcess | undefined;
+
+  private constructor(base: string) {
+    this.base = base;
+    this.socket = path.join(base, 'run', 'containerd.sock');
+    this.namespace = `runts-e2e-${process.pid}`;
+    this.logPath = path.join(base, 'containerd.log');
+  }
+
+  /** Starts containerd in its own session and waits until it answers. */
+  static async start(): Promise<PrivateContainerd> {
+    const cd = new PrivateContainerd(fs.mkdtempSync(path.join(os.tmpdir(), 'runts-containerd-')));
+    for (const sub of ['root', 'state', 'run', 'opt', 'tmp']) fs.mkdirSync(path.join(cd.base, sub));
+    const config = path.join(cd.base, 'config.toml');
+    fs.writeFileSync(config, configToml(cd.base, cd.socket));
+    const log = fs.openSync(cd.logPath, 'a');
+    try {
+      // detached: own session and process group. Only stdio is inherited (node sets
+      // close-on-exec on every other fd), so nothing of the test leaks into shims and runtimes.
+      cd.daemon = spawn('containerd', ['--config', config, '--log-level', 'debug'], {
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: cleanEnv(),
+      });
+    } finally {
+      fs.closeSync(log);
+    }
+    const exited = new Promise<void>((resolve) => cd.daemon?.once('exit', () => resolve()));
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const version = await cd.ctr(['version'], { timeoutMs: 5000 });
+      if (version.code === 0) return cd;
+      const gone = await Promise.race([exited.then(() => true), sleep(100).then(() => false)]);
+      if (gone || Date.now() > deadline) {
+        await cd.stop();
+        throw new Error(`containerd did not start (${gone ? 'it exited' : 'no answer in 15 s'}); log:\n${cd.logTail()}`);
+      }
+    }
+  }
+
+  /** The last lines of containerd's log, for failure messages. */
+  logTail(lines = 30): string {
+    try {
+      return fs.readFileSync(this.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  private ctrArgs(args: string[]): string[] {
+    return ['--address', this.socket, '--namespace', this.namespace, ...args];
+  }
+
+  /** Starts `ctr ARGS` against this daemon with pipes; the caller drives stdin. */
+  spawnCtr(args: string[], timeoutMs = 60_000): CtrProcess {
+    const child = spawn('ctr', this.ctrArgs(args), { stdio: ['pipe', 'pipe', 'pipe'], env: cleanEnv() });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdin?.on('error', () => {}); // ctr may exit without reading its input
+    const result = new Promise<CtrResult>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new Error(`spawning ctr ${args.join(' ')}: ${err.message}`));
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({
+          code: code ?? 128 + (signal ? os.constants.signals[signal] : 0),
+          stdout: Buffer.concat(stdout).toString(),
+          stderr: Buffer.concat(stderr).toString(),
+          timedOut,
+        });
+      });
+    });
+    return { child, output: () => Buffer.concat(stdout).toString(), result };
+  }
+
+  /** Runs `ctr ARGS` to completion; never rejects for a non-zero exit. */
+  ctr(args: string[], opts: CtrOptions = {}): Promise<CtrResult> {
+    const proc = this.spawnCtr(args, opts.timeoutMs);
+    proc.child.stdin?.end(opts.input ?? '');
+    return proc.result;
+  }
+
+  /** The argv (for spawning through a pty driver) of `ctr ARGS` against this daemon. */
+  ctrCommand(args: string[]): string[] {
+    return ['ctr', ...this.ctrArgs(args)];
+  }
+
+  /** The environment ctr runs with (without the test runner's node options). */
+  ctrEnv(): NodeJS.ProcessEnv {
+    return cleanEnv();
+  }
+
+  /** Kills (SIGKILL, all processes) and deletes a task and its container; ignores "not found". */
+  async removeContainer(id: string): Promise<string[]> {
+    const problems: string[] = [];
+    const task = await this.ctr(['task', 'ls']);
+    if (new RegExp(`^${id}\\s`, 'm').test(task.stdout)) {
+      // A frozen task cannot die: thaw it first (an error just means it was not paused).
+      await this.ctr(['task', 'resume', id]);
+      await this.ctr(['task', 'kill', '--all', '--signal', 'SIGKILL', id]);
+      const deleted = await this.ctr(['task', 'delete', '--force', id]);
+      if (deleted.code !== 0) problems.push(`ctr task delete --force ${id}: ${deleted.stderr.trim()}`);
+    }
+    const containers = await this.ctr(['containers', 'ls', '--quiet']);
+    if (containers.stdout.split('\n').includes(id)) {
+      const deleted = await this.ctr(['containers', 'delete', id]);
+      if (deleted.code !== 0) problems.push(`ctr containers delete ${id}: ${deleted.stderr.trim()}`);
+    }
+    return problems;
+  }
+
+  /**
+   * Deletes every task and container of the namespace, stops containerd, kills shims
+   * that outlived it, unmounts what is left under the base dir, removes the namespace's
+   * cgroups and the base dir. Returns what could not be cleaned.
+   */
+  async stop(): Promise<string[]> {
+    const problems: string[] = [];
+    const daemon = this.daemon;
+    if (daemon?.pid !== undefined && daemon.exitCode === null && daemon.signalCode === null) {
+      const containers = await this.ctr(['containers', 'ls', '--quiet'], { timeoutMs: 10_000 });
+      for (const id of containers.stdout.split('\n').filter(Boolean)) problems.push(...(await this.removeContainer(id)));
+      const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
+      daemon.kill('SIGTERM');
+      const stopped = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+      if (!stopped) {
+        problems.push('containerd ignored SIGTERM for 5 s: killed');
+        daemon.kill('SIGKILL');
+        await exited;
+      }
+    }
+    // A shim serves one container of this daemon: its argv names our socket.
+    for (const pid of pidsWithArgs(['-address', this.socket])) {
+      problems.push(`shim ${pid} outlived containerd: killed`);
+      process.kill(pid, 'SIGKILL');
+    }
+    for (let i = 0; i < 50 && pidsWithArgs(['-address', this.socket]).length > 0; i++) await sleep(100);
+    const mounts = readMounts()
+      .map((m) => m.mountPoint)
+      .filter((m) => isWithin(m, this.base))
+      .sort((a, b) => b.length - a.length);
+    for (const mountPoint of mounts) {
+      problems.push(`left mounted: ${mountPoint}`);
+      spawnSync('umount', ['--lazy', mountPoint], { stdio: 'ignore' });
+    }
+    problems.push(...this.removeNamespaceCgroups());
+    if (readMounts().some((m) => isWithin(m.mountPoint, this.base))) {
+      problems.push(`not removing ${this.base}: still mounted inside it`);
+    } else {
+      fs.rmSync(this.base, { recursive: true, force: true });
+    }
+    return problems;
+  }
+
+  /** Removes /sys/fs/cgroup/<controller>/<namespace> (and the unified one), deepest first. */
+  private removeNamespaceCgroups(): string[] {
+    const problems: string[] = [];
+    const cgroupRoot = '/sys/fs/cgroup';
+    const tops = [path.join(cgroupRoot, this.namespace)];
+    for (const entry of fs.readdirSync(cgroupRoot, { withFileTypes: true })) {
+      if (entry.isDirectory()) tops.push(path.join(cgroupRoot, entry.name, this.namespace));
+    }
+    const removeTree = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) {
+          problems.push(`container cgroup left: ${path.join(dir, entry.name)}`);
+          removeTree(path.join(dir, entry.name));
+        }
+      }
+      try {
+        fs.rmdirSync(dir);
+      } catch (err) {
+        problems.push(`rmdir ${dir}: ${(err as Error).message}`);
+      }
+    };
+    for (const top of tops) if (fs.existsSync(top)) removeTree(top);
+    return problems;
+  }
+}
