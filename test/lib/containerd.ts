@@ -2,9 +2,11 @@
 // socket under one temp dir, the CRI plugin off, one namespace of its own. Never touches
 // the system containerd (/run/containerd/containerd.sock, /var/lib/containerd).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { envWithoutTap } from './env';
 import { missingCommand } from './oci-image';
 import { readMounts } from './system';
 import { isWithin } from './scope';
@@ -35,16 +37,6 @@ export interface CtrProcess {
 export function containerdMissing(): string | undefined {
   const missing = missingCommand(['containerd', 'ctr', 'containerd-shim-runc-v2']);
   return missing ? `${missing} is not installed (apt-get install containerd)` : undefined;
-}
-
-/** The environment of containerd, its shims and the runtime: the test's, minus tap's and node's options. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key === 'NODE_OPTIONS' || key.startsWith('TAP') || key.startsWith('_TAPJS_')) continue;
-    env[key] = value;
-  }
-  return env;
 }
 
 function configToml(base: string, socket: string): string {
@@ -105,6 +97,8 @@ export class PrivateContainerd {
   readonly namespace: string;
   /** containerd's debug log (shim and runtime errors end up here). */
   readonly logPath: string;
+  /** Pass as ctr's --fifo-dir: ctr's stdio fifos then live here, not in /run/containerd/fifo. */
+  readonly fifoDir: string;
   private daemon: ChildProcess | undefined;
 
   private constructor(base: string) {
@@ -112,12 +106,13 @@ export class PrivateContainerd {
     this.socket = path.join(base, 'run', 'containerd.sock');
     this.namespace = `runts-e2e-${process.pid}`;
     this.logPath = path.join(base, 'containerd.log');
+    this.fifoDir = path.join(base, 'fifo');
   }
 
   /** Starts containerd in its own session and waits until it answers. */
   static async start(): Promise<PrivateContainerd> {
     const cd = new PrivateContainerd(fs.mkdtempSync(path.join(os.tmpdir(), 'runts-containerd-')));
-    for (const sub of ['root', 'state', 'run', 'opt', 'tmp']) fs.mkdirSync(path.join(cd.base, sub));
+    for (const sub of ['root', 'state', 'run', 'opt', 'tmp', 'fifo']) fs.mkdirSync(path.join(cd.base, sub));
     const config = path.join(cd.base, 'config.toml');
     fs.writeFileSync(config, configToml(cd.base, cd.socket));
     const log = fs.openSync(cd.logPath, 'a');
@@ -127,7 +122,7 @@ export class PrivateContainerd {
       cd.daemon = spawn('containerd', ['--config', config, '--log-level', 'debug'], {
         detached: true,
         stdio: ['ignore', log, log],
-        env: cleanEnv(),
+        env: envWithoutTap(),
       });
     } finally {
       fs.closeSync(log);
@@ -160,7 +155,7 @@ export class PrivateContainerd {
 
   /** Starts `ctr ARGS` against this daemon with pipes; the caller drives stdin. */
   spawnCtr(args: string[], timeoutMs = 60_000): CtrProcess {
-    const child = spawn('ctr', this.ctrArgs(args), { stdio: ['pipe', 'pipe', 'pipe'], env: cleanEnv() });
+    const child = spawn('ctr', this.ctrArgs(args), { stdio: ['pipe', 'pipe', 'pipe'], env: envWithoutTap() });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -203,7 +198,7 @@ export class PrivateContainerd {
 
   /** The environment ctr runs with (without the test runner's node options). */
   ctrEnv(): NodeJS.ProcessEnv {
-    return cleanEnv();
+    return envWithoutTap();
   }
 
   /** Kills (SIGKILL, all processes) and deletes a task and its container; ignores "not found". */
@@ -223,6 +218,16 @@ export class PrivateContainerd {
       if (deleted.code !== 0) problems.push(`ctr containers delete ${id}: ${deleted.stderr.trim()}`);
     }
     return problems;
+  }
+
+  /**
+   * Removes the socket a shim of container `id` listens on, left behind when the shim
+   * was killed rather than told to shut down. containerd 1.6 hard-codes the directory
+   * and names the socket after sha256(<address>/<namespace>/<id>).
+   */
+  removeShimSocket(id: string): void {
+    const hash = createHash('sha256').update(path.join(this.socket, this.namespace, id)).digest('hex');
+    fs.rmSync(path.join('/run/containerd/s', hash), { force: true });
   }
 
   /**
@@ -248,7 +253,9 @@ export class PrivateContainerd {
     // A shim serves one container of this daemon: its argv names our socket.
     for (const pid of pidsWithArgs(['-address', this.socket])) {
       problems.push(`shim ${pid} outlived containerd: killed`);
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       process.kill(pid, 'SIGKILL');
+      this.removeShimSocket(argv[argv.indexOf('-id') + 1]);
     }
     for (let i = 0; i < 50 && pidsWithArgs(['-address', this.socket]).length > 0; i++) await sleep(100);
     const mounts = readMounts()
