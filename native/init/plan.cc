@@ -52,6 +52,7 @@ RootfsOp decode_op(const json::Value& v) {
     op.data = str(v, "data");
     op.mkdir = str(v, "mkdir");
     op.remount_flags = (unsigned long)num(v, "remountFlags");
+    op.copy_up = flag(v, "copyUp");
     op.propagation = numbers<unsigned long>(v, "propagation");
   } else if (kind == "mknod") {
     op.kind = RootfsOp::Kind::Mknod;

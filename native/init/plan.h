@@ -26,6 +26,7 @@ struct RootfsOp {
   unsigned long flags = 0;
   std::string mkdir;  // "dir" | "file" | "none"
   unsigned long remount_flags = 0;
+  bool copy_up = false;  // tmpcopyup: copy the covered directory into the new tmpfs
   std::vector<unsigned long> propagation;
   // mknod (path), bind-device (path), symlink (path -> link_target), mkdir (path)
   std::string path, link_target;

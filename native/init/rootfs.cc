@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -108,6 +109,53 @@ int move_mount_to_fd(int tree, int target_fd) {
   return move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 }
 
+// Copies the contents of directory src into directory dst, keeping modes, owners and
+// symlinks; never follows a link (both fds are real directories we opened).
+void copy_tree(int src, int dst, const std::string& what) {
+  int scan = fcntl(src, F_DUPFD_CLOEXEC, 3);
+  DIR* dir = scan < 0 ? nullptr : fdopendir(scan);
+  if (!dir) fail_errno(what + ": read directory");
+  while (struct dirent* e = readdir(dir)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (fstatat(src, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) fail_errno(what + ": stat " + name);
+    mode_t perms = st.st_mode & 07777;
+    if (S_ISDIR(st.st_mode)) {
+      if (mkdirat(dst, name.c_str(), perms) != 0) fail_errno(what + ": mkdir " + name);
+      int s2 = openat(src, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int d2 = openat(dst, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (s2 < 0 || d2 < 0) fail_errno(what + ": open " + name);
+      copy_tree(s2, d2, what);
+      close(s2);
+      close(d2);
+    } else if (S_ISREG(st.st_mode)) {
+      int in = openat(src, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int out = openat(dst, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perms);
+      if (in < 0 || out < 0) fail_errno(what + ": open " + name);
+      char buf[65536];
+      ssize_t n;
+      while ((n = read(in, buf, sizeof buf)) > 0) {
+        if (write(out, buf, size_t(n)) != n) fail_errno(what + ": write " + name);
+      }
+      if (n < 0) fail_errno(what + ": read " + name);
+      close(in);
+      close(out);
+    } else if (S_ISLNK(st.st_mode)) {
+      char target[PATH_MAX];
+      ssize_t n = readlinkat(src, name.c_str(), target, sizeof target - 1);
+      if (n < 0) fail_errno(what + ": readlink " + name);
+      target[n] = '\0';
+      if (symlinkat(target, dst, name.c_str()) != 0) fail_errno(what + ": symlink " + name);
+    } else if (mknodat(dst, name.c_str(), st.st_mode, st.st_rdev) != 0) {
+      fail_errno(what + ": mknod " + name);
+    }
+    if (fchownat(dst, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0) fail_errno(what + ": chown " + name);
+    if (!S_ISLNK(st.st_mode) && fchmodat(dst, name.c_str(), perms, 0) != 0) fail_errno(what + ": chmod " + name);
+  }
+  closedir(dir);
+}
+
 class RootfsBuilder {
  public:
   RootfsBuilder(const Plan& plan, int rootfd) : plan_(plan), rootfd_(rootfd), root_real_(fd_target(rootfd)) {
@@ -155,6 +203,9 @@ class RootfsBuilder {
       if (!S_ISDIR(st.st_mode)) fail(what + ": destination is not a directory (symlinks are not followed)");
     }
     check_inside(fd, what);
+    // tmpcopyup: keep a handle on the image's directory; the tmpfs is about to cover it.
+    int image_dir = op.copy_up ? openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (op.copy_up && image_dir < 0) fail_errno(what + ": open the directory to copy up");
     const char* fstype = op.fstype.empty() ? nullptr : op.fstype.c_str();
     const char* data = op.data.empty() ? nullptr : op.data.c_str();
     if (mount(op.source.c_str(), fd_path(fd).c_str(), fstype, op.flags, data) != 0) fail_errno(what);
@@ -165,6 +216,13 @@ class RootfsBuilder {
     if (mnt < 0) fail_errno(what + ": reopen mountpoint");
     check_inside(mnt, what);
     if (op.fstype == "proc" && !is_procfs(mnt)) fail(what + ": mounted filesystem is not procfs");
+    if (image_dir >= 0) {
+      int tmpfs_root = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (tmpfs_root < 0) fail_errno(what + ": open the new tmpfs");
+      copy_tree(image_dir, tmpfs_root, "tmpcopyup " + dest);
+      close(tmpfs_root);
+      close(image_dir);
+    }
     if (op.remount_flags != 0) {
       int rc = mount(op.source.c_str(), fd_path(mnt).c_str(), fstype, op.remount_flags, data);
       if (rc != 0 && errno == EPERM) {

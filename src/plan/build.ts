@@ -162,6 +162,9 @@ function mountOps(mount: Mount, bundle: string, hierarchies: Hierarchy[], newCgr
   if (opts.unsupported.length > 0) {
     throw new PlanError(`mounts: ${target}: unsupported mount option(s): ${opts.unsupported.join(', ')}`);
   }
+  if (opts.copyUp && (opts.bind || mount.type !== 'tmpfs')) {
+    throw new PlanError(`mounts: ${target}: tmpcopyup is only valid for tmpfs mounts`);
+  }
   if (opts.bind && target === '/proc') {
     throw new PlanError('mounts: /proc cannot be mounted because it is not of type proc (a bind mount)');
   }
@@ -187,6 +190,7 @@ function mountOps(mount: Mount, bundle: string, hierarchies: Hierarchy[], newCgr
         mkdir,
         remountFlags: attrs !== 0 ? MS.BIND | MS.REMOUNT | attrs : 0,
         propagation: opts.propagation,
+        copyUp: false,
       },
     ];
   }
@@ -208,6 +212,7 @@ function mountOps(mount: Mount, bundle: string, hierarchies: Hierarchy[], newCgr
       mkdir: 'dir',
       remountFlags: 0,
       propagation: opts.propagation,
+      copyUp: opts.copyUp,
     },
   ];
 }
@@ -223,7 +228,7 @@ function cgroupMountOps(target: string, flags: number, hierarchies: Hierarchy[],
   const v1 = hierarchies.filter((h) => h.fstype === 'cgroup');
   const one = (h: Hierarchy, dest: string): RootfsOp =>
     newCgroupNs
-      ? { op: 'mount', source: 'cgroup', target: dest, fstype: h.fstype, flags, data: h.subsystems.join(','), mkdir: 'dir', remountFlags: 0, propagation: [] }
+      ? { op: 'mount', source: 'cgroup', target: dest, fstype: h.fstype, flags, data: h.subsystems.join(','), mkdir: 'dir', remountFlags: 0, propagation: [], copyUp: false }
       : {
           op: 'mount',
           source: hostCgroupDir(h, h.cgroup),
@@ -234,13 +239,14 @@ function cgroupMountOps(target: string, flags: number, hierarchies: Hierarchy[],
           mkdir: 'dir',
           remountFlags: MS.BIND | MS.REMOUNT | flags,
           propagation: [],
+          copyUp: false,
         };
   if (v1.length === 0) {
     if (!unified) throw new PlanError(`mounts: ${target}: no cgroup hierarchy is mounted on the host`);
     return [one(unified, target)];
   }
   const ops: RootfsOp[] = [
-    { op: 'mount', source: 'tmpfs', target, fstype: 'tmpfs', flags: flags & ~MS.RDONLY, data: 'mode=755', mkdir: 'dir', remountFlags: 0, propagation: [] },
+    { op: 'mount', source: 'tmpfs', target, fstype: 'tmpfs', flags: flags & ~MS.RDONLY, data: 'mode=755', mkdir: 'dir', remountFlags: 0, propagation: [], copyUp: false },
   ];
   for (const h of v1) {
     const name = h.subsystems.map((s) => s.replace(/^name=/, '')).join(',');

@@ -74,7 +74,7 @@ const UNSUPPORTED_OPTIONS = new Set(['idmap', 'ridmap', 'rro', 'rrw', 'rnosuid',
 /** Every option parseMountOptions honours (neither refused nor passed on as fs data), sorted
  *  like runc's list; `runts features` reports it. */
 export function honouredMountOptions(): string[] {
-  return [...Object.keys(FLAG_OPTIONS), 'bind', 'rbind', ...Object.keys(PROPAGATION_OPTIONS)].sort();
+  return [...Object.keys(FLAG_OPTIONS), 'bind', 'rbind', 'tmpcopyup', ...Object.keys(PROPAGATION_OPTIONS)].sort();
 }
 
 export interface ParsedMountOptions {
@@ -86,6 +86,8 @@ export interface ParsedMountOptions {
   propagation: number[];
   /** Filesystem-specific options (e.g. size=64m,mode=755), comma-joined. */
   data: string;
+  /** tmpcopyup (runc's extension): fill a new tmpfs with the directory it covers. */
+  copyUp: boolean;
   /** Options refused (see UNSUPPORTED_OPTIONS). */
   unsupported: string[];
 }
@@ -94,6 +96,7 @@ export function parseMountOptions(options: readonly string[] | undefined): Parse
   let flags = 0;
   let bind = false;
   let recursive = false;
+  let copyUp = false;
   const propagation: number[] = [];
   const data: string[] = [];
   const unsupported: string[] = [];
@@ -111,11 +114,10 @@ export function parseMountOptions(options: readonly string[] | undefined): Parse
     } else if (UNSUPPORTED_OPTIONS.has(option)) {
       unsupported.push(option);
     } else if (option === 'tmpcopyup') {
-      // runc extension that copies the image's directory into a tmpfs; not supported.
-      unsupported.push(option);
+      copyUp = true;
     } else {
       data.push(option);
     }
   }
-  return { flags, bind, recursive, propagation, data: data.join(','), unsupported };
+  return { flags, bind, recursive, propagation, data: data.join(','), copyUp, unsupported };
 }

@@ -68,6 +68,8 @@ export type RootfsOp =
       remountFlags: number;
       /** Propagation changes applied after mounting, each a mount(2) flag set like MS_PRIVATE|MS_REC. */
       propagation: number[];
+      /** tmpcopyup: copy the directory the new tmpfs covers into it (modes, owners, links). */
+      copyUp: boolean;
       /** For proc/sysfs/etc: the target must be a real directory inside the rootfs, not a
        *  symlink (security rule 6/8). Verified after mounting for fstype "proc". */
     }

@@ -1,7 +1,7 @@
 // End to end under a real client: podman 4.x with conmon drives runts (`--runtime runts`)
 // through run --rm (output, stdin, the default seccomp profile), exit codes, run -it, exec,
-// exec -it, pause/unpause, update --cpu-shares, stop, kill, rm -f and --privileged, plus
-// --read-only/--tmpfs, which runts does not handle yet (todo: tmpcopyup). Every scenario also runs with
+// exec -it, pause/unpause, update --cpu-shares, stop, kill, rm -f, --read-only/--tmpfs and
+// --privileged. Every scenario also runs with
 // runc, so a red runts test next to a green runc one is runts's fault. The podman is private
 // (its own config, storage and temp dirs); containers go under a cgroup parent of this
 // file's own making.
@@ -293,7 +293,6 @@ function defineScenarios(getPodman: () => Podman, runtime: PodmanRuntime): void 
       t.match(r.stdout, /^writable$/m, 'the tmpfs mounts are writable');
       t.match(r.stdout, /^\S+ \/scratch tmpfs \S*size=1024k/m, '--tmpfs options reach the mount');
     },
-    { runtsTodo: 'runts refuses the tmpcopyup mount option (src/plan/mount-options.ts)' },
   );
 
   scenario(

@@ -138,6 +138,22 @@ t.test('tmpfs with size and mode; proc, sysfs, mqueue, devpts', async (t) => {
   for (const option of ['ptmxmode=666', 'mode=620', 'gid=5']) t.ok(pts?.superOptions.includes(option), `devpts has ${option}`);
 });
 
+t.test('tmpcopyup fills a new tmpfs with the directory it covers; the image is untouched', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const made = await bundleFor(t, 'stat -c %a:%u:%g /etc/sub /etc/sub/f; cat /etc/sub/f; readlink /etc/sub/l; touch /etc/new && echo writable', (c) => {
+    c.mounts.push({ destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'nosuid', 'nodev', 'tmpcopyup'] });
+  });
+  fs.mkdirSync(path.join(made.rootfs, 'etc/sub'), { mode: 0o750 });
+  fs.writeFileSync(path.join(made.rootfs, 'etc/sub/f'), 'from the image\n', { mode: 0o644 });
+  fs.chownSync(path.join(made.rootfs, 'etc/sub/f'), 7, 8);
+  fs.symlinkSync('../passwd', path.join(made.rootfs, 'etc/sub/l'));
+  const r = await runBundle(t, made);
+  t.equal(r.code, 0, r.stderr);
+  t.same(r.stdout.trim().split('\n'), ['750:0:0', '644:7:8', 'from the image', '../passwd', 'writable'], 'modes, owners, contents and links copied; the tmpfs is writable');
+  t.notOk(fs.existsSync(path.join(made.rootfs, 'etc/new')), 'writes land in the tmpfs, not in the image');
+});
+
 t.test('cgroup mount: the host hierarchies, read-only, showing the container\'s own cgroups', async (t) => {
   if (!requireRoot(t)) return;
   leakGuard(t);

@@ -206,3 +206,13 @@ t.test('only procfs may be mounted at /proc (rule 8)', async (t) => {
   spec.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }];
   t.doesNotThrow(() => buildPlan(inputs(spec)));
 });
+
+t.test('tmpcopyup marks a tmpfs for copy-up and is refused on anything else', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [{ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'nosuid', 'tmpcopyup'] }];
+  const [m] = mountsOf(buildPlan(inputs(spec)).plan.rootfsOps);
+  t.equal(m.copyUp, true);
+  t.equal(m.data, '', 'not passed to the kernel as tmpfs data');
+  spec.mounts = [{ destination: '/x', type: 'bind', source: 'data', options: ['rbind', 'tmpcopyup'] }];
+  t.throws(() => buildPlan(inputs(spec)), { message: /tmpcopyup is only valid for tmpfs mounts/ });
+});
