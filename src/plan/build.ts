@@ -66,6 +66,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   const warnings: string[] = [];
   const notes: string[] = [];
   const linux = spec.linux ?? {};
+  if (linux.mountLabel) throw new PlanError('linux.mountLabel: runts cannot apply SELinux mount labels yet');
   const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
   const namespaces = planNamespaces(spec);
   const newUser = namespaces.newUser;
@@ -319,6 +320,9 @@ export function buildExecProcess(spec: Spec, process: Process, lastCap: number):
 
 function planProcess(spec: Spec, inputs: Pick<PlanInputs, 'preserveFds' | 'lastCap'>, warnings: string[], notes: string[]): PlanProcess {
   const p = spec.process!;
+  // LSM labels are not applied yet: refuse them rather than run the process unconfined.
+  if (p.apparmorProfile) throw new PlanError('process.apparmorProfile: runts cannot apply AppArmor profiles yet');
+  if (p.selinuxLabel) throw new PlanError('process.selinuxLabel: runts cannot apply SELinux labels yet');
   const env = [...(p.env ?? [])];
   if (inputs.preserveFds > 0) env.push(`LISTEN_FDS=${inputs.preserveFds}`, 'LISTEN_PID=1');
   const rlimits = (p.rlimits ?? []).map((r) => {

@@ -216,3 +216,11 @@ t.test('tmpcopyup marks a tmpfs for copy-up and is refused on anything else', as
   spec.mounts = [{ destination: '/x', type: 'bind', source: 'data', options: ['rbind', 'tmpcopyup'] }];
   t.throws(() => buildPlan(inputs(spec)), { message: /tmpcopyup is only valid for tmpfs mounts/ });
 });
+
+t.test('LSM labels are refused, never silently dropped', async (t) => {
+  for (const edit of [(s: Spec) => (s.process!.apparmorProfile = 'p'), (s: Spec) => (s.process!.selinuxLabel = 'l'), (s: Spec) => (s.linux!.mountLabel = 'm')]) {
+    const spec = baseSpec();
+    edit(spec);
+    t.throws(() => buildPlan(inputs(spec)), { message: /(apparmorProfile|selinuxLabel|mountLabel): runts cannot apply/ });
+  }
+});
