@@ -3,12 +3,14 @@
 // checks that follow: what state says, what is left running, what delete removes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import t from 'tap';
 import type { Test } from 'tap';
 import {
   leakGuard,
   listCgroupDirs,
   listProcesses,
   makeBundle,
+  requireRoot,
   runtimeEnv,
   runts,
   runtsRoot,
@@ -111,3 +113,31 @@ export async function running(t: Test, s: Scene): Promise<void> {
   t.equal(r.code, 0, `start: ${r.stderr}`);
 }
 
+/** create killed at `point`: what state says (`expected`), that the helper died with runts
+ *  before the init reported created, and that delete --force removes everything. */
+export function testCreateKilledAt(point: string, expected: 'missing' | 'stopped' | 'created'): void {
+  t.test(`create killed at ${point}: state is ${expected}, delete --force removes everything`, async (t) => {
+    if (!requireRoot(t)) return;
+    const s = await scene(t);
+    killedAt(t, await s.rt(['create', '--bundle', s.bundle, s.id], point), point);
+    // Before the init reports created it dies with runts (PDEATHSIG, or EOF on the sync socket).
+    if (point !== 'create:created' && point !== 'create:state') await noStrays(t, s, 'the helper died with runts');
+    const state = await stateOf(s);
+    if (expected === 'missing') {
+      t.equal(state.code, 1, 'state fails: no record yet');
+      t.match(state.stderr, /container does not exist/);
+    } else {
+      t.equal(state.code, 0, `state: ${state.stderr}`);
+      t.match(state.json, { id: s.id, status: expected, bundle: s.bundle });
+      if (expected === 'stopped') {
+        t.equal(state.json!.pid, 0, 'a stopped container has pid 0');
+        const start = await s.rt(['start', s.id]);
+        t.equal(start.code, 1, 'start refuses it');
+        t.match(start.stderr, /cannot start a container that has stopped/);
+      } else {
+        t.ok(state.json!.pid > 0, 'created: the init pid');
+      }
+    }
+    await deletesAll(t, s, true);
+  });
+}
