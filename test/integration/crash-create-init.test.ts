@@ -6,8 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { deletesAll, killedAt, recordedInit, scene, stateOf, testCreateKilledAt } from './crash-scene';
-import { requireRoot } from '../lib';
+import { canCrash, deletesAll, killedAt, recordedInit, scene, stateOf, testCreateKilledAt } from './crash-scene';
 
 testCreateKilledAt('create:pid', 'stopped');
 testCreateKilledAt('create:hooks', 'stopped');
@@ -16,7 +15,7 @@ testCreateKilledAt('create:state', 'created');
 
 // An unfinished create is stopped: plain delete (no --force) must clean it up too.
 t.test('create killed after its init was recorded: delete without --force removes it', async (t) => {
-  if (!requireRoot(t)) return;
+  if (!canCrash(t)) return;
   const s = await scene(t);
   killedAt(t, await s.rt(['create', '--bundle', s.bundle, s.id], 'create:created'), 'create:created');
   const init = recordedInit(s);
@@ -28,7 +27,7 @@ t.test('create killed after its init was recorded: delete without --force remove
 // Security rule 12 for unfinished records: both the creator and the init are named by pid
 // and start time. Here both pids now belong to an unrelated process with another start time.
 t.test('a killed create whose recorded pids were reused: stopped, and the stranger is never signalled', async (t) => {
-  if (!requireRoot(t)) return;
+  if (!canCrash(t)) return;
   const s = await scene(t);
   killedAt(t, await s.rt(['create', '--bundle', s.bundle, s.id], 'create:created'), 'create:created');
   const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });

@@ -2,12 +2,12 @@
 // (RUNTS_TEST_CRASH_AT). The container must stay coherent (state, a second start or delete
 // that finishes the job) and `delete` must remove everything (leakGuard checks the host).
 import t from 'tap';
-import { created, deletesAll, killedAt, running, scene, stateOf, strays } from './crash-scene';
-import { requireRoot, runts, waitFor } from '../lib';
+import { canCrash, created, deletesAll, killedAt, running, scene, stateOf, strays } from './crash-scene';
+import { runts, waitFor } from '../lib';
 
 for (const point of ['start:released', 'start:unlinked']) {
   t.test(`start killed at ${point}: the container runs, a second start fails instead of hanging`, async (t) => {
-    if (!requireRoot(t)) return;
+    if (!canCrash(t)) return;
     const s = await scene(t);
     await created(t, s);
     killedAt(t, await s.rt(['start', s.id], point), point);
@@ -22,7 +22,7 @@ for (const point of ['start:released', 'start:unlinked']) {
 
 for (const point of ['delete:killed', 'delete:cgroups']) {
   t.test(`delete killed at ${point}: stopped, and a second delete finishes the job`, async (t) => {
-    if (!requireRoot(t)) return;
+    if (!canCrash(t)) return;
     const s = await scene(t);
     await running(t, s);
     killedAt(t, await s.rt(['delete', '--force', s.id], point), point);
@@ -35,7 +35,7 @@ for (const point of ['delete:killed', 'delete:cgroups']) {
 
 for (const point of ['exec:helper', 'exec:joined', 'exec:started']) {
   t.test(`exec killed at ${point}: the container keeps running, delete --force removes everything`, async (t) => {
-    if (!requireRoot(t)) return;
+    if (!canCrash(t)) return;
     const s = await scene(t);
     await running(t, s);
     killedAt(t, await s.rt(['exec', '--detach', s.id, 'sleep', '999'], point), point);
