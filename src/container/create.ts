@@ -13,6 +13,7 @@ import { CgroupError, CgroupPathError, ContainerCgroups, ResourceError } from '.
 import { resourceWarnings } from '../cgroups/resources';
 import { lastKernelCapability } from '../plan/capabilities';
 import { buildPlan, PlanError } from '../plan/build';
+import { moveNetDevices, planNetDevices } from '../network/devices';
 import type { InitPlan } from '../plan/types';
 import type { LinuxIDMapping, Spec } from '../spec/types';
 import { loadConfig, validateConfig } from '../spec/validate';
@@ -72,6 +73,7 @@ function loadSpec(opts: CreateOptions): { spec: Spec; bundle: string } {
 
 export function createContainer(opts: CreateOptions): Created {
   const { spec, bundle } = loadSpec(opts);
+  const netDevices = planNetDevices(spec, 'config.json');
   if (opts.preserveFds < 0 || !Number.isInteger(opts.preserveFds)) throw new RuntimeError(`--preserve-fds: invalid value ${opts.preserveFds}`);
   const store = new StateStore(opts.root);
   const handle = store.create(opts.id);
@@ -139,6 +141,7 @@ export function createContainer(opts: CreateOptions): Created {
         runHooks('createRuntime', spec.hooks?.createRuntime, state);
       },
       warn: (m) => log.warn(m),
+      onNetlinkSocket: (sock, pid) => moveNetDevices(netDevices, pid, sock),
       beforePlan: (stage1Pid) => containerCgroups.join(stage1Pid),
       onInitPid: (pid) => {
         initPid = pid;
