@@ -95,7 +95,7 @@ export function buildFeatures(kernelRelease: string = os.release()): Features {
       // Idmapped mounts are refused (src/plan/mount-options.ts); containerd and CRI-O read
       // this to decide whether user-namespaced pods can work.
       mountExtensions: { idmap: { enabled: false } },
-      netDevices: { enabled: false },
+      netDevices: { enabled: true },
     },
     annotations: {
       'io.github.runts.commit': commitString(),
