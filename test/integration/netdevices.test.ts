@@ -169,3 +169,15 @@ t.test('a name already taken in the container namespace: EEXIST naming the devic
   t.match(result.stderr, new RegExp(`move netDevice ${moved} to namespace /proc/\\d+/ns/net: RTM_NEWLINK ${moved} netns: file exists \\(EEXIST\\)`), 'the error names the device and errno');
   t.notOk(fs.existsSync(path.join(root, id)), 'no state dir');
 });
+
+t.test('a "%d" template: the kernel picks the number in the container namespace', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const { moved } = vethPair(t);
+  const made = await bundleWith(t, 'ls /sys/class/net', (c) => {
+    c.linux!.netDevices = { [moved]: { name: 'tpl%d' } };
+  });
+  const result = await runts(['--root', runtsRoot(t), 'run', '-b', made.bundle, uniqueId('nd')]);
+  t.equal(result.code, 0, `container exits 0 (stderr: ${result.stderr.trim()})`);
+  t.same(result.stdout.trim().split('\n').sort(), ['lo', 'tpl0']);
+});
