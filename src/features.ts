@@ -22,7 +22,7 @@ export interface Features {
     seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[] };
     apparmor: { enabled: boolean };
     selinux: { enabled: boolean };
-    intelRdt: { enabled: boolean };
+    intelRdt: { enabled: boolean; schemata: boolean; monitoring: boolean };
     mountExtensions: { idmap: { enabled: boolean } };
     netDevices: { enabled: boolean };
   };
@@ -91,11 +91,12 @@ export function buildFeatures(kernelRelease: string = os.release()): Features {
       },
       apparmor: { enabled: false },
       selinux: { enabled: false },
-      intelRdt: { enabled: false },
+      // Compiled in (src/intelrdt/resctrl.ts), whether or not this host mounts resctrl, as runc.
+      intelRdt: { enabled: true, schemata: true, monitoring: true },
       // Idmapped mounts are refused (src/plan/mount-options.ts); containerd and CRI-O read
       // this to decide whether user-namespaced pods can work.
       mountExtensions: { idmap: { enabled: false } },
-      netDevices: { enabled: false },
+      netDevices: { enabled: true },
     },
     annotations: {
       'io.github.runts.commit': commitString(),

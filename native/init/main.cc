@@ -11,6 +11,8 @@
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -114,6 +116,19 @@ void stage1(const Plan& plan) {
   _exit(0);
 }
 
+// linux.netDevices: the runtime moves the devices in and configures them through a route
+// netlink socket made here (a socket stays in the network namespace it was made in), so the
+// runtime never has to enter the container's namespace.
+void lend_netlink_socket() {
+  int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (sock < 0) fail_errno("socket NETLINK_ROUTE in the container's network namespace");
+  channel::send_type("netlink");
+  channel::send_fd(sock);
+  close(sock);
+  json::Value reply;
+  channel::receive("netlink-done", reply);
+}
+
 // Catches at create time what would otherwise fail only at start: the container's root
 // (a mapped uid in a user namespace) must be able to open the fifo for writing.
 void check_fifo_writable(int fifo) {
@@ -146,6 +161,7 @@ void wait_for_start(int fifo) {
   if (!message["state"].is_string()) fail("sync message \"state\" has no state string");
   const std::string state = message["state"].text;
   set_seccomp_agent_state(state);
+  if (plan.netlink_socket) lend_netlink_socket();
 
   int rootfd = prepare_rootfs(plan);
   run_rootfs_ops(plan, rootfd);

@@ -260,6 +260,7 @@ Plan decode_plan(const json::Value& v) {
   decode_console(v, plan);
   plan.exec_fifo = str(v, "execFifo");
   plan.runtime_hooks = flag(v, "runtimeHooks");
+  plan.netlink_socket = flag(v, "netlinkSocket");
   plan.create_container_hooks = decode_hooks(v, "createContainerHooks");
   plan.start_container_hooks = decode_hooks(v, "startContainerHooks");
   decode_preserve_fds(v, plan);

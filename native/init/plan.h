@@ -99,6 +99,7 @@ struct Plan {
   int console_fd = -1;              // set when console is {fd}
   std::string exec_fifo;
   bool runtime_hooks = false;
+  bool netlink_socket = false;
   std::vector<Hook> create_container_hooks, start_container_hooks;
   int preserve_fds = 0;
   bool has_process = false;

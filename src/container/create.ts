@@ -13,6 +13,8 @@ import { CgroupError, CgroupPathError, ContainerCgroups, ResourceError } from '.
 import { resourceWarnings } from '../cgroups/resources';
 import { lastKernelCapability } from '../plan/capabilities';
 import { buildPlan, PlanError } from '../plan/build';
+import { moveNetDevices, planNetDevices } from '../network/devices';
+import { planResctrl, ResctrlError } from '../intelrdt/resctrl';
 import type { InitPlan } from '../plan/types';
 import type { LinuxIDMapping, Spec } from '../spec/types';
 import { loadConfig, validateConfig } from '../spec/validate';
@@ -72,6 +74,8 @@ function loadSpec(opts: CreateOptions): { spec: Spec; bundle: string } {
 
 export function createContainer(opts: CreateOptions): Created {
   const { spec, bundle } = loadSpec(opts);
+  const netDevices = planNetDevices(spec, 'config.json');
+  const resctrl = planResctrl(spec.linux?.intelRdt, opts.id, 'config.json');
   if (opts.preserveFds < 0 || !Number.isInteger(opts.preserveFds)) throw new RuntimeError(`--preserve-fds: invalid value ${opts.preserveFds}`);
   const store = new StateStore(opts.root);
   const handle = store.create(opts.id);
@@ -139,12 +143,14 @@ export function createContainer(opts: CreateOptions): Created {
         runHooks('createRuntime', spec.hooks?.createRuntime, state);
       },
       warn: (m) => log.warn(m),
+      onNetlinkSocket: (sock, pid) => moveNetDevices(netDevices, pid, sock),
       beforePlan: (stage1Pid) => containerCgroups.join(stage1Pid),
       onInitPid: (pid) => {
         initPid = pid;
         // Limits go on once the init exists and before anything of the user's runs (the
         // helper's own short-lived stage would otherwise count against pids.max).
         containerCgroups.apply(resources, spec.linux?.devices, true);
+        resctrl?.apply(pid);
       },
     });
     const rec = record(initPid);
@@ -161,14 +167,16 @@ export function createContainer(opts: CreateOptions): Created {
         // already gone
       }
     }
-    try {
-      cgroups?.destroy();
-    } catch (cleanupErr) {
-      log.warn((cleanupErr as Error).message);
+    for (const undo of [() => cgroups?.destroy(), () => resctrl?.destroy()]) {
+      try {
+        undo();
+      } catch (cleanupErr) {
+        log.warn((cleanupErr as Error).message);
+      }
     }
     handle.remove();
     handle.close();
-    if (err instanceof PlanError || err instanceof InitError || err instanceof CgroupError || err instanceof CgroupPathError || err instanceof ResourceError) {
+    if (err instanceof PlanError || err instanceof InitError || err instanceof CgroupError || err instanceof CgroupPathError || err instanceof ResourceError || err instanceof ResctrlError) {
       throw new RuntimeError(err.message);
     }
     throw err;

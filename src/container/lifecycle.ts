@@ -11,6 +11,7 @@ import { isAlive } from '../state/process';
 import { containerStatus, stateJson } from '../state/status';
 import { signalAll, signalInit, sleepMs, waitForExit } from './processes';
 import { asRuntimeError, cgroupsOf, killCgroupMembers, pausedProbe, removeContainerCgroups } from './cgroups';
+import { removeResctrlGroup } from '../intelrdt/resctrl';
 
 const SIGKILL = 9;
 
@@ -144,6 +145,7 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
       log.warn(err.message);
     }
     removeContainerCgroups(rec);
+    removeResctrlGroup(specOf(rec).linux?.intelRdt, rec.id);
     handle.remove();
   } finally {
     handle.close();

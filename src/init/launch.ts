@@ -23,6 +23,9 @@ export interface LaunchOptions {
   /** prestart + createRuntime hooks, run when the helper asks. */
   runRuntimeHooks(state: string): void;
   warn(message: string): void;
+  /** Given the route netlink socket the init made in the container's network namespace
+   *  (plan.netlinkSocket); the socket is closed once this returns. */
+  onNetlinkSocket?(sock: number, initPid: number): void;
   /** Called as soon as the init pid is known, so a later failure can still be cleaned up. */
   onInitPid?(pid: number): void;
   /** Called with the helper's pid before the plan is sent: whatever it forks later (the
@@ -63,6 +66,8 @@ function killAndReap(pid: number): void {
 interface Session {
   readonly stage1Pid: number;
   send(msg: SyncMessage): void;
+  /** The fd the helper sends right after its last message. */
+  receiveFd(): number;
   /** stage1 reported stage2's pid and exits: reap it; stage2 is now ours to clean up. */
   adoptStage2(pid: number): void;
   readonly stage2Pid: number;
@@ -85,6 +90,7 @@ function converse<T>(
   const session: Session = {
     stage1Pid: helper.pid,
     send: (msg) => writeMessage(helper.syncFd, msg),
+    receiveFd: () => native().recvFd(helper.syncFd),
     adoptStage2(pid) {
       stage2Pid = pid;
       native().waitPid(helper.pid);
@@ -149,6 +155,17 @@ export function launchInit(opts: LaunchOptions): number {
           opts.runRuntimeHooks(opts.stateFor(session.stage2Pid));
           session.send({ type: 'hooks-done' });
           return undefined;
+        case 'netlink': {
+          const sock = session.receiveFd();
+          try {
+            if (!opts.onNetlinkSocket) throw new InitError('init helper sent a netlink socket nobody asked for');
+            opts.onNetlinkSocket(sock, session.stage2Pid);
+          } finally {
+            closeSync(sock);
+          }
+          session.send({ type: 'netlink-done' });
+          return undefined;
+        }
         case 'created':
           if (!session.stage2Pid) throw new InitError('init helper reported created before its pid');
           return session.stage2Pid;

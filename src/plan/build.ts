@@ -98,6 +98,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     console: spec.process?.terminal ? inputs.console : null,
     execFifo: inputs.execFifo,
     runtimeHooks: (hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0,
+    netlinkSocket: Object.keys(linux.netDevices ?? {}).length > 0,
     createContainerHooks: (hooks.createContainer ?? []).map(planHook),
     startContainerHooks: (hooks.startContainer ?? []).map(planHook),
     preserveFds: inputs.preserveFds,

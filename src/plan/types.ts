@@ -13,6 +13,11 @@
 //   stage1  -> parent  {type:"pid", pid}        host pid of stage2 (the container init);
 //                                               stage1 then exits 0
 //   parent  -> stage2  {type:"state", state}    the state JSON string for hooks it runs
+//   stage2  -> parent  {type:"netlink"}         only when plan.netlinkSocket; then one
+//                                               byte carrying (SCM_RIGHTS) a NETLINK_ROUTE
+//                                               socket made in the container's network
+//                                               namespace: the parent moves linux.netDevices
+//   parent  -> stage2  {type:"netlink-done"}
 //   stage2  -> parent  {type:"hooks"}           only when plan.runtimeHooks: parent runs
 //                                               prestart + createRuntime hooks now
 //   parent  -> stage2  {type:"hooks-done"}
@@ -192,6 +197,8 @@ export interface InitPlan {
   execFifo: string;
   /** Send {type:"hooks"} after the rootfs ops (prestart/createRuntime run by the parent). */
   runtimeHooks: boolean;
+  /** Send {type:"netlink"} and a route netlink socket right after the state (linux.netDevices). */
+  netlinkSocket: boolean;
   createContainerHooks: PlanHook[];
   startContainerHooks: PlanHook[];
   /** fds 3 .. 3+preserveFds-1 stay open in the container; every other fd >= 3 is closed. */
@@ -227,6 +234,8 @@ export type SyncMessage =
   | { type: 'state'; state: string }
   | { type: 'hooks' }
   | { type: 'hooks-done' }
+  | { type: 'netlink' }
+  | { type: 'netlink-done' }
   | { type: 'created' }
   | { type: 'error'; message: string }
   | { type: 'warning'; message: string };

@@ -79,7 +79,7 @@ const projectFeaturesSchema = {
         },
         apparmor: bools('enabled'),
         selinux: bools('enabled'),
-        intelRdt: bools('enabled'),
+        intelRdt: bools('enabled', 'schemata', 'monitoring'),
         mountExtensions: { type: 'object', additionalProperties: false, required: ['idmap'], properties: { idmap: bools('enabled') } },
         netDevices: bools('enabled'),
       },
@@ -244,14 +244,17 @@ t.test('cgroup: cgroupfs v1 and v2 with rdma, no systemd driver', async (t) => {
   }
 });
 
-t.test('not implemented: apparmor, selinux, intelRdt, netDevices; no behaviour-changing annotations', async (t) => {
+t.test('not implemented: apparmor, selinux; no behaviour-changing annotations', async (t) => {
   t.same(features.linux.apparmor, { enabled: false });
   t.same(features.linux.selinux, { enabled: false });
-  t.same(features.linux.intelRdt, { enabled: false });
-  t.same(features.linux.netDevices, { enabled: false });
   t.same(features.potentiallyUnsafeConfigAnnotations, []);
   t.same(Object.keys(features.annotations), ['io.github.runts.commit', 'io.github.runts.libseccomp.version', 'io.github.runts.version']);
   t.equal(features.annotations['io.github.runts.libseccomp.version'], 'none (BPF compiled in TypeScript)');
+});
+
+t.test('linux.netDevices and linux.intelRdt are supported, as runc reports them', async (t) => {
+  t.same(features.linux.netDevices, { enabled: true });
+  t.same(features.linux.intelRdt, { enabled: true, schemata: true, monitoring: true });
 });
 
 t.test('runts features prints the document on stdout, without loading the addon', async (t) => {

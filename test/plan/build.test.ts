@@ -186,6 +186,13 @@ t.test('no process: the plan carries none; hooks split by where they run', async
   t.same(plan.createContainerHooks, [{ path: '/bin/cc', args: ['cc', '-x'], env: [], timeout: 3 }]);
 });
 
+t.test('linux.netDevices: the init lends a netlink socket only when devices are to move', async (t) => {
+  const spec = baseSpec();
+  t.equal(buildPlan(inputs(spec)).plan.netlinkSocket, false);
+  spec.linux!.netDevices = { eth1: { name: 'ctr0' } };
+  t.equal(buildPlan(inputs(spec)).plan.netlinkSocket, true);
+});
+
 t.test('rootfsPropagation and root.readonly', async (t) => {
   const spec = baseSpec();
   t.equal(buildPlan(inputs(spec)).plan.rootPropagation, MS.SLAVE | MS.REC, 'rslave by default');
