@@ -50,6 +50,10 @@ const SECCOMP_FLAG_MIN_KERNEL: Readonly<Record<string, readonly [number, number]
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: [5, 19],
 };
 
+/** Idmapped bind mounts (open_tree + mount_setattr MOUNT_ATTR_IDMAP, native/init/idmap.cc)
+ *  need Linux 5.12. */
+const IDMAP_MIN_KERNEL = [5, 12] as const;
+
 /** "6.18.44-fc-v657" → [6, 18]; [0, 0] when unreadable (then only TSYNC is supported). */
 export function kernelVersion(release: string): [number, number] {
   const match = /^(\d+)\.(\d+)/.exec(release);
@@ -92,9 +96,8 @@ export function buildFeatures(kernelRelease: string = os.release()): Features {
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
-      // Idmapped mounts are refused (src/plan/mount-options.ts); containerd and CRI-O read
-      // this to decide whether user-namespaced pods can work.
-      mountExtensions: { idmap: { enabled: false } },
+      // containerd and CRI-O read this to decide whether user-namespaced pods can work.
+      mountExtensions: { idmap: { enabled: kernelAtLeast(kernel, IDMAP_MIN_KERNEL) } },
       netDevices: { enabled: false },
     },
     annotations: {
