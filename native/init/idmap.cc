@@ -3,10 +3,12 @@
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <map>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,9 +17,13 @@
 
 namespace {
 
+// Writes a whole /proc file in one write, only if it is on real procfs (security rule 8).
 void write_proc_file(const std::string& path, const std::string& text) {
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, text.data(), text.size()) != ssize_t(text.size())) fail_errno("write " + path);
+  if (fd < 0) fail_errno("open " + path);
+  struct statfs st;
+  if (fstatfs(fd, &st) != 0 || st.f_type != PROC_SUPER_MAGIC) fail(path + " is not on procfs");
+  if (write(fd, text.data(), text.size()) != ssize_t(text.size())) fail_errno("write " + path);
   close(fd);
 }
 

@@ -106,13 +106,13 @@ t.test('own mappings without a user namespace: the mount alone shifts owners', a
   if (!requireRoot(t)) return;
   leakGuard(t);
   const data = ownedDir(t, 'data');
-  const made = await bundleFor(t, STAT('/data/f', '/plain/f'), (c) => {
+  const made = await bundleFor(t, `${STAT('/data/f', '/plain/f')}; touch /data/x 2>/dev/null || echo read-only`, (c) => {
     c.mounts.push(
-      { destination: '/data', type: 'bind', source: data, options: ['bind'], uidMappings: mapping(FILE_OWNER, 4000, 1), gidMappings: mapping(FILE_OWNER, 5000, 1) },
+      { destination: '/data', type: 'bind', source: data, options: ['bind', 'ro'], uidMappings: mapping(FILE_OWNER, 4000, 1), gidMappings: mapping(FILE_OWNER, 5000, 1) },
       { destination: '/plain', type: 'bind', source: data, options: ['bind'] },
     );
   }, false);
-  t.same(await runOk(t, made), ['4000:5000', `${FILE_OWNER}:${FILE_OWNER}`], 'idmapped mount shows the mapping; a plain bind of the same dir does not');
+  t.same(await runOk(t, made), ['4000:5000', `${FILE_OWNER}:${FILE_OWNER}`, 'read-only'], 'idmapped mount shows the mapping (a plain bind of the same dir does not), and keeps its flags');
 });
 
 t.test('idmap without mappings uses the container\'s user namespace', async (t) => {
