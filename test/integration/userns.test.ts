@@ -90,3 +90,42 @@ t.test('a userns path with mappings: different ones are refused, matching ones w
   t.match(good.stderr, /both a userns path to join and a matching userns mapping specified/, 'with runc\'s warning');
   await holder.remove();
 });
+
+t.test('a new user namespace: setgroups stays allowed (the runtime is root), so additionalGids apply', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const made = await bundleFor(t, ['sh', '-c', 'cat /proc/self/setgroups; id -u; id -G'], (c) => {
+    c.linux!.namespaces.push({ type: 'user' });
+    Object.assign(c.linux!, MAPS);
+    c.process!.user = { uid: 1000, gid: 1000, additionalGids: [5, 6] };
+  });
+  const result = await runts(['--root', runtsRoot(t), 'run', '-b', made.bundle, uniqueId('groups')]);
+  t.equal(result.code, 0, result.stderr);
+  t.same(result.stdout.trim().split('\n'), ['allow', '1000', '1000 5 6']);
+});
+
+t.test('capabilities hold in the user namespace only: mapped files yes, the host\'s root files no', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const hostFile = path.join(tempDir(t, 'hostfile'), 'root-owned');
+  fs.writeFileSync(hostFile, 'host\n', { mode: 0o644 });
+  fs.chmodSync(path.dirname(hostFile), 0o755);
+  const caps = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER'];
+  const script = [
+    'grep CapEff /proc/self/status',
+    'touch /tmp/mine && chown 7:7 /tmp/mine && echo chown-ok',
+    'echo x >> /host/root-owned && echo write-ok || echo write-denied',
+  ].join('; ');
+  const made = await bundleFor(t, ['sh', '-c', script], (c) => {
+    c.linux!.namespaces.push({ type: 'user' });
+    Object.assign(c.linux!, MAPS);
+    for (const set of ['bounding', 'effective', 'permitted']) c.process!.capabilities[set] = caps;
+    c.mounts.push({ destination: '/host', type: 'bind', source: path.dirname(hostFile), options: ['bind'] });
+  });
+  const result = await runts(['--root', runtsRoot(t), 'run', '-b', made.bundle, uniqueId('caps')]);
+  t.equal(result.code, 0, result.stderr);
+  // CAP_CHOWN 0, CAP_DAC_OVERRIDE 1, CAP_FOWNER 3.
+  t.same(result.stdout.trim().split('\n'), ['CapEff:\t000000000000000b', 'chown-ok', 'write-denied']);
+  t.same([fs.statSync(path.join(made.rootfs, 'tmp/mine')).uid], [USERNS_HOST_ID + 7], 'the chown landed on the mapped host id');
+  t.equal(fs.readFileSync(hostFile, 'utf8'), 'host\n', 'CAP_DAC_OVERRIDE did not reach the unmapped host root\'s file');
+});
