@@ -213,3 +213,21 @@ t.test('invalid idmapped mounts fail like runc, leaving nothing behind', async (
   }
   t.notOk(readMounts().some((m) => m.mountPoint.startsWith(data)), 'no mount left on the source');
 });
+
+t.test('rule 6/7: an idmapped mount through an image symlink lands inside the rootfs, never on the host', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const data = ownedDir(t, 'data');
+  const hostTarget = tempDir(t, 'host-target');
+  const made = await bundleFor(t, `grep -c " ${hostTarget}/x " /proc/self/mountinfo; ${STAT('/mnt/abs/x/f', '/mnt/rel/y/f')}`, (c) => {
+    for (const [destination, option] of [['/mnt/abs/x', 'idmap'], ['/mnt/rel/y', 'ridmap']]) {
+      c.mounts.push({ destination, type: 'bind', source: data, options: ['rbind', option], uidMappings: mapping(FILE_OWNER, 4000, 1), gidMappings: mapping(FILE_OWNER, 4000, 1) });
+    }
+  }, false);
+  fs.mkdirSync(path.join(made.rootfs, 'mnt'));
+  fs.symlinkSync(hostTarget, path.join(made.rootfs, 'mnt', 'abs')); // absolute: the host path
+  fs.symlinkSync(`../../../../../../../../../..${hostTarget}`, path.join(made.rootfs, 'mnt', 'rel')); // climbs out with ..
+  t.same(await runOk(t, made), ['1', '4000:4000', '4000:4000'], 'mounted (at the link\'s target inside the container) and idmapped');
+  t.same(fs.readdirSync(hostTarget), [], 'nothing was created or mounted in the host directory');
+  t.ok(fs.statSync(path.join(made.rootfs, hostTarget, 'x')).isDirectory(), 'the mount points were made inside the rootfs');
+});
