@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { leakGuard, makeBundle, readMounts, requireRoot, runts, runtsRoot, tempDir, uniqueId, type Bundle, type BundleConfig, type RuntsResult } from '../lib';
+import { leakGuard, makeBundle, openToOthers, prepareForUserNs, readMounts, requireRoot, runts, runtsRoot, tempDir, uniqueId, type Bundle, type BundleConfig, type RuntsResult } from '../lib';
 
 /** Host ids the container's user namespace maps its 0..65535 onto. */
 const USERNS_HOST_ID = 300000;
@@ -29,16 +29,8 @@ async function bundleFor(t: Test, script: string, edit: (c: BundleConfig) => voi
       edit(c);
     },
   });
-  if (userns) {
-    execFileSync('chown', ['-R', '-h', `${USERNS_HOST_ID}:${USERNS_HOST_ID}`, made.rootfs]);
-    openPath(made.bundle);
-  }
+  if (userns) prepareForUserNs(made, USERNS_HOST_ID);
   return made;
-}
-
-/** mkdtemp makes 0700 directories: let a mapped root traverse down to `dir`. */
-function openPath(dir: string): void {
-  for (let d = dir; d !== path.dirname(d) && d !== '/tmp'; d = path.dirname(d)) fs.chmodSync(d, fs.statSync(d).mode | 0o711);
 }
 
 async function run(t: Test, made: Bundle): Promise<RuntsResult> {
@@ -58,7 +50,7 @@ function ownedDir(t: Test, label: string): string {
   fs.chownSync(dir, FILE_OWNER, FILE_OWNER);
   fs.chownSync(path.join(dir, 'f'), FILE_OWNER, FILE_OWNER);
   fs.chmodSync(dir, 0o777);
-  openPath(dir);
+  openToOthers(dir);
   return dir;
 }
 

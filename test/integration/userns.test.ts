@@ -1,10 +1,9 @@
 // User namespaces beyond the basics (namespaces.test.ts covers new ones with maps): joining
 // one by path, as containerd and CRI-O do for pods, with runc's checks.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { leakGuard, makeBundle, onCleanup, requireRoot, runts, runtsRoot, tempDir, uniqueId, type Bundle, type BundleConfig } from '../lib';
+import { leakGuard, makeBundle, onCleanup, prepareForUserNs, requireRoot, runts, runtsRoot, tempDir, uniqueId, type Bundle, type BundleConfig } from '../lib';
 
 const USERNS_HOST_ID = 310000;
 const FILE_OWNER = 1000;
@@ -19,8 +18,7 @@ async function bundleFor(t: Test, args: string[], edit: (c: BundleConfig) => voi
       edit(c);
     },
   });
-  execFileSync('chown', ['-R', '-h', `${USERNS_HOST_ID}:${USERNS_HOST_ID}`, made.rootfs]);
-  for (let d = made.bundle; d !== path.dirname(d) && d !== '/tmp'; d = path.dirname(d)) fs.chmodSync(d, fs.statSync(d).mode | 0o711);
+  prepareForUserNs(made, USERNS_HOST_ID);
   return made;
 }
 
