@@ -111,9 +111,9 @@ export type RootfsOp =
 export interface PlanIdmap {
   /** ridmap: every mount of the cloned tree is idmapped, not only its top. */
   recursive: boolean;
-  /** The mapping: uid_map/gid_map contents for a fresh user namespace (stage1 forks a child
-   *  that unshares one, writes its maps, opens it and lets the child exit), or the path of an
-   *  existing user namespace (the one the container joins). */
+  /** The mapping: uid_map/gid_map contents for a fresh user namespace (stage1 clones a child
+   *  into one, writes its maps, opens it and lets the child exit), or the path of an existing
+   *  user namespace (the one the container joins). */
   userns: { uidMap: string; gidMap: string } | { path: string };
 }
 
