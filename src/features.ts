@@ -50,6 +50,10 @@ const SECCOMP_FLAG_MIN_KERNEL: Readonly<Record<string, readonly [number, number]
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: [5, 19],
 };
 
+/** Idmapped bind mounts (open_tree + mount_setattr MOUNT_ATTR_IDMAP, native/init/idmap.cc)
+ *  need Linux 5.12. */
+const IDMAP_MIN_KERNEL = [5, 12] as const;
+
 /** "6.18.44-fc-v657" → [6, 18]; [0, 0] when unreadable (then only TSYNC is supported). */
 export function kernelVersion(release: string): [number, number] {
   const match = /^(\d+)\.(\d+)/.exec(release);
@@ -93,9 +97,8 @@ export function buildFeatures(kernelRelease: string = os.release()): Features {
       selinux: { enabled: false },
       // Compiled in (src/intelrdt/resctrl.ts), whether or not this host mounts resctrl, as runc.
       intelRdt: { enabled: true, schemata: true, monitoring: true },
-      // Idmapped mounts are refused (src/plan/mount-options.ts); containerd and CRI-O read
-      // this to decide whether user-namespaced pods can work.
-      mountExtensions: { idmap: { enabled: false } },
+      // containerd and CRI-O read this to decide whether user-namespaced pods can work.
+      mountExtensions: { idmap: { enabled: kernelAtLeast(kernel, IDMAP_MIN_KERNEL) } },
       netDevices: { enabled: true },
     },
     annotations: {

@@ -22,6 +22,7 @@
 
 #include "console.h"
 #include "hooks.h"
+#include "idmap.h"
 #include "plan.h"
 #include "process.h"
 #include "rootfs.h"
@@ -274,6 +275,7 @@ int main(int argc, char** argv) {
   // fd, never the directory (security rule 10).
   int fifo = open(plan.exec_fifo.c_str(), O_PATH | O_CLOEXEC);
   if (fifo < 0) fail_errno("open exec fifo " + plan.exec_fifo);
+  prepare_idmapped_mounts(plan);
   stage1(plan);
   stage2(plan, console_sock, fifo);
 }

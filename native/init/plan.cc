@@ -54,6 +54,18 @@ RootfsOp decode_op(const json::Value& v) {
     op.remount_flags = (unsigned long)num(v, "remountFlags");
     op.copy_up = flag(v, "copyUp");
     op.propagation = numbers<unsigned long>(v, "propagation");
+    const json::Value& idmap = v["idmap"];
+    if (!idmap.is_null()) {
+      op.has_idmap = true;
+      op.idmap_recursive = flag(idmap, "recursive");
+      const json::Value& userns = field(idmap, "userns", json::Kind::Object);
+      if (userns["path"].is_null()) {
+        op.idmap_uid_map = str(userns, "uidMap");
+        op.idmap_gid_map = str(userns, "gidMap");
+      } else {
+        op.idmap_userns_path = str(userns, "path");
+      }
+    }
   } else if (kind == "mknod") {
     op.kind = RootfsOp::Kind::Mknod;
     op.path = str(v, "path");
@@ -80,6 +92,11 @@ RootfsOp decode_op(const json::Value& v) {
     op.kind = RootfsOp::Kind::Remount;
     op.target = str(v, "target");
     op.flags = (unsigned long)num(v, "flags");
+  } else if (kind == "mount-setattr") {
+    op.kind = RootfsOp::Kind::MountSetattr;
+    op.target = str(v, "target");
+    op.attr_set = (unsigned long long)num(v, "attrSet");
+    op.attr_clear = (unsigned long long)num(v, "attrClear");
   } else {
     fail("invalid init plan: unknown rootfs op \"" + kind + "\"");
   }

@@ -20,7 +20,7 @@ struct TimeOffset {
 };
 
 struct RootfsOp {
-  enum class Kind { Mount, Mknod, BindDevice, Symlink, Remount, Mkdir } kind = Kind::Mount;
+  enum class Kind { Mount, Mknod, BindDevice, Symlink, Remount, Mkdir, MountSetattr } kind = Kind::Mount;
   // mount (remount: target + flags)
   std::string source, target, fstype, data;
   unsigned long flags = 0;
@@ -28,6 +28,13 @@ struct RootfsOp {
   unsigned long remount_flags = 0;
   bool copy_up = false;  // tmpcopyup: copy the covered directory into the new tmpfs
   std::vector<unsigned long> propagation;
+  // mount of an idmapped bind (PlanIdmap): set up by prepare_idmapped_mounts (idmap.h)
+  bool has_idmap = false, idmap_recursive = false;
+  std::string idmap_uid_map, idmap_gid_map;  // for a fresh user namespace, or
+  std::string idmap_userns_path;             // an existing one
+  int idmap_tree = -1;                       // the prepared detached tree, attached by the op
+  // mount-setattr (target): MOUNT_ATTR_* bits, applied recursively
+  unsigned long long attr_set = 0, attr_clear = 0;
   // mknod (path), bind-device (path), symlink (path -> link_target), mkdir (path)
   std::string path, link_target;
   char device_kind = 'c';

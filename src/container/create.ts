@@ -16,12 +16,13 @@ import { buildPlan, PlanError } from '../plan/build';
 import { moveNetDevices, planNetDevices } from '../network/devices';
 import { planResctrl, ResctrlError } from '../intelrdt/resctrl';
 import type { InitPlan } from '../plan/types';
-import type { LinuxIDMapping, Spec } from '../spec/types';
+import type { Spec } from '../spec/types';
 import { loadConfig, validateConfig } from '../spec/validate';
 import { StateStore } from '../state/store';
 import type { ContainerRecord } from '../state/store';
 import { readStartTime } from '../state/process';
 import { stateObject } from '../state/status';
+import { adoptJoinedUserNs, hostIdOfRoot } from './userns';
 
 export interface CreateOptions {
   root: string;
@@ -48,12 +49,6 @@ export interface Created {
 function rfc3339Nano(date: Date, hr: bigint): string {
   const nanos = (hr % 1_000_000_000n).toString().padStart(9, '0');
   return date.toISOString().replace(/\.\d+Z$/, `.${nanos}Z`);
-}
-
-/** The host id that id 0 in the container maps to (0 when unmapped). */
-function hostIdOfRoot(mappings: LinuxIDMapping[] | undefined): number {
-  const m = (mappings ?? []).find((r) => r.containerID <= 0 && 0 < r.containerID + r.size);
-  return m ? m.hostID - m.containerID : 0;
 }
 
 /** Write the pid file atomically (tmp + rename), decimal with no newline. */
@@ -87,6 +82,8 @@ export function createContainer(opts: CreateOptions): Created {
     native().mkfifo(execFifo, 0o622);
     // In a new user namespace the container's root is some other host uid: it must be
     // able to open the fifo for writing (through the fd the init holds).
+    // In a joined one, once the init is inside (adoptJoinedUserNs).
+    const joinedUserNs = spec.linux?.namespaces?.some((ns) => ns.type === 'user' && ns.path) === true;
     if (spec.linux?.namespaces?.some((ns) => ns.type === 'user' && !ns.path)) {
       chownSync(execFifo, hostIdOfRoot(spec.linux.uidMappings), hostIdOfRoot(spec.linux.gidMappings));
     }
@@ -147,6 +144,7 @@ export function createContainer(opts: CreateOptions): Created {
       beforePlan: (stage1Pid) => containerCgroups.join(stage1Pid),
       onInitPid: (pid) => {
         initPid = pid;
+        if (joinedUserNs) adoptJoinedUserNs(spec, pid, execFifo, (m) => log.warn(m));
         // Limits go on once the init exists and before anything of the user's runs (the
         // helper's own short-lived stage would otherwise count against pids.max).
         containerCgroups.apply(resources, spec.linux?.devices, true);

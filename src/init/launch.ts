@@ -5,6 +5,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { LinuxIDMapping } from '../spec/types';
 import { initHelperPath, native, PROC_SUPER_MAGIC } from '../native';
+import { idMapText } from '../plan/id-maps';
 import type { ExecPlan, InitPlan, SyncMessage } from '../plan/types';
 import { readMessage, writeMessage } from './sync';
 
@@ -39,8 +40,7 @@ function writeIdMap(pid: number, file: 'uid_map' | 'gid_map', mappings: LinuxIDM
   const fd = openSync(target, 'w');
   try {
     if (native().fstatfsType(fd) !== PROC_SUPER_MAGIC) throw new InitError(`${target}: not on procfs`);
-    const text = mappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
-    writeSync(fd, text);
+    writeSync(fd, idMapText(mappings));
   } catch (err) {
     if (err instanceof InitError) throw err;
     throw new InitError(`write ${target}: ${(err as Error).message}`);

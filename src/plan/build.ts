@@ -6,9 +6,10 @@ import type { Mount, Process, Spec } from '../spec/types';
 import type { Hierarchy } from '../cgroups/hierarchy';
 import { hostCgroupDir } from '../cgroups/hierarchy';
 import { CAPABILITY_NUMBERS, capabilityNumbers } from './capabilities';
-import { MS, parseMountOptions } from './mount-options';
+import { MS, parseMountOptions, type ParsedMountOptions } from './mount-options';
 import { RLIMIT_NUMBERS, rlimitValue } from './rlimits';
-import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanProcess, PlanSeccomp, RootfsOp } from './types';
+import { idMapText } from './id-maps';
+import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanIdmap, PlanProcess, PlanSeccomp, RootfsOp } from './types';
 import { compileSeccomp, SeccompError } from '../seccomp/compile';
 import { OCI_SPEC_VERSION } from '../cli/version';
 
@@ -69,14 +70,22 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   if (linux.mountLabel) throw new PlanError('linux.mountLabel: runts cannot apply SELinux mount labels yet');
   const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
   const namespaces = planNamespaces(spec);
-  const newUser = namespaces.newUser;
+  const userJoin = namespaces.join.find((ns) => ns.type === 'user');
+  // A joined user namespace cannot mknod either.
+  const inUserNs = namespaces.newUser || userJoin !== undefined;
   const newCgroupNs = (namespaces.unshareFlags & CLONE_FLAGS.cgroup) !== 0;
+  // What idmap/ridmap without mappings of their own use: the container's user namespace.
+  const containerUserns: PlanIdmap['userns'] | null = userJoin
+    ? { path: userJoin.path }
+    : namespaces.newUser
+      ? { uidMap: idMapText(linux.uidMappings ?? []), gidMap: idMapText(linux.gidMappings ?? []) }
+      : null;
 
   const rootfsOps: RootfsOp[] = [];
   for (const mount of spec.mounts ?? []) {
-    rootfsOps.push(...mountOps(mount, bundle, inputs.hierarchies, newCgroupNs));
+    rootfsOps.push(...mountOps(mount, bundle, inputs.hierarchies, newCgroupNs, containerUserns));
   }
-  rootfsOps.push(...deviceOps(spec, newUser));
+  rootfsOps.push(...deviceOps(spec, inUserNs));
   rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
   if (spec.process?.cwd) rootfsOps.push({ op: 'mkdir', path: path.posix.normalize(spec.process.cwd) });
 
@@ -158,12 +167,43 @@ function rootPropagation(value: string | undefined): number {
   }
 }
 
-function mountOps(mount: Mount, bundle: string, hierarchies: Hierarchy[], newCgroupNs: boolean): RootfsOp[] {
+function mountOps(mount: Mount, bundle: string, hierarchies: Hierarchy[], newCgroupNs: boolean, containerUserns: PlanIdmap['userns'] | null): RootfsOp[] {
   const target = path.posix.normalize(mount.destination).replace(/(.)\/$/, '$1');
   const opts = parseMountOptions(mount.options);
-  if (opts.unsupported.length > 0) {
-    throw new PlanError(`mounts: ${target}: unsupported mount option(s): ${opts.unsupported.join(', ')}`);
+  const ops = mountOpsWithoutAttrs(mount, target, opts, bundle, hierarchies, newCgroupNs, containerUserns);
+  // After the whole mount (a cgroup mount's submounts too), as one mount_setattr.
+  if (opts.recursiveAttrs) ops.push({ op: 'mount-setattr', target, attrSet: opts.recursiveAttrs.set, attrClear: opts.recursiveAttrs.clear });
+  return ops;
+}
+
+/**
+ * The idmapping of a mount, checked as runc checks it: only bind mounts; a mount's own
+ * mappings need both uid and gid ones; idmap/ridmap without them take the container's user
+ * namespace, and there must be one.
+ */
+function planIdmap(mount: Mount, opts: ParsedMountOptions, target: string, containerUserns: PlanIdmap['userns'] | null): PlanIdmap | null {
+  const ownMappings = mount.uidMappings !== undefined || mount.gidMappings !== undefined;
+  if (!ownMappings && !opts.idmap) return null;
+  if (!opts.bind) throw new PlanError(`mounts: ${target}: id-mapped mounts are only supported for bind-mounts`);
+  let userns = containerUserns;
+  if (ownMappings) {
+    const complete = (mount.uidMappings?.length ?? 0) > 0 && (mount.gidMappings?.length ?? 0) > 0;
+    userns = complete ? { uidMap: idMapText(mount.uidMappings!), gidMap: idMapText(mount.gidMappings!) } : null;
   }
+  if (!userns) throw new PlanError(`mounts: ${target}: id-mapped mounts must have both uid and gid mappings specified`);
+  return { recursive: opts.idmap?.recursive ?? false, userns };
+}
+
+function mountOpsWithoutAttrs(
+  mount: Mount,
+  target: string,
+  opts: ParsedMountOptions,
+  bundle: string,
+  hierarchies: Hierarchy[],
+  newCgroupNs: boolean,
+  containerUserns: PlanIdmap['userns'] | null,
+): RootfsOp[] {
+  const idmap = planIdmap(mount, opts, target, containerUserns);
   if (opts.copyUp && (opts.bind || mount.type !== 'tmpfs')) {
     throw new PlanError(`mounts: ${target}: tmpcopyup is only valid for tmpfs mounts`);
   }
@@ -193,6 +233,7 @@ function mountOps(mount: Mount, bundle: string, hierarchies: Hierarchy[], newCgr
         remountFlags: attrs !== 0 ? MS.BIND | MS.REMOUNT | attrs : 0,
         propagation: opts.propagation,
         copyUp: false,
+        ...(idmap ? { idmap } : {}),
       },
     ];
   }
@@ -263,17 +304,17 @@ function cgroupMountOps(target: string, flags: number, hierarchies: Hierarchy[],
   return ops;
 }
 
-function deviceOps(spec: Spec, newUser: boolean): RootfsOp[] {
+function deviceOps(spec: Spec, inUserNs: boolean): RootfsOp[] {
   const configured = spec.linux?.devices ?? [];
   const ops: RootfsOp[] = [];
   const byPath = new Set(configured.map((d) => path.posix.normalize(d.path)));
   for (const d of DEFAULT_DEVICES) {
     if (byPath.has(d.path)) continue;
-    ops.push(newUser ? { op: 'bind-device', path: d.path } : { op: 'mknod', path: d.path, kind: 'c', major: d.major, minor: d.minor, mode: 0o666, uid: 0, gid: 0 });
+    ops.push(inUserNs ? { op: 'bind-device', path: d.path } : { op: 'mknod', path: d.path, kind: 'c', major: d.major, minor: d.minor, mode: 0o666, uid: 0, gid: 0 });
   }
   for (const d of configured) {
     const p = path.posix.normalize(d.path);
-    if (newUser) {
+    if (inUserNs) {
       ops.push({ op: 'bind-device', path: p });
       continue;
     }

@@ -77,6 +77,8 @@ export type RootfsOp =
       copyUp: boolean;
       /** For proc/sysfs/etc: the target must be a real directory inside the rootfs, not a
        *  symlink (security rule 6/8). Verified after mounting for fstype "proc". */
+      /** Only on idmapped bind mounts: the tree stage1 prepared is attached instead of mount(2). */
+      idmap?: PlanIdmap;
     }
   /** mknod(2) inside the rootfs (kind 'c' | 'b' | 'p' | 'u'), then chown to uid/gid. */
   | {
@@ -98,7 +100,27 @@ export type RootfsOp =
    *  read-only once the mounts under it exist. flags include MS_REMOUNT. */
   | { op: 'remount'; target: string; flags: number }
   /** mkdir -p inside the rootfs (0755, owned by the caller): process.cwd, as runc creates it. */
-  | { op: 'mkdir'; path: string };
+  | { op: 'mkdir'; path: string }
+  /** mount_setattr(AT_RECURSIVE) on the mount at target and every mount below it: the
+   *  recursive attribute options (rro, rnosuid, ...). MOUNT_ATTR_* bits. */
+  | { op: 'mount-setattr'; target: string; attrSet: number; attrClear: number };
+
+/**
+ * An idmapped bind mount (a mount's uidMappings/gidMappings, options idmap/ridmap). Setting
+ * MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN over the source's filesystem (the host's root), so
+ * stage1 prepares every such mount first, before it joins or creates any namespace:
+ * open_tree(source, OPEN_TREE_CLONE, plus AT_RECURSIVE when the op's flags have MS_REC), then
+ * mount_setattr(MOUNT_ATTR_IDMAP, plus AT_RECURSIVE when `recursive`) with the user namespace
+ * below. The mount op later attaches that detached tree with move_mount onto its target.
+ */
+export interface PlanIdmap {
+  /** ridmap: every mount of the cloned tree is idmapped, not only its top. */
+  recursive: boolean;
+  /** The mapping: uid_map/gid_map contents for a fresh user namespace (stage1 clones a child
+   *  into one, writes its maps, opens it and lets the child exit), or the path of an existing
+   *  user namespace (the one the container joins). */
+  userns: { uidMap: string; gidMap: string } | { path: string };
+}
 
 /** Run by the helper itself (createContainer before pivot_root, startContainer after
  *  exec.fifo opens and before execve), with the state JSON on stdin. */

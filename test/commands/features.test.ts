@@ -136,23 +136,25 @@ t.test('hooks: every phase of the spec, in lifecycle order', async (t) => {
 });
 
 t.test('mount options: exactly those parseMountOptions honours', async (t) => {
-  // Candidates: what runc knows (its sample output) plus what runts refuses explicitly.
+  // Candidates: what runc knows (its sample output) plus runc's idmap options and two fs options.
   const runcOptions: string[] = noOfficial
     ? []
     : JSON.parse(fs.readFileSync(path.join(officialDir, 'test/features/good/runc.json'), 'utf8')).mountOptions;
   const candidates = new Set([...runcOptions, ...features.mountOptions, 'idmap', 'ridmap', 'tmpcopyup', 'rro', 'rnosuid', 'defaults', 'acl']);
   for (const option of candidates) {
     const parsed = parseMountOptions([option]);
-    const honoured = parsed.data === '' && parsed.unsupported.length === 0;
+    const honoured = parsed.data === '';
     t.equal(features.mountOptions.includes(option), honoured, `${option}: ${honoured ? 'honoured' : 'not honoured'}`);
   }
   t.same(features.mountOptions, [...features.mountOptions].sort(), 'sorted like runc');
 });
 
-t.test('idmapped mounts are reported as they are implemented (refused today)', async (t) => {
-  const idmapHonoured = parseMountOptions(['idmap']).unsupported.length === 0 && parseMountOptions(['ridmap']).unsupported.length === 0;
-  t.equal(features.linux.mountExtensions.idmap.enabled, idmapHonoured);
-  t.equal(features.linux.mountExtensions.idmap.enabled, false, 'containerd and CRI-O must not enable user-namespaced pods');
+t.test('idmapped mounts: honoured options, enabled from Linux 5.12 on', async (t) => {
+  t.ok(features.mountOptions.includes('idmap') && features.mountOptions.includes('ridmap'), 'idmap and ridmap are listed');
+  t.equal(buildFeatures('6.18.0').linux.mountExtensions.idmap.enabled, true);
+  t.equal(buildFeatures('5.12.0').linux.mountExtensions.idmap.enabled, true);
+  t.equal(buildFeatures('5.11.22').linux.mountExtensions.idmap.enabled, false, 'no MOUNT_ATTR_IDMAP before 5.12');
+  t.equal(buildFeatures('garbage').linux.mountExtensions.idmap.enabled, false);
 });
 
 t.test('namespaces: the ones the plan can unshare', async (t) => {
