@@ -115,8 +115,9 @@ function planScheduler(s: LinuxScheduler): PlanScheduler {
   }
   const policy = SCHED_POLICIES[s.policy];
   if (policy === undefined) throw new ProcessAttrError(`invalid scheduler policy: ${s.policy}`);
-  // Nanoseconds may exceed 2^53 in theory; the helper parses decimal strings.
-  return { policy, flags, nice: s.nice ?? 0, priority: s.priority ?? 0, runtime: String(s.runtime ?? 0), deadline: String(s.deadline ?? 0), period: String(s.period ?? 0) };
+  // uint64 nanoseconds: decimal strings, every digit of the number JSON.parse gave us.
+  const ns = (v: number | undefined): string => BigInt(Math.trunc(v ?? 0)).toString();
+  return { policy, flags, nice: s.nice ?? 0, priority: s.priority ?? 0, runtime: ns(s.runtime), deadline: ns(s.deadline), period: ns(s.period) };
 }
 
 /** (class << 13) | priority, the value ioprio_set(2) takes. */
