@@ -297,6 +297,7 @@ Plan decode_plan(const json::Value& v) {
   plan.root_readonly = flag(v, "rootReadonly");
   plan.readonly_paths = strings(v, "readonlyPaths");
   plan.masked_paths = strings(v, "maskedPaths");
+  if (!v["maskedDirLabel"].is_null()) plan.masked_dir_label = str(v, "maskedDirLabel");
   for (const json::Value& kv : list(v, "sysctl")) {
     if (!kv.is_array() || kv.items.size() != 2 || !kv.items[0].is_string() || !kv.items[1].is_string())
       fail("invalid init plan: sysctl entries must be [key, value] strings");

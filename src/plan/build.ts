@@ -97,6 +97,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     rootReadonly: spec.root?.readonly === true,
     readonlyPaths: (linux.readonlyPaths ?? []).map((p) => path.posix.normalize(p)),
     maskedPaths: (linux.maskedPaths ?? []).map((p) => path.posix.normalize(p)),
+    maskedDirLabel: linux.mountLabel || null,
     sysctl: Object.entries(linux.sysctl ?? {}),
     hostname: spec.hostname ?? null,
     domainname: spec.domainname ?? null,

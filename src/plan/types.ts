@@ -223,6 +223,9 @@ export interface InitPlan {
   /** Paths inside the container, applied after pivot_root. */
   readonlyPaths: string[];
   maskedPaths: string[];
+  /** linux.mountLabel: the SELinux context= of the read-only tmpfs over masked directories
+   *  (runc labels them so); null for none. */
+  maskedDirLabel: string | null;
   /** [key with dots, value], written to /proc/sys/<key with slashes> after pivot_root. */
   sysctl: [string, string][];
   hostname: string | null;

@@ -133,6 +133,8 @@ t.test('LSM labels: applied where the host has the LSM, refused in runc\'s words
     ],
     'context= on tmpfs mounts, as runc formats it; not on proc or mqueue',
   );
+  t.equal(plan.maskedDirLabel, 'system_u:object_r:container_file_t:s0', 'and on the tmpfs over masked directories');
+  t.equal(buildPlan(planInputs(bundle, { ...spec, linux: { namespaces: [{ type: 'mount' }] } }, BOTH_LSMS)).plan.maskedDirLabel, null);
   t.equal(plan.process!.attrs.apparmorProfile, 'p');
 });
 
