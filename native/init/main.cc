@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "attrs.h"
 #include "console.h"
 #include "hooks.h"
 #include "idmap.h"
@@ -196,6 +197,7 @@ void wait_for_start(int fifo) {
   }
 
   apply_rlimits(plan.process);
+  apply_process_attrs(plan.process.attrs, false);
   enter_cwd(plan.process);
   std::string executable = resolve_executable(plan.process);
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  // the runtime exits once the container is created
@@ -220,6 +222,7 @@ void wait_for_start(int fifo) {
   if (message["state"].is_string()) set_seccomp_agent_state(message["state"].text);
   if (console_sock >= 0) setup_console(plan.process, console_sock, false);
   apply_rlimits(plan.process);
+  apply_process_attrs(plan.process.attrs, true);
   enter_cwd(plan.process);
   std::string executable = resolve_executable(plan.process);
   // A detached exec outlives the runtime; the sync socket (close-on-exec) still reports
@@ -267,6 +270,7 @@ int main(int argc, char** argv) {
   int console_sock = open_console_socket(plan);
   if (plan.has_process) connect_seccomp_agent(plan.process);
   if (plan.exec) {
+    apply_initial_affinity(plan.process.attrs);  // we are in the container's cgroups by now
     stage1(plan);
     exec_stage2(plan, console_sock);
   }

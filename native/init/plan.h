@@ -65,6 +65,39 @@ struct Seccomp {
   std::string listener_path, listener_metadata, listener_oci_version;
 };
 
+struct CpuRange {
+  unsigned first = 0, last = 0;
+};
+
+// sched_setattr(2) arguments; times are decimal nanoseconds.
+struct Scheduler {
+  unsigned policy = 0;
+  unsigned long long flags = 0;
+  int nice = 0;
+  unsigned priority = 0;
+  std::string runtime, deadline, period;
+};
+
+struct MemoryPolicy {
+  int mode = 0;  // mode | flags
+  std::vector<CpuRange> nodes;
+};
+
+// PlanProcessAttrs: each has_* false leaves that attribute alone; empty labels likewise.
+struct ProcessAttrs {
+  bool has_scheduler = false;
+  Scheduler scheduler;
+  bool has_io_priority = false;
+  int io_priority = 0;
+  bool has_personality = false;
+  unsigned personality = 0;
+  bool has_memory_policy = false;
+  MemoryPolicy memory_policy;
+  bool has_initial_affinity = false, has_final_affinity = false;
+  std::vector<CpuRange> initial_affinity, final_affinity;
+  std::string apparmor_profile, selinux_label;
+};
+
 struct Process {
   std::vector<std::string> args, env;
   std::string cwd;
@@ -81,7 +114,7 @@ struct Process {
   bool has_console_size = false;
   unsigned short console_height = 0, console_width = 0;
   bool has_seccomp = false;
-  Seccomp seccomp;
+  Seccomp seccomp;  ProcessAttrs attrs;
 };
 
 struct Plan {
@@ -99,6 +132,7 @@ struct Plan {
   bool no_pivot = false;
   bool root_readonly = false;
   std::vector<std::string> readonly_paths, masked_paths;
+  std::string masked_dir_label;  // SELinux context= for masked directories' tmpfs; "" for none
   std::vector<std::pair<std::string, std::string>> sysctl;
   bool has_hostname = false, has_domainname = false;
   std::string hostname, domainname;

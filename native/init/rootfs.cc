@@ -538,6 +538,9 @@ void apply_masked_paths(const Plan& plan) {
     int tree;
     if (S_ISDIR(st.st_mode)) {
       int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+      if (fs >= 0 && !plan.masked_dir_label.empty() &&
+          fsconfig(fs, FSCONFIG_SET_STRING, "context", plan.masked_dir_label.c_str(), 0) != 0)
+        fail_errno("mask " + path + ": tmpfs context=" + plan.masked_dir_label);
       if (fs < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
         fail_errno("mask " + path + ": create tmpfs");
       tree = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);

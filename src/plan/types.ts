@@ -164,6 +164,51 @@ export interface PlanProcess {
   consoleSize: { height: number; width: number } | null;
   /** linux.seccomp compiled by src/seccomp/compile.ts; null: no filter. */
   seccomp: PlanSeccomp | null;
+  /** Scheduler, I/O priority, personality, memory policy, affinity, LSM labels. */
+  attrs: PlanProcessAttrs;
+}
+
+/** CPU or NUMA node numbers as inclusive [first, last] ranges ("0-3,7" is [[0,3],[7,7]]). */
+export type CpuRanges = [number, number][];
+
+/** sched_setattr(2) arguments; runtime/deadline/period are decimal nanoseconds. */
+export interface PlanScheduler {
+  policy: number;
+  flags: number;
+  nice: number;
+  priority: number;
+  runtime: string;
+  deadline: string;
+  period: string;
+}
+
+/**
+ * Set by the helper, each null to leave it alone (src/plan/process-attrs.ts). Before the
+ * process is reported created (exec: before execve): cpuAffinity, then scheduler,
+ * ioPriority, personality, memoryPolicy. Then, at the end (security rule 14): the LSM
+ * labels are written to /proc/thread-self/attr (procfs verified) before seccomp and the
+ * credential switch; execve turns them into the process's labels.
+ */
+export interface PlanProcessAttrs {
+  scheduler: PlanScheduler | null;
+  /** ioprio_set(IOPRIO_WHO_PROCESS, 0, value): (class << 13) | priority. */
+  ioPriority: number | null;
+  /** personality(2): domain | flags (linux.personality). */
+  personality: number | null;
+  /** set_mempolicy(mode | flags, nodes) (linux.memoryPolicy). */
+  memoryPolicy: { mode: number; nodes: CpuRanges } | null;
+  /**
+   * process.execCPUAffinity, for `runts exec` only (the spec and runc leave the init's
+   * alone). initial: set by stage1 right after the plan arrives (the helper was put in the
+   * container's cgroups before), so all of the helper's work runs there; final: set just
+   * before execve. Both null: reset to every CPU before the process runs, so it does not
+   * inherit the runtime's affinity (runc does the same for the init and exec).
+   */
+  cpuAffinity: { initial: CpuRanges | null; final: CpuRanges | null };
+  /** Written as "exec <profile>" to attr/apparmor/exec (or attr/exec). */
+  apparmorProfile: string | null;
+  /** Written to attr/keycreate and attr/exec. */
+  selinuxLabel: string | null;
 }
 
 /**
@@ -205,6 +250,9 @@ export interface InitPlan {
   /** Paths inside the container, applied after pivot_root. */
   readonlyPaths: string[];
   maskedPaths: string[];
+  /** linux.mountLabel: the SELinux context= of the read-only tmpfs over masked directories
+   *  (runc labels them so); null for none. */
+  maskedDirLabel: string | null;
   /** [key with dots, value], written to /proc/sys/<key with slashes> after pivot_root. */
   sysctl: [string, string][];
   hostname: string | null;
