@@ -6,6 +6,7 @@ import { commitString, OCI_SPEC_VERSION, RUNTS_VERSION } from './cli/version';
 import { CLONE_FLAGS } from './plan/build';
 import { CAPABILITY_NUMBERS } from './plan/capabilities';
 import { honouredMountOptions } from './plan/mount-options';
+import { MPOL_FLAGS, MPOL_MODES } from './plan/process-attrs';
 import { SECCOMP_SUPPORT } from './seccomp/compile';
 import type { Hooks } from './spec/types';
 
@@ -22,7 +23,8 @@ export interface Features {
     seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[] };
     apparmor: { enabled: boolean };
     selinux: { enabled: boolean };
-    intelRdt: { enabled: boolean };
+    memoryPolicy: { modes: string[]; flags: string[] };
+    intelRdt: { enabled: boolean; schemata: boolean; monitoring: boolean };
     mountExtensions: { idmap: { enabled: boolean } };
     netDevices: { enabled: boolean };
   };
@@ -50,6 +52,17 @@ const SECCOMP_FLAG_MIN_KERNEL: Readonly<Record<string, readonly [number, number]
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: [5, 19],
 };
 
+/** Idmapped bind mounts (open_tree + mount_setattr MOUNT_ATTR_IDMAP, native/init/idmap.cc)
+ *  need Linux 5.12. */
+const IDMAP_MIN_KERNEL = [5, 12] as const;
+
+/** The kernel release that introduced each memory policy mode and flag newer than 4.x. */
+const MEMPOLICY_MIN_KERNEL: Readonly<Record<string, readonly [number, number]>> = {
+  MPOL_F_NUMA_BALANCING: [5, 12],
+  MPOL_PREFERRED_MANY: [5, 15],
+  MPOL_WEIGHTED_INTERLEAVE: [6, 9],
+};
+
 /** "6.18.44-fc-v657" → [6, 18]; [0, 0] when unreadable (then only TSYNC is supported). */
 export function kernelVersion(release: string): [number, number] {
   const match = /^(\d+)\.(\d+)/.exec(release);
@@ -64,6 +77,8 @@ function kernelAtLeast(have: readonly [number, number], want: readonly [number, 
 export function buildFeatures(kernelRelease: string = os.release()): Features {
   const kernel = kernelVersion(kernelRelease);
   const knownFlags = [...SECCOMP_SUPPORT.flags];
+  // Sorted like runc's lists; only what this kernel's set_mempolicy(2) takes.
+  const mempolicy = (names: string[]) => names.filter((n) => kernelAtLeast(kernel, MEMPOLICY_MIN_KERNEL[n] ?? [0, 0])).sort();
   return {
     ociVersionMin: OCI_VERSION_MIN,
     ociVersionMax: OCI_SPEC_VERSION,
@@ -89,13 +104,16 @@ export function buildFeatures(kernelRelease: string = os.release()): Features {
           return min !== undefined && kernelAtLeast(kernel, min);
         }),
       },
-      apparmor: { enabled: false },
-      selinux: { enabled: false },
-      intelRdt: { enabled: false },
-      // Idmapped mounts are refused (src/plan/mount-options.ts); containerd and CRI-O read
-      // this to decide whether user-namespaced pods can work.
-      mountExtensions: { idmap: { enabled: false } },
-      netDevices: { enabled: false },
+      // Applied where the host runs the LSM (src/plan/process-attrs.ts); like runc, this says
+      // what runts supports, not what the host has.
+      apparmor: { enabled: true },
+      selinux: { enabled: true },
+      memoryPolicy: { modes: mempolicy(Object.keys(MPOL_MODES)), flags: mempolicy(Object.keys(MPOL_FLAGS)) },
+      // Compiled in (src/intelrdt/resctrl.ts), whether or not this host mounts resctrl, as runc.
+      intelRdt: { enabled: true, schemata: true, monitoring: true },
+      // containerd and CRI-O read this to decide whether user-namespaced pods can work.
+      mountExtensions: { idmap: { enabled: kernelAtLeast(kernel, IDMAP_MIN_KERNEL) } },
+      netDevices: { enabled: true },
     },
     annotations: {
       'io.github.runts.commit': commitString(),

@@ -44,6 +44,9 @@ export interface NativeAddon {
   bpfProgGetFdById(id: number): number;
   /** The name a program was loaded with (BPF_OBJ_GET_INFO_BY_FD). */
   bpfProgName(progFd: number): string;
+  /** A NETLINK_ROUTE socket (close-on-exec) in the runtime's network namespace; requests and
+   *  replies go through read/write on it (src/network/netlink.ts). */
+  netlinkRouteSocket(): number;
 }
 
 // Source (src/) and bundle (dist/) both sit one level below the project root.

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/netlink.h>
 #include <spawn.h>
 #include <string>
 #include <sys/file.h>
@@ -452,6 +453,18 @@ Napi::Value BpfProgName(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, std::string(progInfo.name, strnlen(progInfo.name, sizeof progInfo.name)));
 }
 
+// netlinkRouteSocket() -> fd: a NETLINK_ROUTE socket (close-on-exec) in the runtime's own
+// network namespace. Messages are built and read in TypeScript (src/network/netlink.ts).
+Napi::Value NetlinkRouteSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) {
+    ThrowErrno(env, "socket NETLINK_ROUTE", errno);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnInit", Napi::Function::New(env, SpawnInit));
   exports.Set("waitPid", Napi::Function::New(env, WaitPid));
@@ -470,6 +483,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpfProgQueryDevice", Napi::Function::New(env, BpfProgQueryDevice));
   exports.Set("bpfProgGetFdById", Napi::Function::New(env, BpfProgGetFdById));
   exports.Set("bpfProgName", Napi::Function::New(env, BpfProgName));
+  exports.Set("netlinkRouteSocket", Napi::Function::New(env, NetlinkRouteSocket));
   return exports;
 }
 

@@ -11,6 +11,8 @@
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -18,8 +20,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "attrs.h"
 #include "console.h"
 #include "hooks.h"
+#include "idmap.h"
 #include "plan.h"
 #include "process.h"
 #include "rootfs.h"
@@ -114,6 +118,19 @@ void stage1(const Plan& plan) {
   _exit(0);
 }
 
+// linux.netDevices: the runtime moves the devices in and configures them through a route
+// netlink socket made here (a socket stays in the network namespace it was made in), so the
+// runtime never has to enter the container's namespace.
+void lend_netlink_socket() {
+  int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (sock < 0) fail_errno("socket NETLINK_ROUTE in the container's network namespace");
+  channel::send_type("netlink");
+  channel::send_fd(sock);
+  close(sock);
+  json::Value reply;
+  channel::receive("netlink-done", reply);
+}
+
 // Catches at create time what would otherwise fail only at start: the container's root
 // (a mapped uid in a user namespace) must be able to open the fifo for writing.
 void check_fifo_writable(int fifo) {
@@ -146,6 +163,7 @@ void wait_for_start(int fifo) {
   if (!message["state"].is_string()) fail("sync message \"state\" has no state string");
   const std::string state = message["state"].text;
   set_seccomp_agent_state(state);
+  if (plan.netlink_socket) lend_netlink_socket();
 
   int rootfd = prepare_rootfs(plan);
   run_rootfs_ops(plan, rootfd);
@@ -179,6 +197,7 @@ void wait_for_start(int fifo) {
   }
 
   apply_rlimits(plan.process);
+  apply_process_attrs(plan.process.attrs, false);
   enter_cwd(plan.process);
   std::string executable = resolve_executable(plan.process);
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  // the runtime exits once the container is created
@@ -203,6 +222,7 @@ void wait_for_start(int fifo) {
   if (message["state"].is_string()) set_seccomp_agent_state(message["state"].text);
   if (console_sock >= 0) setup_console(plan.process, console_sock, false);
   apply_rlimits(plan.process);
+  apply_process_attrs(plan.process.attrs, true);
   enter_cwd(plan.process);
   std::string executable = resolve_executable(plan.process);
   // A detached exec outlives the runtime; the sync socket (close-on-exec) still reports
@@ -250,6 +270,7 @@ int main(int argc, char** argv) {
   int console_sock = open_console_socket(plan);
   if (plan.has_process) connect_seccomp_agent(plan.process);
   if (plan.exec) {
+    apply_initial_affinity(plan.process.attrs);  // we are in the container's cgroups by now
     stage1(plan);
     exec_stage2(plan, console_sock);
   }
@@ -258,6 +279,7 @@ int main(int argc, char** argv) {
   // fd, never the directory (security rule 10).
   int fifo = open(plan.exec_fifo.c_str(), O_PATH | O_CLOEXEC);
   if (fifo < 0) fail_errno("open exec fifo " + plan.exec_fifo);
+  prepare_idmapped_mounts(plan);
   stage1(plan);
   stage2(plan, console_sock, fifo);
 }

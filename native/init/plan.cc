@@ -54,6 +54,18 @@ RootfsOp decode_op(const json::Value& v) {
     op.remount_flags = (unsigned long)num(v, "remountFlags");
     op.copy_up = flag(v, "copyUp");
     op.propagation = numbers<unsigned long>(v, "propagation");
+    const json::Value& idmap = v["idmap"];
+    if (!idmap.is_null()) {
+      op.has_idmap = true;
+      op.idmap_recursive = flag(idmap, "recursive");
+      const json::Value& userns = field(idmap, "userns", json::Kind::Object);
+      if (userns["path"].is_null()) {
+        op.idmap_uid_map = str(userns, "uidMap");
+        op.idmap_gid_map = str(userns, "gidMap");
+      } else {
+        op.idmap_userns_path = str(userns, "path");
+      }
+    }
   } else if (kind == "mknod") {
     op.kind = RootfsOp::Kind::Mknod;
     op.path = str(v, "path");
@@ -80,6 +92,11 @@ RootfsOp decode_op(const json::Value& v) {
     op.kind = RootfsOp::Kind::Remount;
     op.target = str(v, "target");
     op.flags = (unsigned long)num(v, "flags");
+  } else if (kind == "mount-setattr") {
+    op.kind = RootfsOp::Kind::MountSetattr;
+    op.target = str(v, "target");
+    op.attr_set = (unsigned long long)num(v, "attrSet");
+    op.attr_clear = (unsigned long long)num(v, "attrClear");
   } else {
     fail("invalid init plan: unknown rootfs op \"" + kind + "\"");
   }
@@ -142,6 +159,58 @@ Seccomp decode_seccomp(const json::Value& v) {
   return sc;
 }
 
+std::vector<CpuRange> decode_ranges(const json::Value& v, const char* name) {
+  std::vector<CpuRange> ranges;
+  for (const json::Value& r : list(v, name)) {
+    if (!r.is_array() || r.items.size() != 2 || !r.items[0].is_number() || !r.items[1].is_number() ||
+        r.items[0].number < 0 || r.items[0].number > r.items[1].number || r.items[1].number > 65536)
+      fail(std::string("invalid init plan: \"") + name + "\" must hold [first, last] ranges");
+    ranges.push_back({unsigned(r.items[0].number), unsigned(r.items[1].number)});
+  }
+  return ranges;
+}
+
+ProcessAttrs decode_attrs(const json::Value& v) {
+  ProcessAttrs a;
+  const json::Value& sched = v["scheduler"];
+  if (!sched.is_null()) {
+    a.has_scheduler = true;
+    a.scheduler.policy = unsigned(num(sched, "policy"));
+    a.scheduler.flags = (unsigned long long)num(sched, "flags");
+    a.scheduler.nice = int(num(sched, "nice"));
+    a.scheduler.priority = unsigned(num(sched, "priority"));
+    a.scheduler.runtime = str(sched, "runtime");
+    a.scheduler.deadline = str(sched, "deadline");
+    a.scheduler.period = str(sched, "period");
+  }
+  if (!v["ioPriority"].is_null()) {
+    a.has_io_priority = true;
+    a.io_priority = int(num(v, "ioPriority"));
+  }
+  if (!v["personality"].is_null()) {
+    a.has_personality = true;
+    a.personality = unsigned(num(v, "personality"));
+  }
+  const json::Value& mpol = v["memoryPolicy"];
+  if (!mpol.is_null()) {
+    a.has_memory_policy = true;
+    a.memory_policy.mode = int(num(mpol, "mode"));
+    a.memory_policy.nodes = decode_ranges(mpol, "nodes");
+  }
+  const json::Value& affinity = field(v, "cpuAffinity", json::Kind::Object);
+  if (!affinity["initial"].is_null()) {
+    a.has_initial_affinity = true;
+    a.initial_affinity = decode_ranges(affinity, "initial");
+  }
+  if (!affinity["final"].is_null()) {
+    a.has_final_affinity = true;
+    a.final_affinity = decode_ranges(affinity, "final");
+  }
+  if (!v["apparmorProfile"].is_null()) a.apparmor_profile = str(v, "apparmorProfile");
+  if (!v["selinuxLabel"].is_null()) a.selinux_label = str(v, "selinuxLabel");
+  return a;
+}
+
 Process decode_process(const json::Value& v) {
   Process p;
   p.args = strings(v, "args");
@@ -185,6 +254,7 @@ Process decode_process(const json::Value& v) {
     p.has_seccomp = true;
     p.seccomp = decode_seccomp(seccomp);
   }
+  p.attrs = decode_attrs(field(v, "attrs", json::Kind::Object));
   return p;
 }
 
@@ -244,6 +314,7 @@ Plan decode_plan(const json::Value& v) {
   plan.root_readonly = flag(v, "rootReadonly");
   plan.readonly_paths = strings(v, "readonlyPaths");
   plan.masked_paths = strings(v, "maskedPaths");
+  if (!v["maskedDirLabel"].is_null()) plan.masked_dir_label = str(v, "maskedDirLabel");
   for (const json::Value& kv : list(v, "sysctl")) {
     if (!kv.is_array() || kv.items.size() != 2 || !kv.items[0].is_string() || !kv.items[1].is_string())
       fail("invalid init plan: sysctl entries must be [key, value] strings");
@@ -260,6 +331,7 @@ Plan decode_plan(const json::Value& v) {
   decode_console(v, plan);
   plan.exec_fifo = str(v, "execFifo");
   plan.runtime_hooks = flag(v, "runtimeHooks");
+  plan.netlink_socket = flag(v, "netlinkSocket");
   plan.create_container_hooks = decode_hooks(v, "createContainerHooks");
   plan.start_container_hooks = decode_hooks(v, "startContainerHooks");
   decode_preserve_fds(v, plan);

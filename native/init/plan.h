@@ -20,7 +20,7 @@ struct TimeOffset {
 };
 
 struct RootfsOp {
-  enum class Kind { Mount, Mknod, BindDevice, Symlink, Remount, Mkdir } kind = Kind::Mount;
+  enum class Kind { Mount, Mknod, BindDevice, Symlink, Remount, Mkdir, MountSetattr } kind = Kind::Mount;
   // mount (remount: target + flags)
   std::string source, target, fstype, data;
   unsigned long flags = 0;
@@ -28,6 +28,13 @@ struct RootfsOp {
   unsigned long remount_flags = 0;
   bool copy_up = false;  // tmpcopyup: copy the covered directory into the new tmpfs
   std::vector<unsigned long> propagation;
+  // mount of an idmapped bind (PlanIdmap): set up by prepare_idmapped_mounts (idmap.h)
+  bool has_idmap = false, idmap_recursive = false;
+  std::string idmap_uid_map, idmap_gid_map;  // for a fresh user namespace, or
+  std::string idmap_userns_path;             // an existing one
+  int idmap_tree = -1;                       // the prepared detached tree, attached by the op
+  // mount-setattr (target): MOUNT_ATTR_* bits, applied recursively
+  unsigned long long attr_set = 0, attr_clear = 0;
   // mknod (path), bind-device (path), symlink (path -> link_target), mkdir (path)
   std::string path, link_target;
   char device_kind = 'c';
@@ -58,6 +65,39 @@ struct Seccomp {
   std::string listener_path, listener_metadata, listener_oci_version;
 };
 
+struct CpuRange {
+  unsigned first = 0, last = 0;
+};
+
+// sched_setattr(2) arguments; times are decimal nanoseconds.
+struct Scheduler {
+  unsigned policy = 0;
+  unsigned long long flags = 0;
+  int nice = 0;
+  unsigned priority = 0;
+  std::string runtime, deadline, period;
+};
+
+struct MemoryPolicy {
+  int mode = 0;  // mode | flags
+  std::vector<CpuRange> nodes;
+};
+
+// PlanProcessAttrs: each has_* false leaves that attribute alone; empty labels likewise.
+struct ProcessAttrs {
+  bool has_scheduler = false;
+  Scheduler scheduler;
+  bool has_io_priority = false;
+  int io_priority = 0;
+  bool has_personality = false;
+  unsigned personality = 0;
+  bool has_memory_policy = false;
+  MemoryPolicy memory_policy;
+  bool has_initial_affinity = false, has_final_affinity = false;
+  std::vector<CpuRange> initial_affinity, final_affinity;
+  std::string apparmor_profile, selinux_label;
+};
+
 struct Process {
   std::vector<std::string> args, env;
   std::string cwd;
@@ -74,7 +114,7 @@ struct Process {
   bool has_console_size = false;
   unsigned short console_height = 0, console_width = 0;
   bool has_seccomp = false;
-  Seccomp seccomp;
+  Seccomp seccomp;  ProcessAttrs attrs;
 };
 
 struct Plan {
@@ -92,6 +132,7 @@ struct Plan {
   bool no_pivot = false;
   bool root_readonly = false;
   std::vector<std::string> readonly_paths, masked_paths;
+  std::string masked_dir_label;  // SELinux context= for masked directories' tmpfs; "" for none
   std::vector<std::pair<std::string, std::string>> sysctl;
   bool has_hostname = false, has_domainname = false;
   std::string hostname, domainname;
@@ -99,6 +140,7 @@ struct Plan {
   int console_fd = -1;              // set when console is {fd}
   std::string exec_fifo;
   bool runtime_hooks = false;
+  bool netlink_socket = false;
   std::vector<Hook> create_container_hooks, start_container_hooks;
   int preserve_fds = 0;
   bool has_process = false;

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "attrs.h"
 #include "fdpass.h"
 #include "sync.h"
 
@@ -262,6 +263,9 @@ void exec_process(const Plan& plan, const std::string& executable) {
   const Process& process = plan.process;
   std::vector<std::string> env = process.env;
   if (!has_env(env, "HOME")) env.push_back("HOME=" + home_for_uid(process.uid));
+  if (plan.exec) apply_final_affinity(process.attrs);
+  // While /proc/thread-self is still ours to write and no filter can block it.
+  write_exec_labels(process.attrs);
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: runc loads it before the
   // capabilities are dropped and the user is switched; otherwise as late as possible.
   if (process.has_seccomp && !process.no_new_privileges) load_seccomp(process.seccomp);

@@ -170,6 +170,7 @@ class RootfsBuilder {
       case RootfsOp::Kind::Symlink: symlink_op(op); break;
       case RootfsOp::Kind::Remount: remount_op(op); break;
       case RootfsOp::Kind::Mkdir: mkdir_op(op); break;
+      case RootfsOp::Kind::MountSetattr: setattr_op(op); break;
     }
   }
 
@@ -208,7 +209,13 @@ class RootfsBuilder {
     if (op.copy_up && image_dir < 0) fail_errno(what + ": open the directory to copy up");
     const char* fstype = op.fstype.empty() ? nullptr : op.fstype.c_str();
     const char* data = op.data.empty() ? nullptr : op.data.c_str();
-    if (mount(op.source.c_str(), fd_path(fd).c_str(), fstype, op.flags, data) != 0) fail_errno(what);
+    if (op.idmap_tree >= 0) {
+      // An idmapped bind, prepared in stage1 (idmap.cc): attach it onto the resolved target.
+      if (move_mount_to_fd(op.idmap_tree, fd) != 0) fail_errno(what + ": move_mount");
+      close(op.idmap_tree);
+    } else if (mount(op.source.c_str(), fd_path(fd).c_str(), fstype, op.flags, data) != 0) {
+      fail_errno(what);
+    }
     close(fd);
 
     // Re-resolve: the new mount must still sit inside the rootfs.
@@ -291,6 +298,18 @@ class RootfsBuilder {
     int rc = mount(nullptr, fd_path(fd).c_str(), nullptr, op.flags, nullptr);
     if (rc != 0 && errno == EPERM) rc = mount(nullptr, fd_path(fd).c_str(), nullptr, op.flags | existing_mount_flags(fd), nullptr);
     if (rc != 0) fail_errno("remount " + dest);
+    close(fd);
+  }
+
+  void setattr_op(const RootfsOp& op) {
+    std::string what = "set recursive mount attributes on " + host_path(op.target);
+    int fd = open_in_root(rootfd_, op.target);
+    if (fd < 0) fail_errno(what);
+    check_inside(fd, what);
+    struct mount_attr attr = {};
+    attr.attr_set = op.attr_set;
+    attr.attr_clr = op.attr_clear;
+    if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) fail_errno(what);
     close(fd);
   }
 
@@ -519,6 +538,9 @@ void apply_masked_paths(const Plan& plan) {
     int tree;
     if (S_ISDIR(st.st_mode)) {
       int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+      if (fs >= 0 && !plan.masked_dir_label.empty() &&
+          fsconfig(fs, FSCONFIG_SET_STRING, "context", plan.masked_dir_label.c_str(), 0) != 0)
+        fail_errno("mask " + path + ": tmpfs context=" + plan.masked_dir_label);
       if (fs < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
         fail_errno("mask " + path + ": create tmpfs");
       tree = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);

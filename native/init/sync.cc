@@ -1,5 +1,7 @@
 #include "sync.h"
 
+#include "fdpass.h"
+
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
@@ -90,6 +92,11 @@ void send_message(const char* type, const std::string& message) {
   json += ",\"message\":";
   json::append_quoted(json, message);
   send_raw(json + "}");
+}
+
+void send_fd(int fd) {
+  if (sync_fd < 0) fail("sync socket is closed");
+  if (send_with_fd(sync_fd, "", 1, fd) != 1) fail_errno("send fd over the sync socket");
 }
 
 void receive(const char* expected_type, json::Value& message) {

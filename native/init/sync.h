@@ -22,6 +22,8 @@ void send_raw(const std::string& json);
 void send_type(const char* type);
 // Sends {"type": type, "message": message}.
 void send_message(const char* type, const std::string& message);
+// Sends one byte carrying fd (SCM_RIGHTS); the runtime receives it right after a message.
+void send_fd(int fd);
 // Reads the next message and fails unless its "type" is expected_type.
 void receive(const char* expected_type, json::Value& message);
 

@@ -1,5 +1,5 @@
 // runts exec [--process FILE] [--cwd DIR] [-e KEY=VALUE]... [-t] [-u UID[:GID]]
-// [-g GID]... [-c CAP]... [--no-new-privs] [-d] [--pid-file F] [--console-socket S]
+// [-g GID]... [-c CAP]... [--no-new-privs] [--apparmor P] [--process-label L] [-d] [--pid-file F] [--console-socket S]
 // [--preserve-fds N] [--ignore-paused] ID [COMMAND [ARG...]]
 import { defineCommand } from '../cli/command';
 import { execContainer } from '../container/exec';
@@ -19,6 +19,8 @@ export default defineCommand({
       .option('additional-gids', { alias: 'g', type: 'number', array: true, default: [] as number[], describe: 'additional gid, repeatable' })
       .option('cap', { alias: 'c', type: 'string', array: true, default: [] as string[], describe: 'add a capability (CAP_*) to the bounding, effective and permitted sets, repeatable' })
       .option('no-new-privs', { type: 'boolean', default: false, describe: 'set no_new_privs for the process' })
+      .option('apparmor', { type: 'string', describe: 'set the apparmor profile for the process' })
+      .option('process-label', { type: 'string', describe: 'set the SELinux process label for the process' })
       .option('detach', { alias: 'd', type: 'boolean', default: false, describe: "detach from the container's process" })
       .option('pid-file', { type: 'string', describe: 'file to write the process id to' })
       .option('console-socket', { type: 'string', describe: "path to an AF_UNIX socket that receives the console's pty master" })
@@ -37,6 +39,8 @@ export default defineCommand({
       additionalGids: args.additionalGids,
       caps: args.cap,
       noNewPrivs: args.noNewPrivs,
+      apparmor: args.apparmor,
+      processLabel: args.processLabel,
       detach: args.detach,
       pidFile: args.pidFile,
       consoleSocket: args.consoleSocket,

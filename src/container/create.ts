@@ -14,8 +14,10 @@ import { CgroupError, CgroupPathError, ContainerCgroups, ResourceError, type Cgr
 import { resourceWarnings } from '../cgroups/resources';
 import { lastKernelCapability } from '../plan/capabilities';
 import { buildPlan, PlanError } from '../plan/build';
+import { moveNetDevices, planNetDevices } from '../network/devices';
+import { planResctrl, ResctrlError } from '../intelrdt/resctrl';
 import type { InitPlan } from '../plan/types';
-import type { LinuxIDMapping, Spec } from '../spec/types';
+import type { Spec } from '../spec/types';
 import { loadConfig, validateConfig } from '../spec/validate';
 import { StateStore } from '../state/store';
 import type { ContainerRecord } from '../state/store';
@@ -23,6 +25,7 @@ import { isAlive, readStartTime } from '../state/process';
 import { EXEC_FIFO, stateObject } from '../state/status';
 import { cgroupsToMake } from './cgroups';
 import { crashPoint } from './crash-point';
+import { adoptJoinedUserNs, hostIdOfRoot } from './userns';
 
 export interface CreateOptions {
   root: string;
@@ -51,12 +54,6 @@ function rfc3339Nano(date: Date, hr: bigint): string {
   return date.toISOString().replace(/\.\d+Z$/, `.${nanos}Z`);
 }
 
-/** The host id that id 0 in the container maps to (0 when unmapped). */
-function hostIdOfRoot(mappings: LinuxIDMapping[] | undefined): number {
-  const m = (mappings ?? []).find((r) => r.containerID <= 0 && 0 < r.containerID + r.size);
-  return m ? m.hostID - m.containerID : 0;
-}
-
 /** Write the pid file atomically (tmp + rename), decimal with no newline. */
 export function writePidFile(file: string, pid: number): void {
   const abs = path.resolve(file);
@@ -78,7 +75,7 @@ export function createContainer(opts: CreateOptions): Created {
   try {
     return create(opts);
   } catch (err) {
-    if (err instanceof PlanError || err instanceof InitError || err instanceof CgroupError || err instanceof CgroupPathError || err instanceof ResourceError) {
+    if (err instanceof PlanError || err instanceof InitError || err instanceof CgroupError || err instanceof CgroupPathError || err instanceof ResourceError || err instanceof ResctrlError) {
       throw new RuntimeError(err.message, { cause: err });
     }
     throw err;
@@ -87,6 +84,8 @@ export function createContainer(opts: CreateOptions): Created {
 
 function create(opts: CreateOptions): Created {
   const { spec, bundle } = loadSpec(opts);
+  const netDevices = planNetDevices(spec, 'config.json');
+  const resctrl = planResctrl(spec.linux?.intelRdt, opts.id, 'config.json');
   if (opts.preserveFds < 0 || !Number.isInteger(opts.preserveFds)) throw new RuntimeError(`--preserve-fds: invalid value ${opts.preserveFds}`);
   const store = new StateStore(opts.root);
   const execFifo = path.join(store.containerDir(opts.id), EXEC_FIFO);
@@ -146,6 +145,8 @@ function create(opts: CreateOptions): Created {
     native().mkfifo(execFifo, 0o622);
     // In a new user namespace the container's root is some other host uid: it must be
     // able to open the fifo for writing (through the fd the init holds).
+    // In a joined one, once the init is inside (adoptJoinedUserNs).
+    const joinedUserNs = spec.linux?.namespaces?.some((ns) => ns.type === 'user' && ns.path) === true;
     if (spec.linux?.namespaces?.some((ns) => ns.type === 'user' && !ns.path)) {
       chownSync(execFifo, hostIdOfRoot(spec.linux.uidMappings), hostIdOfRoot(spec.linux.gidMappings));
     }
@@ -165,6 +166,7 @@ function create(opts: CreateOptions): Created {
         crashPoint('create:hooks');
       },
       warn: (m) => log.warn(m),
+      onNetlinkSocket: (sock, pid) => moveNetDevices(netDevices, pid, sock),
       beforePlan: (stage1Pid) => {
         cgroups.join(stage1Pid);
         crashPoint('create:helper');
@@ -174,9 +176,12 @@ function create(opts: CreateOptions): Created {
         initStartTime = readStartTime(pid) ?? '';
         handle.write(record());
         crashPoint('create:pid');
+        if (joinedUserNs) adoptJoinedUserNs(spec, pid, execFifo, (m) => log.warn(m));
         // Limits go on once the init exists and before anything of the user's runs (the
         // helper's own short-lived stage would otherwise count against pids.max).
         cgroups.apply(resources, spec.linux?.devices, true);
+        // Its resctrl group follows from the recorded config and ID: delete finds it.
+        resctrl?.apply(pid);
       },
     });
     crashPoint('create:created');
@@ -196,10 +201,12 @@ function create(opts: CreateOptions): Created {
         // already gone
       }
     }
-    try {
-      cgroups.destroy();
-    } catch (cleanupErr) {
-      log.warn((cleanupErr as Error).message);
+    for (const undo of [() => cgroups.destroy(), () => resctrl?.destroy()]) {
+      try {
+        undo();
+      } catch (cleanupErr) {
+        log.warn((cleanupErr as Error).message);
+      }
     }
     handle.remove();
     handle.close();

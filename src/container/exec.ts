@@ -44,6 +44,9 @@ export interface ExecOptions {
   /** Capability names added to the bounding, effective and permitted sets. */
   caps: string[];
   noNewPrivs: boolean;
+  /** --apparmor, --process-label: replace the container's process labels when non-empty. */
+  apparmor?: string;
+  processLabel?: string;
   detach: boolean;
   pidFile?: string;
   consoleSocket?: string;
@@ -123,6 +126,8 @@ function processFromFlags(config: Spec, opts: ExecOptions): Process {
   p.env = [...(p.env ?? []), ...opts.env];
   p.terminal = opts.tty;
   if (opts.noNewPrivs) p.noNewPrivileges = true;
+  if (opts.apparmor) p.apparmorProfile = opts.apparmor;
+  if (opts.processLabel) p.selinuxLabel = opts.processLabel;
   if (opts.caps.length > 0) {
     const caps = (p.capabilities ??= {});
     caps.bounding = [...(caps.bounding ?? []), ...opts.caps];

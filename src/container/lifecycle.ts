@@ -12,6 +12,7 @@ import { containerStatus, holdsFile, stateJson } from '../state/status';
 import { signalAll, signalInit, sleepMs, waitForExit } from './processes';
 import { asRuntimeError, cgroupsOf, killCgroupMembers, pausedProbe, removeContainerCgroups } from './cgroups';
 import { crashPoint } from './crash-point';
+import { removeResctrlGroup } from '../intelrdt/resctrl';
 
 const SIGKILL = 9;
 
@@ -154,6 +155,7 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
       log.warn(err.message);
     }
     removeContainerCgroups(rec);
+    removeResctrlGroup(specOf(rec).linux?.intelRdt, rec.id);
     crashPoint('delete:cgroups');
     handle.remove();
   } finally {

@@ -6,6 +6,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { LinuxIDMapping } from '../spec/types';
 import { crashPoint } from '../container/crash-point';
 import { initHelperPath, native, PROC_SUPER_MAGIC } from '../native';
+import { idMapText } from '../plan/id-maps';
 import type { ExecPlan, InitPlan, SyncMessage } from '../plan/types';
 import { readMessage, writeMessage } from './sync';
 
@@ -24,6 +25,9 @@ export interface LaunchOptions {
   /** prestart + createRuntime hooks, run when the helper asks. */
   runRuntimeHooks(state: string): void;
   warn(message: string): void;
+  /** Given the route netlink socket the init made in the container's network namespace
+   *  (plan.netlinkSocket); the socket is closed once this returns. */
+  onNetlinkSocket?(sock: number, initPid: number): void;
   /** Called as soon as the init pid is known, so a later failure can still be cleaned up. */
   onInitPid?(pid: number): void;
   /** Called with the helper's pid before the plan is sent: whatever it forks later (the
@@ -37,8 +41,7 @@ function writeIdMap(pid: number, file: 'uid_map' | 'gid_map', mappings: LinuxIDM
   const fd = openSync(target, 'w');
   try {
     if (native().fstatfsType(fd) !== PROC_SUPER_MAGIC) throw new InitError(`${target}: not on procfs`);
-    const text = mappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
-    writeSync(fd, text);
+    writeSync(fd, idMapText(mappings));
   } catch (err) {
     if (err instanceof InitError) throw err;
     throw new InitError(`write ${target}: ${(err as Error).message}`);
@@ -64,6 +67,8 @@ function killAndReap(pid: number): void {
 interface Session {
   readonly stage1Pid: number;
   send(msg: SyncMessage): void;
+  /** The fd the helper sends right after its last message. */
+  receiveFd(): number;
   /** stage1 reported stage2's pid and exits: reap it; stage2 is now ours to clean up. */
   adoptStage2(pid: number): void;
   readonly stage2Pid: number;
@@ -86,6 +91,7 @@ function converse<T>(
   const session: Session = {
     stage1Pid: helper.pid,
     send: (msg) => writeMessage(helper.syncFd, msg),
+    receiveFd: () => native().recvFd(helper.syncFd),
     adoptStage2(pid) {
       stage2Pid = pid;
       native().waitPid(helper.pid);
@@ -151,6 +157,17 @@ export function launchInit(opts: LaunchOptions): number {
           opts.runRuntimeHooks(opts.stateFor(session.stage2Pid));
           session.send({ type: 'hooks-done' });
           return undefined;
+        case 'netlink': {
+          const sock = session.receiveFd();
+          try {
+            if (!opts.onNetlinkSocket) throw new InitError('init helper sent a netlink socket nobody asked for');
+            opts.onNetlinkSocket(sock, session.stage2Pid);
+          } finally {
+            closeSync(sock);
+          }
+          session.send({ type: 'netlink-done' });
+          return undefined;
+        }
         case 'created':
           if (!session.stage2Pid) throw new InitError('init helper reported created before its pid');
           return session.stage2Pid;

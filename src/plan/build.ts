@@ -6,10 +6,12 @@ import type { Mount, Process, Spec } from '../spec/types';
 import type { Hierarchy } from '../cgroups/hierarchy';
 import { hostCgroupDir } from '../cgroups/hierarchy';
 import { CAPABILITY_NUMBERS, capabilityNumbers } from './capabilities';
-import { MS, parseMountOptions } from './mount-options';
+import { MS, parseMountOptions, type ParsedMountOptions } from './mount-options';
 import { RLIMIT_NUMBERS, rlimitValue } from './rlimits';
-import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanProcess, PlanSeccomp, RootfsOp } from './types';
+import { idMapText } from './id-maps';
+import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanIdmap, PlanProcess, PlanSeccomp, RootfsOp } from './types';
 import { compileSeccomp, SeccompError } from '../seccomp/compile';
+import { hostLsm, planProcessAttrs, ProcessAttrError, selinuxMissing, type HostLsm } from './process-attrs';
 import { OCI_SPEC_VERSION } from '../cli/version';
 
 export class PlanError extends Error {
@@ -52,6 +54,8 @@ export interface PlanInputs {
   lastCap: number;
   /** Whether the host has /proc/kcore (for the /dev/core link). */
   hasKcore: boolean;
+  /** The host's LSMs; looked up (hostLsm()) only when a label is configured. */
+  lsm?: HostLsm;
 }
 
 export interface BuiltPlan {
@@ -66,22 +70,32 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   const warnings: string[] = [];
   const notes: string[] = [];
   const linux = spec.linux ?? {};
-  if (linux.mountLabel) throw new PlanError('linux.mountLabel: runts cannot apply SELinux mount labels yet');
+  const lsm = lazyLsm(inputs.lsm);
+  // runc applies it regardless and the first mount fails with EINVAL; say why instead.
+  if (linux.mountLabel && !lsm().selinux) throw new PlanError(selinuxMissing('selinux mount label').message);
   const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
   const namespaces = planNamespaces(spec);
-  const newUser = namespaces.newUser;
+  const userJoin = namespaces.join.find((ns) => ns.type === 'user');
+  // A joined user namespace cannot mknod either.
+  const inUserNs = namespaces.newUser || userJoin !== undefined;
   const newCgroupNs = (namespaces.unshareFlags & CLONE_FLAGS.cgroup) !== 0;
+  // What idmap/ridmap without mappings of their own use: the container's user namespace.
+  const containerUserns: PlanIdmap['userns'] | null = userJoin
+    ? { path: userJoin.path }
+    : namespaces.newUser
+      ? { uidMap: idMapText(linux.uidMappings ?? []), gidMap: idMapText(linux.gidMappings ?? []) }
+      : null;
 
   const rootfsOps: RootfsOp[] = [];
   for (const mount of spec.mounts ?? []) {
-    rootfsOps.push(...mountOps(mount, bundle, inputs.hierarchies, newCgroupNs));
+    rootfsOps.push(...mountOps(mount, bundle, inputs.hierarchies, newCgroupNs, containerUserns, linux.mountLabel ?? ''));
   }
-  rootfsOps.push(...deviceOps(spec, newUser));
+  rootfsOps.push(...deviceOps(spec, inUserNs));
   rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
   if (spec.process?.cwd) rootfsOps.push({ op: 'mkdir', path: path.posix.normalize(spec.process.cwd) });
 
   const hooks = spec.hooks ?? {};
-  const process = spec.process ? planProcess(spec, inputs, warnings, notes) : null;
+  const process = spec.process ? planProcess(spec, { ...inputs, lsm }, warnings, notes, false) : null;
   const plan: InitPlan = {
     containerId: inputs.id,
     rootfs,
@@ -92,12 +106,14 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     rootReadonly: spec.root?.readonly === true,
     readonlyPaths: (linux.readonlyPaths ?? []).map((p) => path.posix.normalize(p)),
     maskedPaths: (linux.maskedPaths ?? []).map((p) => path.posix.normalize(p)),
+    maskedDirLabel: linux.mountLabel || null,
     sysctl: Object.entries(linux.sysctl ?? {}),
     hostname: spec.hostname ?? null,
     domainname: spec.domainname ?? null,
     console: spec.process?.terminal ? inputs.console : null,
     execFifo: inputs.execFifo,
     runtimeHooks: (hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0,
+    netlinkSocket: Object.keys(linux.netDevices ?? {}).length > 0,
     createContainerHooks: (hooks.createContainer ?? []).map(planHook),
     startContainerHooks: (hooks.startContainer ?? []).map(planHook),
     preserveFds: inputs.preserveFds,
@@ -157,12 +173,51 @@ function rootPropagation(value: string | undefined): number {
   }
 }
 
-function mountOps(mount: Mount, bundle: string, hierarchies: Hierarchy[], newCgroupNs: boolean): RootfsOp[] {
+function mountOps(
+  mount: Mount,
+  bundle: string,
+  hierarchies: Hierarchy[],
+  newCgroupNs: boolean,
+  containerUserns: PlanIdmap['userns'] | null,
+  mountLabel: string,
+): RootfsOp[] {
   const target = path.posix.normalize(mount.destination).replace(/(.)\/$/, '$1');
   const opts = parseMountOptions(mount.options);
-  if (opts.unsupported.length > 0) {
-    throw new PlanError(`mounts: ${target}: unsupported mount option(s): ${opts.unsupported.join(', ')}`);
+  const ops = mountOpsWithoutAttrs(mount, target, opts, bundle, hierarchies, newCgroupNs, containerUserns, mountLabel);
+  // After the whole mount (a cgroup mount's submounts too), as one mount_setattr.
+  if (opts.recursiveAttrs) ops.push({ op: 'mount-setattr', target, attrSet: opts.recursiveAttrs.set, attrClear: opts.recursiveAttrs.clear });
+  return ops;
+}
+
+/**
+ * The idmapping of a mount, checked as runc checks it: only bind mounts; a mount's own
+ * mappings need both uid and gid ones; idmap/ridmap without them take the container's user
+ * namespace, and there must be one.
+ */
+function planIdmap(mount: Mount, opts: ParsedMountOptions, target: string, containerUserns: PlanIdmap['userns'] | null): PlanIdmap | null {
+  const ownMappings = mount.uidMappings !== undefined || mount.gidMappings !== undefined;
+  if (!ownMappings && !opts.idmap) return null;
+  if (!opts.bind) throw new PlanError(`mounts: ${target}: id-mapped mounts are only supported for bind-mounts`);
+  let userns = containerUserns;
+  if (ownMappings) {
+    const complete = (mount.uidMappings?.length ?? 0) > 0 && (mount.gidMappings?.length ?? 0) > 0;
+    userns = complete ? { uidMap: idMapText(mount.uidMappings!), gidMap: idMapText(mount.gidMappings!) } : null;
   }
+  if (!userns) throw new PlanError(`mounts: ${target}: id-mapped mounts must have both uid and gid mappings specified`);
+  return { recursive: opts.idmap?.recursive ?? false, userns };
+}
+
+function mountOpsWithoutAttrs(
+  mount: Mount,
+  target: string,
+  opts: ParsedMountOptions,
+  bundle: string,
+  hierarchies: Hierarchy[],
+  newCgroupNs: boolean,
+  containerUserns: PlanIdmap['userns'] | null,
+  mountLabel: string,
+): RootfsOp[] {
+  const idmap = planIdmap(mount, opts, target, containerUserns);
   if (opts.copyUp && (opts.bind || mount.type !== 'tmpfs')) {
     throw new PlanError(`mounts: ${target}: tmpcopyup is only valid for tmpfs mounts`);
   }
@@ -192,6 +247,7 @@ function mountOps(mount: Mount, bundle: string, hierarchies: Hierarchy[], newCgr
         remountFlags: attrs !== 0 ? MS.BIND | MS.REMOUNT | attrs : 0,
         propagation: opts.propagation,
         copyUp: false,
+        ...(idmap ? { idmap } : {}),
       },
     ];
   }
@@ -209,13 +265,27 @@ function mountOps(mount: Mount, bundle: string, hierarchies: Hierarchy[], newCgr
       target,
       fstype: mount.type ?? 'none',
       flags: opts.flags,
-      data: opts.data,
+      data: withMountLabel(opts.data, mount.type ?? '', mountLabel),
       mkdir: 'dir',
       remountFlags: 0,
       propagation: opts.propagation,
       copyUp: opts.copyUp,
     },
   ];
+}
+
+/** linux.mountLabel as the context= option, on the mounts runc labels that way (not proc,
+ *  sysfs, mqueue or cgroup). */
+function withMountLabel(data: string, fstype: string, mountLabel: string): string {
+  if (!mountLabel || ['proc', 'sysfs', 'mqueue', 'cgroup', 'cgroup2'].includes(fstype)) return data;
+  const context = `context=${JSON.stringify(mountLabel)}`;
+  return data ? `${data},${context}` : context;
+}
+
+/** hostLsm() at most once, and only when asked. */
+function lazyLsm(given: HostLsm | undefined): () => HostLsm {
+  let lsm = given;
+  return () => (lsm ??= hostLsm());
 }
 
 /**
@@ -262,17 +332,17 @@ function cgroupMountOps(target: string, flags: number, hierarchies: Hierarchy[],
   return ops;
 }
 
-function deviceOps(spec: Spec, newUser: boolean): RootfsOp[] {
+function deviceOps(spec: Spec, inUserNs: boolean): RootfsOp[] {
   const configured = spec.linux?.devices ?? [];
   const ops: RootfsOp[] = [];
   const byPath = new Set(configured.map((d) => path.posix.normalize(d.path)));
   for (const d of DEFAULT_DEVICES) {
     if (byPath.has(d.path)) continue;
-    ops.push(newUser ? { op: 'bind-device', path: d.path } : { op: 'mknod', path: d.path, kind: 'c', major: d.major, minor: d.minor, mode: 0o666, uid: 0, gid: 0 });
+    ops.push(inUserNs ? { op: 'bind-device', path: d.path } : { op: 'mknod', path: d.path, kind: 'c', major: d.major, minor: d.minor, mode: 0o666, uid: 0, gid: 0 });
   }
   for (const d of configured) {
     const p = path.posix.normalize(d.path);
-    if (newUser) {
+    if (inUserNs) {
       ops.push({ op: 'bind-device', path: p });
       continue;
     }
@@ -311,18 +381,30 @@ function planHook(h: { path: string; args?: string[]; env?: string[]; timeout?: 
  * config (whose linux section gives the process section its meaning). No LISTEN_FDS: like
  * runc, exec passes --preserve-fds on without socket-activation variables.
  */
-export function buildExecProcess(spec: Spec, process: Process, lastCap: number): { process: PlanProcess; warnings: string[]; notes: string[] } {
+export function buildExecProcess(spec: Spec, process: Process, lastCap: number, lsm?: HostLsm): { process: PlanProcess; warnings: string[]; notes: string[] } {
   const warnings: string[] = [];
   const notes: string[] = [];
-  const planned = planProcess({ ...spec, process }, { preserveFds: 0, lastCap }, warnings, notes);
+  const planned = planProcess({ ...spec, process }, { preserveFds: 0, lastCap, lsm: lazyLsm(lsm) }, warnings, notes, true);
   return { process: planned, warnings, notes };
 }
 
-function planProcess(spec: Spec, inputs: Pick<PlanInputs, 'preserveFds' | 'lastCap'>, warnings: string[], notes: string[]): PlanProcess {
+function planProcess(
+  spec: Spec,
+  inputs: Pick<PlanInputs, 'preserveFds' | 'lastCap'> & { lsm: () => HostLsm },
+  warnings: string[],
+  notes: string[],
+  exec: boolean,
+): PlanProcess {
   const p = spec.process!;
-  // LSM labels are not applied yet: refuse them rather than run the process unconfined.
-  if (p.apparmorProfile) throw new PlanError('process.apparmorProfile: runts cannot apply AppArmor profiles yet');
-  if (p.selinuxLabel) throw new PlanError('process.selinuxLabel: runts cannot apply SELinux labels yet');
+  let attrs;
+  try {
+    // execCPUAffinity "is not applicable to the container's init process" (runtime-spec).
+    attrs = planProcessAttrs(exec ? p : { ...p, execCPUAffinity: undefined }, spec.linux ?? {}, inputs.lsm);
+  } catch (err) {
+    if (err instanceof ProcessAttrError) throw new PlanError(err.message);
+    throw err;
+  }
+  if (!exec && p.execCPUAffinity) notes.push('process.execCPUAffinity applies to exec\'d processes only, not the init');
   const env = [...(p.env ?? [])];
   if (inputs.preserveFds > 0) env.push(`LISTEN_FDS=${inputs.preserveFds}`, 'LISTEN_PID=1');
   const rlimits = (p.rlimits ?? []).map((r) => {
@@ -372,6 +454,7 @@ function planProcess(spec: Spec, inputs: Pick<PlanInputs, 'preserveFds' | 'lastC
     terminal: p.terminal === true,
     consoleSize: p.consoleSize ? { height: p.consoleSize.height, width: p.consoleSize.width } : null,
     seccomp: planSeccomp(spec, warnings, notes),
+    attrs,
   };
 }
 

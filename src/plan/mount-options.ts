@@ -68,13 +68,62 @@ const PROPAGATION_OPTIONS: Record<string, number> = {
   runbindable: MS.UNBINDABLE | MS.REC,
 };
 
-/** Options runts knows but cannot honour yet: refused rather than silently ignored. */
-const UNSUPPORTED_OPTIONS = new Set(['idmap', 'ridmap', 'rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnoexec', 'rexec', 'rnodiratime', 'rdiratime', 'rrelatime', 'rnorelatime', 'rnoatime', 'ratime', 'rstrictatime', 'rnostrictatime', 'rnosymfollow', 'rsymfollow']);
+/** mount_setattr(2) MOUNT_ATTR_* bits. */
+export const MOUNT_ATTR = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  /** The access-time field: RELATIME (0), NOATIME or STRICTATIME. */
+  ATIME_MASK: 0x70,
+  RELATIME: 0x0,
+  NOATIME: 0x10,
+  STRICTATIME: 0x20,
+  NODIRATIME: 0x80,
+  NOSYMFOLLOW: 0x200000,
+} as const;
 
-/** Every option parseMountOptions honours (neither refused nor passed on as fs data), sorted
- *  like runc's list; `runts features` reports it. */
+/** Recursive attribute options (runc 1.1+): applied with mount_setattr(AT_RECURSIVE) to the
+ *  whole mount tree, submounts included. */
+const RECURSIVE_ATTR_OPTIONS: Record<string, { clear: boolean; attr: number }> = {
+  rro: { clear: false, attr: MOUNT_ATTR.RDONLY },
+  rrw: { clear: true, attr: MOUNT_ATTR.RDONLY },
+  rnosuid: { clear: false, attr: MOUNT_ATTR.NOSUID },
+  rsuid: { clear: true, attr: MOUNT_ATTR.NOSUID },
+  rnodev: { clear: false, attr: MOUNT_ATTR.NODEV },
+  rdev: { clear: true, attr: MOUNT_ATTR.NODEV },
+  rnoexec: { clear: false, attr: MOUNT_ATTR.NOEXEC },
+  rexec: { clear: true, attr: MOUNT_ATTR.NOEXEC },
+  rnodiratime: { clear: false, attr: MOUNT_ATTR.NODIRATIME },
+  rdiratime: { clear: true, attr: MOUNT_ATTR.NODIRATIME },
+  rrelatime: { clear: false, attr: MOUNT_ATTR.RELATIME },
+  rnorelatime: { clear: true, attr: MOUNT_ATTR.RELATIME },
+  rnoatime: { clear: false, attr: MOUNT_ATTR.NOATIME },
+  ratime: { clear: true, attr: MOUNT_ATTR.NOATIME },
+  rstrictatime: { clear: false, attr: MOUNT_ATTR.STRICTATIME },
+  rnostrictatime: { clear: true, attr: MOUNT_ATTR.STRICTATIME },
+  rnosymfollow: { clear: false, attr: MOUNT_ATTR.NOSYMFOLLOW },
+  rsymfollow: { clear: true, attr: MOUNT_ATTR.NOSYMFOLLOW },
+};
+
+/** idmap: the mount (its top only) gets an id mapping; ridmap: every mount of the tree does. */
+const IDMAP_OPTIONS: Record<string, { recursive: boolean }> = {
+  idmap: { recursive: false },
+  ridmap: { recursive: true },
+};
+
+/** Every option parseMountOptions honours (none is passed on as fs data), sorted like runc's
+ *  list; `runts features` reports it. */
 export function honouredMountOptions(): string[] {
-  return [...Object.keys(FLAG_OPTIONS), 'bind', 'rbind', 'tmpcopyup', ...Object.keys(PROPAGATION_OPTIONS)].sort();
+  return [
+    ...Object.keys(FLAG_OPTIONS),
+    'bind',
+    'rbind',
+    'tmpcopyup',
+    ...Object.keys(PROPAGATION_OPTIONS),
+    ...Object.keys(RECURSIVE_ATTR_OPTIONS),
+    ...Object.keys(IDMAP_OPTIONS),
+  ].sort();
 }
 
 export interface ParsedMountOptions {
@@ -88,8 +137,10 @@ export interface ParsedMountOptions {
   data: string;
   /** tmpcopyup (runc's extension): fill a new tmpfs with the directory it covers. */
   copyUp: boolean;
-  /** Options refused (see UNSUPPORTED_OPTIONS). */
-  unsupported: string[];
+  /** MOUNT_ATTR_* bits to set and clear recursively (rro, rnosuid, ...); null when none given. */
+  recursiveAttrs: { set: number; clear: number } | null;
+  /** idmap or ridmap given (the last one wins). */
+  idmap: { recursive: boolean } | null;
 }
 
 export function parseMountOptions(options: readonly string[] | undefined): ParsedMountOptions {
@@ -97,11 +148,14 @@ export function parseMountOptions(options: readonly string[] | undefined): Parse
   let bind = false;
   let recursive = false;
   let copyUp = false;
+  let attrSet = 0;
+  let attrClear = 0;
+  let idmap: ParsedMountOptions['idmap'] = null;
   const propagation: number[] = [];
   const data: string[] = [];
-  const unsupported: string[] = [];
   for (const option of options ?? []) {
     const known = FLAG_OPTIONS[option];
+    const attr = RECURSIVE_ATTR_OPTIONS[option];
     if (known) {
       flags = known.clear ? flags & ~known.flag : flags | known.flag;
     } else if (option === 'bind') {
@@ -111,13 +165,25 @@ export function parseMountOptions(options: readonly string[] | undefined): Parse
       recursive = true;
     } else if (option in PROPAGATION_OPTIONS) {
       propagation.push(PROPAGATION_OPTIONS[option]);
-    } else if (UNSUPPORTED_OPTIONS.has(option)) {
-      unsupported.push(option);
+    } else if (attr) {
+      if (attr.clear) {
+        attrClear |= attr.attr;
+        attrSet &= ~attr.attr;
+      } else {
+        attrSet |= attr.attr;
+        attrClear &= ~attr.attr;
+      }
+      // The access time is one field: changing it means clearing the whole field
+      // (mount_setattr(2)), which also makes ratime/rnorelatime/rnostrictatime mean relatime.
+      if ((attr.attr & ~MOUNT_ATTR.ATIME_MASK) === 0) attrClear |= MOUNT_ATTR.ATIME_MASK;
+    } else if (option in IDMAP_OPTIONS) {
+      idmap = IDMAP_OPTIONS[option];
     } else if (option === 'tmpcopyup') {
       copyUp = true;
     } else {
       data.push(option);
     }
   }
-  return { flags, bind, recursive, propagation, data: data.join(','), copyUp, unsupported };
+  const recursiveAttrs = attrSet !== 0 || attrClear !== 0 ? { set: attrSet, clear: attrClear } : null;
+  return { flags, bind, recursive, propagation, data: data.join(','), copyUp, recursiveAttrs, idmap };
 }

@@ -13,6 +13,11 @@
 //   stage1  -> parent  {type:"pid", pid}        host pid of stage2 (the container init);
 //                                               stage1 then exits 0
 //   parent  -> stage2  {type:"state", state}    the state JSON string for hooks it runs
+//   stage2  -> parent  {type:"netlink"}         only when plan.netlinkSocket; then one
+//                                               byte carrying (SCM_RIGHTS) a NETLINK_ROUTE
+//                                               socket made in the container's network
+//                                               namespace: the parent moves linux.netDevices
+//   parent  -> stage2  {type:"netlink-done"}
 //   stage2  -> parent  {type:"hooks"}           only when plan.runtimeHooks: parent runs
 //                                               prestart + createRuntime hooks now
 //   parent  -> stage2  {type:"hooks-done"}
@@ -72,6 +77,8 @@ export type RootfsOp =
       copyUp: boolean;
       /** For proc/sysfs/etc: the target must be a real directory inside the rootfs, not a
        *  symlink (security rule 6/8). Verified after mounting for fstype "proc". */
+      /** Only on idmapped bind mounts: the tree stage1 prepared is attached instead of mount(2). */
+      idmap?: PlanIdmap;
     }
   /** mknod(2) inside the rootfs (kind 'c' | 'b' | 'p' | 'u'), then chown to uid/gid. */
   | {
@@ -93,7 +100,27 @@ export type RootfsOp =
    *  read-only once the mounts under it exist. flags include MS_REMOUNT. */
   | { op: 'remount'; target: string; flags: number }
   /** mkdir -p inside the rootfs (0755, owned by the caller): process.cwd, as runc creates it. */
-  | { op: 'mkdir'; path: string };
+  | { op: 'mkdir'; path: string }
+  /** mount_setattr(AT_RECURSIVE) on the mount at target and every mount below it: the
+   *  recursive attribute options (rro, rnosuid, ...). MOUNT_ATTR_* bits. */
+  | { op: 'mount-setattr'; target: string; attrSet: number; attrClear: number };
+
+/**
+ * An idmapped bind mount (a mount's uidMappings/gidMappings, options idmap/ridmap). Setting
+ * MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN over the source's filesystem (the host's root), so
+ * stage1 prepares every such mount first, before it joins or creates any namespace:
+ * open_tree(source, OPEN_TREE_CLONE, plus AT_RECURSIVE when the op's flags have MS_REC), then
+ * mount_setattr(MOUNT_ATTR_IDMAP, plus AT_RECURSIVE when `recursive`) with the user namespace
+ * below. The mount op later attaches that detached tree with move_mount onto its target.
+ */
+export interface PlanIdmap {
+  /** ridmap: every mount of the cloned tree is idmapped, not only its top. */
+  recursive: boolean;
+  /** The mapping: uid_map/gid_map contents for a fresh user namespace (stage1 clones a child
+   *  into one, writes its maps, opens it and lets the child exit), or the path of an existing
+   *  user namespace (the one the container joins). */
+  userns: { uidMap: string; gidMap: string } | { path: string };
+}
 
 /** Run by the helper itself (createContainer before pivot_root, startContainer after
  *  exec.fifo opens and before execve), with the state JSON on stdin. */
@@ -137,6 +164,51 @@ export interface PlanProcess {
   consoleSize: { height: number; width: number } | null;
   /** linux.seccomp compiled by src/seccomp/compile.ts; null: no filter. */
   seccomp: PlanSeccomp | null;
+  /** Scheduler, I/O priority, personality, memory policy, affinity, LSM labels. */
+  attrs: PlanProcessAttrs;
+}
+
+/** CPU or NUMA node numbers as inclusive [first, last] ranges ("0-3,7" is [[0,3],[7,7]]). */
+export type CpuRanges = [number, number][];
+
+/** sched_setattr(2) arguments; runtime/deadline/period are decimal nanoseconds. */
+export interface PlanScheduler {
+  policy: number;
+  flags: number;
+  nice: number;
+  priority: number;
+  runtime: string;
+  deadline: string;
+  period: string;
+}
+
+/**
+ * Set by the helper, each null to leave it alone (src/plan/process-attrs.ts). Before the
+ * process is reported created (exec: before execve): cpuAffinity, then scheduler,
+ * ioPriority, personality, memoryPolicy. Then, at the end (security rule 14): the LSM
+ * labels are written to /proc/thread-self/attr (procfs verified) before seccomp and the
+ * credential switch; execve turns them into the process's labels.
+ */
+export interface PlanProcessAttrs {
+  scheduler: PlanScheduler | null;
+  /** ioprio_set(IOPRIO_WHO_PROCESS, 0, value): (class << 13) | priority. */
+  ioPriority: number | null;
+  /** personality(2): domain | flags (linux.personality). */
+  personality: number | null;
+  /** set_mempolicy(mode | flags, nodes) (linux.memoryPolicy). */
+  memoryPolicy: { mode: number; nodes: CpuRanges } | null;
+  /**
+   * process.execCPUAffinity, for `runts exec` only (the spec and runc leave the init's
+   * alone). initial: set by stage1 right after the plan arrives (the helper was put in the
+   * container's cgroups before), so all of the helper's work runs there; final: set just
+   * before execve. Both null: reset to every CPU before the process runs, so it does not
+   * inherit the runtime's affinity (runc does the same for the init and exec).
+   */
+  cpuAffinity: { initial: CpuRanges | null; final: CpuRanges | null };
+  /** Written as "exec <profile>" to attr/apparmor/exec (or attr/exec). */
+  apparmorProfile: string | null;
+  /** Written to attr/keycreate and attr/exec. */
+  selinuxLabel: string | null;
 }
 
 /**
@@ -178,6 +250,9 @@ export interface InitPlan {
   /** Paths inside the container, applied after pivot_root. */
   readonlyPaths: string[];
   maskedPaths: string[];
+  /** linux.mountLabel: the SELinux context= of the read-only tmpfs over masked directories
+   *  (runc labels them so); null for none. */
+  maskedDirLabel: string | null;
   /** [key with dots, value], written to /proc/sys/<key with slashes> after pivot_root. */
   sysctl: [string, string][];
   hostname: string | null;
@@ -192,6 +267,8 @@ export interface InitPlan {
   execFifo: string;
   /** Send {type:"hooks"} after the rootfs ops (prestart/createRuntime run by the parent). */
   runtimeHooks: boolean;
+  /** Send {type:"netlink"} and a route netlink socket right after the state (linux.netDevices). */
+  netlinkSocket: boolean;
   createContainerHooks: PlanHook[];
   startContainerHooks: PlanHook[];
   /** fds 3 .. 3+preserveFds-1 stay open in the container; every other fd >= 3 is closed. */
@@ -227,6 +304,8 @@ export type SyncMessage =
   | { type: 'state'; state: string }
   | { type: 'hooks' }
   | { type: 'hooks-done' }
+  | { type: 'netlink' }
+  | { type: 'netlink-done' }
   | { type: 'created' }
   | { type: 'error'; message: string }
   | { type: 'warning'; message: string };

@@ -3,7 +3,7 @@
 // runc merely warns about become warnings. The rules follow runc where runc has one,
 // since callers expect its verdicts.
 
-import { closeSync, openSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync, statfsSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { SpecError, describeFsError, pointerToken, specErrorMessage, type ValidateOptions } from './errors';
 import { RLIMIT_NUMBERS } from '../plan/rlimits';
@@ -128,6 +128,17 @@ function checkNamespaces(namespaces: NamespaceSet, checker: Checker): void {
   if (!namespaces.has('mount')) checker.fail('/linux/namespaces', 'a mount namespace is required');
 }
 
+/** statfs f_type of nsfs, where namespace files live. */
+const NSFS_MAGIC = 0x6e736673;
+
+function isNsfs(path: string): boolean {
+  try {
+    return statfsSync(path).type === NSFS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
 /** The path must be a namespace of the given type: /proc/<pid>/ns/<name> or a bind mount of one. */
 function checkNamespacePath(type: LinuxNamespaceType, path: string, pointer: string, checker: Checker): void {
   // readlink of an fd's /proc/self/fd entry names an nsfs inode "<name>:[<inode>]" whether
@@ -148,6 +159,9 @@ function checkNamespacePath(type: LinuxNamespaceType, path: string, pointer: str
   }
   const expected = KERNEL_NAMESPACE_NAMES[type];
   const kind = /^([a-z_]+):\[\d+\]$/.exec(target)?.[1];
+  // A bind mount of a namespace file (`ip netns add`, CNI) reads back as its own path; the
+  // init helper checks its type (NS_GET_NSTYPE) before joining it.
+  if (kind === undefined && isNsfs(path)) return;
   if (kind === undefined) checker.fail(pointer, `${path} is not a namespace`);
   if (kind !== expected) checker.fail(pointer, `${path} is not a namespace of type "${type}" (it is a ${kind} namespace)`);
 }

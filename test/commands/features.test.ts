@@ -8,6 +8,7 @@ import { buildFeatures, featuresText, type Features } from '../../src/features';
 import { CLONE_FLAGS } from '../../src/plan/build';
 import { CAPABILITY_NUMBERS, capabilityNumbers } from '../../src/plan/capabilities';
 import { parseMountOptions } from '../../src/plan/mount-options';
+import { MPOL_MODES, planProcessAttrs } from '../../src/plan/process-attrs';
 import { actionValue, compileSeccomp } from '../../src/seccomp/compile';
 import type { LinuxSeccomp } from '../../src/spec/types';
 import { planResourceWrites } from '../../src/cgroups/resources';
@@ -59,7 +60,7 @@ const projectFeaturesSchema = {
     linux: {
       type: 'object',
       additionalProperties: false,
-      required: ['namespaces', 'capabilities', 'cgroup', 'seccomp', 'apparmor', 'selinux', 'intelRdt', 'mountExtensions', 'netDevices'],
+      required: ['namespaces', 'capabilities', 'cgroup', 'seccomp', 'apparmor', 'selinux', 'memoryPolicy', 'intelRdt', 'mountExtensions', 'netDevices'],
       properties: {
         namespaces: uniqueArrayOf({ $ref: `${CONFIG_ID}#/definitions/LinuxNamespaceType` }),
         capabilities: uniqueArrayOf({ type: 'string', pattern: '^CAP_[A-Z_]+$' }),
@@ -79,7 +80,16 @@ const projectFeaturesSchema = {
         },
         apparmor: bools('enabled'),
         selinux: bools('enabled'),
-        intelRdt: bools('enabled'),
+        memoryPolicy: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['modes', 'flags'],
+          properties: {
+            modes: uniqueArrayOf({ $ref: `${CONFIG_ID}#/definitions/LinuxMemoryPolicy/properties/mode` }),
+            flags: uniqueArrayOf({ $ref: `${CONFIG_ID}#/definitions/LinuxMemoryPolicy/properties/flags/items` }),
+          },
+        },
+        intelRdt: bools('enabled', 'schemata', 'monitoring'),
         mountExtensions: { type: 'object', additionalProperties: false, required: ['idmap'], properties: { idmap: bools('enabled') } },
         netDevices: bools('enabled'),
       },
@@ -136,23 +146,25 @@ t.test('hooks: every phase of the spec, in lifecycle order', async (t) => {
 });
 
 t.test('mount options: exactly those parseMountOptions honours', async (t) => {
-  // Candidates: what runc knows (its sample output) plus what runts refuses explicitly.
+  // Candidates: what runc knows (its sample output) plus runc's idmap options and two fs options.
   const runcOptions: string[] = noOfficial
     ? []
     : JSON.parse(fs.readFileSync(path.join(officialDir, 'test/features/good/runc.json'), 'utf8')).mountOptions;
   const candidates = new Set([...runcOptions, ...features.mountOptions, 'idmap', 'ridmap', 'tmpcopyup', 'rro', 'rnosuid', 'defaults', 'acl']);
   for (const option of candidates) {
     const parsed = parseMountOptions([option]);
-    const honoured = parsed.data === '' && parsed.unsupported.length === 0;
+    const honoured = parsed.data === '';
     t.equal(features.mountOptions.includes(option), honoured, `${option}: ${honoured ? 'honoured' : 'not honoured'}`);
   }
   t.same(features.mountOptions, [...features.mountOptions].sort(), 'sorted like runc');
 });
 
-t.test('idmapped mounts are reported as they are implemented (refused today)', async (t) => {
-  const idmapHonoured = parseMountOptions(['idmap']).unsupported.length === 0 && parseMountOptions(['ridmap']).unsupported.length === 0;
-  t.equal(features.linux.mountExtensions.idmap.enabled, idmapHonoured);
-  t.equal(features.linux.mountExtensions.idmap.enabled, false, 'containerd and CRI-O must not enable user-namespaced pods');
+t.test('idmapped mounts: honoured options, enabled from Linux 5.12 on', async (t) => {
+  t.ok(features.mountOptions.includes('idmap') && features.mountOptions.includes('ridmap'), 'idmap and ridmap are listed');
+  t.equal(buildFeatures('6.18.0').linux.mountExtensions.idmap.enabled, true);
+  t.equal(buildFeatures('5.12.0').linux.mountExtensions.idmap.enabled, true);
+  t.equal(buildFeatures('5.11.22').linux.mountExtensions.idmap.enabled, false, 'no MOUNT_ATTR_IDMAP before 5.12');
+  t.equal(buildFeatures('garbage').linux.mountExtensions.idmap.enabled, false);
 });
 
 t.test('namespaces: the ones the plan can unshare', async (t) => {
@@ -244,14 +256,36 @@ t.test('cgroup: cgroupfs v1 and v2 with rdma, no systemd driver', async (t) => {
   }
 });
 
-t.test('not implemented: apparmor, selinux, intelRdt, netDevices; no behaviour-changing annotations', async (t) => {
-  t.same(features.linux.apparmor, { enabled: false });
-  t.same(features.linux.selinux, { enabled: false });
-  t.same(features.linux.intelRdt, { enabled: false });
-  t.same(features.linux.netDevices, { enabled: false });
+t.test('memory policy: every mode and flag the plan maps, as far as the kernel takes them', async (t) => {
+  const all = (release: string) => buildFeatures(release).linux.memoryPolicy;
+  t.same(all('6.18.0'), {
+    modes: ['MPOL_BIND', 'MPOL_DEFAULT', 'MPOL_INTERLEAVE', 'MPOL_LOCAL', 'MPOL_PREFERRED', 'MPOL_PREFERRED_MANY', 'MPOL_WEIGHTED_INTERLEAVE'],
+    flags: ['MPOL_F_NUMA_BALANCING', 'MPOL_F_RELATIVE_NODES', 'MPOL_F_STATIC_NODES'],
+  });
+  t.same([...all('6.18.0').modes].sort(), Object.keys(MPOL_MODES).sort(), 'exactly the modes planProcessAttrs maps');
+  t.same(all('5.10.0'), { modes: ['MPOL_BIND', 'MPOL_DEFAULT', 'MPOL_INTERLEAVE', 'MPOL_LOCAL', 'MPOL_PREFERRED'], flags: ['MPOL_F_RELATIVE_NODES', 'MPOL_F_STATIC_NODES'] });
+  for (const mode of all('6.18.0').modes) {
+    const nodes = mode === 'MPOL_DEFAULT' || mode === 'MPOL_LOCAL' ? undefined : '0';
+    t.doesNotThrow(() => planProcessAttrs({ cwd: '/' }, { memoryPolicy: { mode: mode as 'MPOL_BIND', nodes } }, () => ({ apparmor: false, selinux: false })), mode);
+  }
+});
+
+t.test('LSMs: supported (applied where the host runs them), like runc reports them', async (t) => {
+  t.same(features.linux.apparmor, { enabled: true });
+  t.same(features.linux.selinux, { enabled: true });
+  const labels = planProcessAttrs({ cwd: '/', apparmorProfile: 'p', selinuxLabel: 'l' }, {}, () => ({ apparmor: true, selinux: true }));
+  t.match(labels, { apparmorProfile: 'p', selinuxLabel: 'l' });
+});
+
+t.test('no behaviour-changing annotations', async (t) => {
   t.same(features.potentiallyUnsafeConfigAnnotations, []);
   t.same(Object.keys(features.annotations), ['io.github.runts.commit', 'io.github.runts.libseccomp.version', 'io.github.runts.version']);
   t.equal(features.annotations['io.github.runts.libseccomp.version'], 'none (BPF compiled in TypeScript)');
+});
+
+t.test('linux.netDevices and linux.intelRdt are supported, as runc reports them', async (t) => {
+  t.same(features.linux.netDevices, { enabled: true });
+  t.same(features.linux.intelRdt, { enabled: true, schemata: true, monitoring: true });
 });
 
 t.test('runts features prints the document on stdout, without loading the addon', async (t) => {

@@ -255,24 +255,33 @@ t.test('rule 14: user switch, limited capabilities and no_new_privs all hold aft
   t.equal(status.Seccomp, '0', 'no seccomp filter (linux.seccomp not configured)');
 });
 
-t.test('rule 14: seccomp comes last, so it cannot block the runtime\'s own user switch and capabilities', async (t) => {
+t.test('rule 14: personality and seccomp last, so the filter cannot block the runtime\'s own setup', async (t) => {
   if (!requireRoot(t)) return;
   const { rt } = setup(t);
   const caps = ['CAP_KILL', 'CAP_NET_BIND_SERVICE'];
   const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
-    args: ['sh', '-c', 'cat /proc/self/status; mkdir /tmp/blocked 2>/dev/null && echo mkdir-allowed || echo mkdir-denied'],
+    args: ['sh', '-c', 'cat /proc/self/status; uname -m; cat /proc/self/personality; ionice; mkdir /tmp/blocked 2>/dev/null && echo mkdir-allowed || echo mkdir-denied'],
     config: (config) => {
       config.root!.readonly = false;
       config.process!.user = { uid: 1000, gid: 1000 };
       config.process!.noNewPrivileges = true;
       config.process!.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps };
-      // Denies exactly what the init needs to switch user and set capabilities (and mkdir, to
-      // show the filter is on): it only starts if the filter is installed after all of that.
+      config.linux!.personality = { domain: 'LINUX32', flags: ['ADDR_NO_RANDOMIZE'] };
+      config.process!.scheduler = { policy: 'SCHED_BATCH' };
+      config.process!.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 5 };
+      config.linux!.memoryPolicy = { mode: 'MPOL_LOCAL' };
+      // Denies exactly what the init needs to set the personality and the other process
+      // attributes, switch user and set capabilities (and mkdir, to show the filter is on):
+      // it only starts if the filter is installed after all of that.
       config.linux!.seccomp = {
         defaultAction: 'SCMP_ACT_ALLOW',
         architectures: ['SCMP_ARCH_X86_64'],
         syscalls: [
-          { names: ['setresuid', 'setresgid', 'setgroups', 'capset', 'prctl', 'mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
+          {
+            names: ['setresuid', 'setresgid', 'setgroups', 'capset', 'prctl', 'personality', 'sched_setattr', 'sched_setaffinity', 'ioprio_set', 'set_mempolicy', 'mkdir', 'mkdirat'],
+            action: 'SCMP_ACT_ERRNO',
+            errnoRet: 1,
+          },
         ],
       };
     },
@@ -286,5 +295,5 @@ t.test('rule 14: seccomp comes last, so it cannot block the runtime\'s own user 
     NoNewPrivs: '1',
     Seccomp: '2',
   });
-  t.match(run.stdout, /mkdir-denied/, 'the filter is active in the container process');
+  t.match(run.stdout, /\ni686\n00040008\nbest-effort: prio 5\nmkdir-denied\n$/, 'personality (flags too) and ioPriority survive the user switch; the filter is active');
 });

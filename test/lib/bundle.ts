@@ -1,4 +1,6 @@
 // OCI bundles for tests, made by scripts/make-bundle.mjs (the one place that knows the layout).
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from './runts';
@@ -40,4 +42,16 @@ export async function makeBundle(dir: string, opts: BundleOptions = {}): Promise
 /** The default config makeBundle writes (runc's spec defaults, no resources, no terminal). */
 export async function defaultConfig(args?: string[]): Promise<BundleConfig> {
   return (await loadModule()).defaultConfig(args);
+}
+
+/** Readies a bundle for a user namespace whose root is host id `hostId`: the rootfs becomes
+ *  its own, and the directories down to the bundle (mkdtemp makes them 0700) traversable. */
+export function prepareForUserNs(made: Bundle, hostId: number): void {
+  execFileSync('chown', ['-R', '-h', `${hostId}:${hostId}`, made.rootfs]);
+  openToOthers(made.bundle);
+}
+
+/** Lets other uids (a user namespace's root, an idmapped owner) traverse down to `dir`. */
+export function openToOthers(dir: string): void {
+  for (let d = dir; d !== path.dirname(d) && d !== '/tmp'; d = path.dirname(d)) fs.chmodSync(d, fs.statSync(d).mode | 0o711);
 }

@@ -1,5 +1,5 @@
 // Helpers for integration tests: import from 'test/lib' (relative path) in test files.
-export { makeBundle, defaultConfig, type Bundle, type BundleConfig, type BundleOptions } from './bundle';
+export { makeBundle, defaultConfig, openToOthers, prepareForUserNs, type Bundle, type BundleConfig, type BundleOptions } from './bundle';
 export { leakGuard, startLeakWatch, type LeakWatch } from './guard';
 export {
   REPO_ROOT,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildPlan, CLONE_FLAGS, PlanError } from '../../src/plan/build';
 import type { PlanInputs } from '../../src/plan/build';
-import { MS } from '../../src/plan/mount-options';
+import { MOUNT_ATTR, MS } from '../../src/plan/mount-options';
 import type { RootfsOp } from '../../src/plan/types';
 import type { Spec } from '../../src/spec/types';
 import type { Hierarchy } from '../../src/cgroups/hierarchy';
@@ -94,17 +94,105 @@ t.test('filesystem mounts keep fs data and flags', async (t) => {
   t.equal(m.data, 'mode=1777,size=65536k');
 });
 
-t.test('idmap options are refused, not ignored', async (t) => {
-  const spec = baseSpec();
-  spec.mounts = [{ destination: '/d', type: 'bind', source: 'data', options: ['bind', 'idmap'] }];
-  t.throws(() => buildPlan(inputs(spec)), PlanError);
-});
-
 const hybrid: Hierarchy[] = [
   { fstype: 'cgroup', mountpoint: '/sys/fs/cgroup/cpu,cpuacct', mountRoot: '/', subsystems: ['cpu', 'cpuacct'], cgroup: '/a' },
   { fstype: 'cgroup', mountpoint: '/sys/fs/cgroup/memory', mountRoot: '/', subsystems: ['memory'], cgroup: '/a' },
   { fstype: 'cgroup2', mountpoint: '/sys/fs/cgroup/unified', mountRoot: '/', subsystems: [], cgroup: '/a' },
 ];
+
+const withUserNs = (spec: Spec, hostID = 100000): Spec => {
+  spec.linux!.namespaces!.push({ type: 'user' });
+  spec.linux!.uidMappings = [{ containerID: 0, hostID, size: 65536 }];
+  spec.linux!.gidMappings = [{ containerID: 0, hostID, size: 65536 }];
+  return spec;
+};
+
+t.test('a mount\'s own mappings make an idmapped bind, with or without a user namespace', async (t) => {
+  for (const spec of [baseSpec(), withUserNs(baseSpec())]) {
+    spec.mounts = [
+      {
+        destination: '/d',
+        source: 'data',
+        options: ['rbind', 'ro'],
+        uidMappings: [{ containerID: 1000, hostID: 5000, size: 10 }, { containerID: 0, hostID: 7000, size: 1 }],
+        gidMappings: [{ containerID: 1000, hostID: 6000, size: 1 }],
+      },
+    ];
+    const [m] = mountsOf(buildPlan(inputs(spec)).plan.rootfsOps);
+    t.equal(m.flags, MS.BIND | MS.REC, 'cloned recursively (rbind)');
+    t.equal(m.remountFlags, MS.BIND | MS.REMOUNT | MS.RDONLY, 'flags still applied after attaching');
+    t.same(m.idmap, { recursive: false, userns: { uidMap: '1000 5000 10\n0 7000 1\n', gidMap: '1000 6000 1\n' } });
+  }
+});
+
+t.test('idmap and ridmap without mappings take the container\'s user namespace', async (t) => {
+  const spec = withUserNs(baseSpec(), 200000);
+  spec.mounts = [
+    { destination: '/a', source: 'data', options: ['bind', 'idmap'] },
+    { destination: '/b', source: 'data', options: ['rbind', 'ridmap'] },
+    { destination: '/c', source: 'data', options: ['bind'] },
+  ];
+  const [a, b, c] = mountsOf(buildPlan(inputs(spec)).plan.rootfsOps);
+  const userns = { uidMap: '0 200000 65536\n', gidMap: '0 200000 65536\n' };
+  t.same(a.idmap, { recursive: false, userns });
+  t.same(b.idmap, { recursive: true, userns });
+  t.notOk('idmap' in c, 'a plain bind is not idmapped');
+
+  const joined = baseSpec();
+  joined.linux!.namespaces!.push({ type: 'user', path: '/proc/42/ns/user' });
+  joined.mounts = [{ destination: '/a', source: 'data', options: ['bind', 'idmap'] }];
+  t.same(mountsOf(buildPlan(inputs(joined)).plan.rootfsOps)[0].idmap, { recursive: false, userns: { path: '/proc/42/ns/user' } }, 'a joined user namespace by its path');
+});
+
+t.test('idmapped mounts are refused as runc refuses them', async (t) => {
+  const cases: [string, Spec['mounts'], Spec, string][] = [
+    ['idmap without a user namespace', [{ destination: '/d', source: 'data', options: ['bind', 'idmap'] }], baseSpec(), 'mounts: /d: id-mapped mounts must have both uid and gid mappings specified'],
+    ['only uid mappings', [{ destination: '/d', source: 'data', options: ['bind'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }], withUserNs(baseSpec()), 'mounts: /d: id-mapped mounts must have both uid and gid mappings specified'],
+    ['empty mappings', [{ destination: '/d', source: 'data', options: ['bind', 'idmap'], uidMappings: [], gidMappings: [] }], withUserNs(baseSpec()), 'mounts: /d: id-mapped mounts must have both uid and gid mappings specified'],
+    ['not a bind mount', [{ destination: '/d', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] }], withUserNs(baseSpec()), 'mounts: /d: id-mapped mounts are only supported for bind-mounts'],
+  ];
+  for (const [name, mounts, spec, message] of cases) {
+    spec.mounts = mounts;
+    t.throws(() => buildPlan(inputs(spec)), new PlanError(message), name);
+  }
+});
+
+t.test('recursive attribute options become one mount-setattr after the mount', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [
+    { destination: '/d', source: 'data', options: ['rbind', 'rro', 'rnosuid', 'rnoexec', 'rexec', 'rnoatime'] },
+    { destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rnodev', 'rnosymfollow', 'rrelatime'] },
+    { destination: '/u', type: 'tmpfs', source: 'tmpfs', options: ['ro'] },
+  ];
+  const ops = buildPlan(inputs(spec)).plan.rootfsOps;
+  const targets = ops.filter((o) => o.op === 'mount' || o.op === 'mount-setattr').map((o) => `${o.op} ${'target' in o ? o.target : ''}`);
+  t.same(targets, ['mount /d', 'mount-setattr /d', 'mount /t', 'mount-setattr /t', 'mount /u'], 'only mounts with recursive options get one');
+  const setattrs = ops.filter((o): o is Extract<RootfsOp, { op: 'mount-setattr' }> => o.op === 'mount-setattr');
+  // rnoatime: NOATIME set, the whole atime field cleared; rexec cancels rnoexec.
+  t.same([setattrs[0].attrSet, setattrs[0].attrClear], [MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NOATIME, MOUNT_ATTR.NOEXEC | MOUNT_ATTR.ATIME_MASK]);
+  // rrelatime is the atime value 0: nothing set, the field cleared.
+  t.same([setattrs[1].attrSet, setattrs[1].attrClear], [MOUNT_ATTR.NODEV | MOUNT_ATTR.NOSYMFOLLOW, MOUNT_ATTR.ATIME_MASK]);
+  t.equal(mountsOf(ops)[0].remountFlags, 0, 'recursive options are no mount(2) flags');
+});
+
+t.test('recursive attributes of a cgroup mount follow its hierarchies', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['rro'] }];
+  const ops = buildPlan(inputs(spec, { hierarchies: hybrid })).plan.rootfsOps;
+  const cgroupOps = ops.filter((o) => ('target' in o && o.target.startsWith('/sys/fs/cgroup')) || ('path' in o && o.path.startsWith('/sys/fs/cgroup')));
+  t.ok(cgroupOps.length > 3, 'a tmpfs, binds and links');
+  t.same(cgroupOps.pop(), { op: 'mount-setattr', target: '/sys/fs/cgroup', attrSet: MOUNT_ATTR.RDONLY, attrClear: 0 }, 'last');
+});
+
+t.test('a joined user namespace binds devices too (no mknod)', async (t) => {
+  const spec = baseSpec();
+  spec.linux!.namespaces!.push({ type: 'user', path: '/proc/42/ns/user' });
+  spec.linux!.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }];
+  const ops = buildPlan(inputs(spec)).plan.rootfsOps;
+  t.notOk(ops.some((o) => o.op === 'mknod'));
+  t.ok(ops.some((o) => o.op === 'bind-device' && o.path === '/dev/fuse'));
+});
+
 
 t.test('cgroup mount on a hybrid host: tmpfs, per-hierarchy binds, comount links', async (t) => {
   const spec = baseSpec();
@@ -186,6 +274,13 @@ t.test('no process: the plan carries none; hooks split by where they run', async
   t.same(plan.createContainerHooks, [{ path: '/bin/cc', args: ['cc', '-x'], env: [], timeout: 3 }]);
 });
 
+t.test('linux.netDevices: the init lends a netlink socket only when devices are to move', async (t) => {
+  const spec = baseSpec();
+  t.equal(buildPlan(inputs(spec)).plan.netlinkSocket, false);
+  spec.linux!.netDevices = { eth1: { name: 'ctr0' } };
+  t.equal(buildPlan(inputs(spec)).plan.netlinkSocket, true);
+});
+
 t.test('rootfsPropagation and root.readonly', async (t) => {
   const spec = baseSpec();
   t.equal(buildPlan(inputs(spec)).plan.rootPropagation, MS.SLAVE | MS.REC, 'rslave by default');
@@ -217,10 +312,11 @@ t.test('tmpcopyup marks a tmpfs for copy-up and is refused on anything else', as
   t.throws(() => buildPlan(inputs(spec)), { message: /tmpcopyup is only valid for tmpfs mounts/ });
 });
 
-t.test('LSM labels are refused, never silently dropped', async (t) => {
+t.test('LSM labels are never silently dropped: on a host without the LSM they are refused', async (t) => {
+  const none = { apparmor: false, selinux: false };
   for (const edit of [(s: Spec) => (s.process!.apparmorProfile = 'p'), (s: Spec) => (s.process!.selinuxLabel = 'l'), (s: Spec) => (s.linux!.mountLabel = 'm')]) {
     const spec = baseSpec();
     edit(spec);
-    t.throws(() => buildPlan(inputs(spec)), { message: /(apparmorProfile|selinuxLabel|mountLabel): runts cannot apply/ });
+    t.throws(() => buildPlan(inputs(spec, { lsm: none })), { name: 'PlanError', message: /apparmor is disabled|selinux is disabled/ });
   }
 });
