@@ -492,7 +492,7 @@ void apply_sysctl(const Plan& plan) {
     if (fd < 0) fail_errno("open sysctl " + key + " (/proc/sys/" + rel + ")");
     if (!is_procfs(fd)) fail("sysctl " + key + ": /proc/sys/" + rel + " is not on procfs");
     if (write(fd, value.data(), value.size()) != ssize_t(value.size()))
-      fail_errno("write sysctl " + key + " = " + value);
+      fail_errno("write sysctl " + key + " = " + value + " (/proc/sys/" + rel + ")");
     close(fd);
   }
   close(procsys);

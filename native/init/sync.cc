@@ -2,6 +2,7 @@
 
 #include "fdpass.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -134,4 +135,10 @@ void fail(const std::string& msg) {
 
 void fail_errno(const std::string& what) { fail(error_text(what, errno)); }
 
-std::string error_text(const std::string& what, int err) { return what + ": " + strerror(err); }
+// The errno text as the runtime words it (Go's, which callers match): strerror's, lower-cased
+// ("no such file or directory").
+std::string error_text(const std::string& what, int err) {
+  std::string text = strerror(err);
+  if (!text.empty()) text[0] = char(tolower(static_cast<unsigned char>(text[0])));
+  return what + ": " + text;
+}

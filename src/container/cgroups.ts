@@ -1,6 +1,8 @@
 // A recorded container's cgroups, as the engine commands use them: paused status, signalling
 // every member, and removal on delete.
-import { CgroupError, ContainerCgroups } from '../cgroups/manager';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { CgroupError, ContainerCgroups, type CgroupRecord } from '../cgroups/manager';
 import { RuntimeError } from '../errors';
 import type { ContainerRecord } from '../state/store';
 import { sleepMs } from './processes';
@@ -56,4 +58,19 @@ export function removeContainerCgroups(rec: ContainerRecord): void {
   killCgroupMembers(cg);
   if (!waitEmpty(cg, 10_000)) throw new RuntimeError(`container ${rec.id}: processes ${cg.pids().join(' ')} are still in its cgroup after SIGKILL`);
   asRuntimeError(() => cg.destroy());
+}
+
+/**
+ * The directories `cg.create()` will make (those missing now, parents first), in the form
+ * the state record keeps. Create records them before making them, so a create killed
+ * half-way through leaves nothing delete cannot find.
+ */
+export function cgroupsToMake(cg: ContainerCgroups): CgroupRecord {
+  const created: string[] = [];
+  for (const p of cg.placements) {
+    const missing: string[] = [];
+    for (let dir = p.dir; dir !== p.mountpoint && !existsSync(dir); dir = path.dirname(dir)) missing.unshift(dir);
+    created.push(...missing);
+  }
+  return { placements: cg.placements, created };
 }

@@ -1,6 +1,7 @@
-// create: validate the bundle, make the state dir and exec.fifo, build the plan, run the
-// init helper to the point where the container waits on the fifo, record the state and
-// write the pid file. Any failure removes everything it made.
+// create: validate the bundle and build the plan, claim the ID (the state dir), record what
+// is about to be made, make exec.fifo and the cgroups, run the init helper to the point where
+// the container waits on the fifo, record the finished state and write the pid file. Any
+// failure removes everything it made; a crash leaves a record that delete acts on.
 import { chownSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { RuntimeError } from '../errors';
@@ -9,7 +10,7 @@ import { InitError, launchInit } from '../init/launch';
 import { log } from '../log';
 import { native } from '../native';
 import { hostHierarchies } from '../cgroups/hierarchy';
-import { CgroupError, CgroupPathError, ContainerCgroups, ResourceError } from '../cgroups/manager';
+import { CgroupError, CgroupPathError, ContainerCgroups, ResourceError, type CgroupRecord } from '../cgroups/manager';
 import { resourceWarnings } from '../cgroups/resources';
 import { lastKernelCapability } from '../plan/capabilities';
 import { buildPlan, PlanError } from '../plan/build';
@@ -20,8 +21,10 @@ import type { Spec } from '../spec/types';
 import { loadConfig, validateConfig } from '../spec/validate';
 import { StateStore } from '../state/store';
 import type { ContainerRecord } from '../state/store';
-import { readStartTime } from '../state/process';
-import { stateObject } from '../state/status';
+import { isAlive, readStartTime } from '../state/process';
+import { EXEC_FIFO, stateObject } from '../state/status';
+import { cgroupsToMake } from './cgroups';
+import { crashPoint } from './crash-point';
 import { adoptJoinedUserNs, hostIdOfRoot } from './userns';
 
 export interface CreateOptions {
@@ -67,18 +70,78 @@ function loadSpec(opts: CreateOptions): { spec: Spec; bundle: string } {
   return { spec: valid, bundle };
 }
 
+/** create, with every expected failure (plan, init, cgroups) reported as a RuntimeError. */
 export function createContainer(opts: CreateOptions): Created {
+  try {
+    return create(opts);
+  } catch (err) {
+    if (err instanceof PlanError || err instanceof InitError || err instanceof CgroupError || err instanceof CgroupPathError || err instanceof ResourceError || err instanceof ResctrlError) {
+      throw new RuntimeError(err.message, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function create(opts: CreateOptions): Created {
   const { spec, bundle } = loadSpec(opts);
   const netDevices = planNetDevices(spec, 'config.json');
   const resctrl = planResctrl(spec.linux?.intelRdt, opts.id, 'config.json');
   if (opts.preserveFds < 0 || !Number.isInteger(opts.preserveFds)) throw new RuntimeError(`--preserve-fds: invalid value ${opts.preserveFds}`);
   const store = new StateStore(opts.root);
-  const handle = store.create(opts.id);
+  const execFifo = path.join(store.containerDir(opts.id), EXEC_FIFO);
+  // Everything that only reads and checks comes before anything is made.
+  const hierarchies = hostHierarchies();
+  const resources = spec.linux?.resources ?? {};
+  const cgroups = ContainerCgroups.plan(opts.id, spec.linux?.cgroupsPath, opts.systemdCgroup ?? false, hierarchies);
+  // Refuse limits the host cannot enforce.
+  cgroups.planWrites(resources);
+  resourceWarnings(resources).forEach((w) => log.warn(w));
+  const console: InitPlan['console'] = opts.consoleFd !== undefined ? { fd: opts.consoleFd } : opts.consoleSocket ? { socketPath: path.resolve(opts.consoleSocket) } : null;
+  const { plan, warnings, notes } = buildPlan({
+    id: opts.id,
+    bundle,
+    spec,
+    execFifo,
+    console,
+    noPivot: opts.noPivot,
+    preserveFds: opts.preserveFds,
+    // The cgroup mount shows the container's own cgroups, not ours.
+    hierarchies: hierarchies.map((h) => ({ ...h, cgroup: cgroups.placements.find((p) => p.mountpoint === h.mountpoint)?.cgroup ?? h.cgroup })),
+    lastCap: lastKernelCapability(),
+    hasKcore: existsSync('/proc/kcore'),
+  });
+  warnings.forEach((w) => log.warn(w));
+  notes.forEach((n) => log.debug(n));
+
+  const createdStamp = rfc3339Nano(new Date(), process.hrtime.bigint());
+  const creator = { pid: process.pid, startTime: readStartTime(process.pid) ?? '' };
   let initPid = 0;
-  let cgroups: ContainerCgroups | undefined;
+  let initStartTime = '';
+  /** The record as far as create has got; `creator` stays in it until the last write. */
+  const record = (cgroupRecord: CgroupRecord = cgroups.record(), finished = false): ContainerRecord => ({
+    ociVersion: spec.ociVersion,
+    id: opts.id,
+    initPid,
+    initStartTime,
+    bundle,
+    rootfs: plan.rootfs,
+    created: createdStamp,
+    owner: '',
+    annotations: spec.annotations ?? {},
+    config: spec,
+    cgroups: cgroupRecord,
+    ...(finished ? {} : { creator }),
+  });
+
+  // mkdir is the atomic claim on the ID: of two concurrent creates exactly one gets here.
+  const handle = store.create(opts.id);
   try {
     handle.lock();
-    const execFifo = path.join(handle.dir, 'exec.fifo');
+    crashPoint('create:claimed');
+    // What is about to be made is recorded before it is made (the cgroups; the init once its
+    // pid is known): a create killed at any point leaves a record that delete acts on.
+    handle.write(record(cgroupsToMake(cgroups)));
+    crashPoint('create:recorded');
     native().mkfifo(execFifo, 0o622);
     // In a new user namespace the container's root is some other host uid: it must be
     // able to open the fifo for writing (through the fd the init holds).
@@ -87,85 +150,58 @@ export function createContainer(opts: CreateOptions): Created {
     if (spec.linux?.namespaces?.some((ns) => ns.type === 'user' && !ns.path)) {
       chownSync(execFifo, hostIdOfRoot(spec.linux.uidMappings), hostIdOfRoot(spec.linux.gidMappings));
     }
-    const hierarchies = hostHierarchies();
-    const resources = spec.linux?.resources ?? {};
-    cgroups = ContainerCgroups.plan(opts.id, spec.linux?.cgroupsPath, opts.systemdCgroup ?? false, hierarchies);
-    // Refuse limits the host cannot enforce before anything is made.
-    cgroups.planWrites(resources);
-    resourceWarnings(resources).forEach((w) => log.warn(w));
     cgroups.create();
-    const containerCgroups = cgroups;
-    const console: InitPlan['console'] = opts.consoleFd !== undefined ? { fd: opts.consoleFd } : opts.consoleSocket ? { socketPath: path.resolve(opts.consoleSocket) } : null;
-    const { plan, warnings, notes } = buildPlan({
-      id: opts.id,
-      bundle,
-      spec,
-      execFifo,
-      console,
-      noPivot: opts.noPivot,
-      preserveFds: opts.preserveFds,
-      // The cgroup mount shows the container's own cgroups, not ours.
-      hierarchies: hierarchies.map((h) => ({ ...h, cgroup: containerCgroups.placements.find((p) => p.mountpoint === h.mountpoint)?.cgroup ?? h.cgroup })),
-      lastCap: lastKernelCapability(),
-      hasKcore: existsSync('/proc/kcore'),
-    });
-    warnings.forEach((w) => log.warn(w));
-    notes.forEach((n) => log.debug(n));
-
-    const created = new Date();
-    const createdStamp = rfc3339Nano(created, process.hrtime.bigint());
-    const record = (pid: number): ContainerRecord => ({
-      ociVersion: spec.ociVersion,
-      id: opts.id,
-      initPid: pid,
-      initStartTime: (pid && readStartTime(pid)) || '',
-      bundle,
-      rootfs: plan.rootfs,
-      created: createdStamp,
-      owner: '',
-      annotations: spec.annotations ?? {},
-      config: spec,
-      cgroups: containerCgroups.record(),
-    });
+    crashPoint('create:cgroups');
     const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
     if (opts.consoleFd !== undefined) inheritFds.push(opts.consoleFd);
-    initPid = launchInit({
+    launchInit({
       plan,
       uidMappings: spec.linux?.uidMappings ?? [],
       gidMappings: spec.linux?.gidMappings ?? [],
       inheritFds,
-      stateFor: (pid) => JSON.stringify({ ...stateObject(record(pid), 'created'), status: 'creating' }),
+      stateFor: () => JSON.stringify(stateObject(record(), 'creating')),
       runRuntimeHooks: (state) => {
         runHooks('prestart', spec.hooks?.prestart, state);
         runHooks('createRuntime', spec.hooks?.createRuntime, state);
+        crashPoint('create:hooks');
       },
       warn: (m) => log.warn(m),
       onNetlinkSocket: (sock, pid) => moveNetDevices(netDevices, pid, sock),
-      beforePlan: (stage1Pid) => containerCgroups.join(stage1Pid),
+      beforePlan: (stage1Pid) => {
+        cgroups.join(stage1Pid);
+        crashPoint('create:helper');
+      },
       onInitPid: (pid) => {
         initPid = pid;
+        initStartTime = readStartTime(pid) ?? '';
+        handle.write(record());
+        crashPoint('create:pid');
         if (joinedUserNs) adoptJoinedUserNs(spec, pid, execFifo, (m) => log.warn(m));
         // Limits go on once the init exists and before anything of the user's runs (the
         // helper's own short-lived stage would otherwise count against pids.max).
-        containerCgroups.apply(resources, spec.linux?.devices, true);
+        cgroups.apply(resources, spec.linux?.devices, true);
+        // Its resctrl group follows from the recorded config and ID: delete finds it.
         resctrl?.apply(pid);
       },
     });
-    const rec = record(initPid);
-    if (!rec.initStartTime) throw new RuntimeError(`container init ${initPid} exited during create`);
+    crashPoint('create:created');
+    if (!isAlive(initPid, initStartTime)) throw new RuntimeError(`container init ${initPid} exited during create`);
+    const rec = record(cgroups.record(), true);
     handle.write(rec);
+    crashPoint('create:state');
     if (opts.pidFile) writePidFile(opts.pidFile, initPid);
     handle.close();
     return { pid: initPid, record: rec };
   } catch (err) {
     if (initPid) {
       try {
+        // Our unreaped child (the helper forks it with CLONE_PARENT): the pid is still its.
         process.kill(initPid, 'SIGKILL');
       } catch {
         // already gone
       }
     }
-    for (const undo of [() => cgroups?.destroy(), () => resctrl?.destroy()]) {
+    for (const undo of [() => cgroups.destroy(), () => resctrl?.destroy()]) {
       try {
         undo();
       } catch (cleanupErr) {
@@ -174,9 +210,6 @@ export function createContainer(opts: CreateOptions): Created {
     }
     handle.remove();
     handle.close();
-    if (err instanceof PlanError || err instanceof InitError || err instanceof CgroupError || err instanceof CgroupPathError || err instanceof ResourceError || err instanceof ResctrlError) {
-      throw new RuntimeError(err.message);
-    }
     throw err;
   }
 }

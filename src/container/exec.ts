@@ -25,6 +25,7 @@ import { containerStatus, stateObject } from '../state/status';
 import { StateStore } from '../state/store';
 import { asRuntimeError, cgroupsOf, pausedProbe } from './cgroups';
 import { writePidFile } from './create';
+import { crashPoint } from './crash-point';
 
 export interface ExecOptions {
   root: string;
@@ -203,11 +204,18 @@ function startProcess(opts: ExecOptions): Started {
         plan,
         inheritFds,
         // stage2, forked later, is born in the container's cgroups (as the init was).
-        beforePlan: (stage1Pid) => asRuntimeError(() => cgroupsOf(rec)?.join(stage1Pid)),
-        initStillRecorded: () => isAlive(rec.initPid, rec.initStartTime),
+        beforePlan: (stage1Pid) => {
+          asRuntimeError(() => cgroupsOf(rec)?.join(stage1Pid));
+          crashPoint('exec:helper');
+        },
+        initStillRecorded: () => {
+          crashPoint('exec:joined');
+          return isAlive(rec.initPid, rec.initStartTime);
+        },
         state: JSON.stringify(stateObject(rec, status)),
         warn: (m) => log.warn(m),
       });
+      crashPoint('exec:started');
       if (opts.pidFile) {
         try {
           writePidFile(opts.pidFile, pid);

@@ -8,9 +8,10 @@ import type { Spec } from '../spec/types';
 import { StateStore } from '../state/store';
 import type { ContainerHandle, ContainerRecord } from '../state/store';
 import { isAlive } from '../state/process';
-import { containerStatus, stateJson } from '../state/status';
+import { containerStatus, holdsFile, stateJson } from '../state/status';
 import { signalAll, signalInit, sleepMs, waitForExit } from './processes';
 import { asRuntimeError, cgroupsOf, killCgroupMembers, pausedProbe, removeContainerCgroups } from './cgroups';
+import { crashPoint } from './crash-point';
 import { removeResctrlGroup } from '../intelrdt/resctrl';
 
 const SIGKILL = 9;
@@ -55,6 +56,8 @@ function releaseInit(fifo: string, rec: ContainerRecord): void {
         if (released || readOnce() === 1) return;
         throw new RuntimeError('cannot start a container that has stopped');
       }
+      // Released and exec'd without us: a start killed between its read and the unlink.
+      else if (got === 0 && !holdsFile(rec.initPid, fifo)) return;
       if (got !== 1) sleepMs(delay);
     }
   } finally {
@@ -73,7 +76,9 @@ export function startContainer(root: string, id: string): void {
     if (!spec.process) throw new RuntimeError(`cannot start container ${id}: config.json has no process`);
     const fifo = path.join(handle.dir, 'exec.fifo');
     releaseInit(fifo, rec);
+    crashPoint('start:released');
     unlinkSync(fifo);
+    crashPoint('start:unlinked');
     try {
       runHooks('poststart', spec.hooks?.poststart, stateJson(rec, 'running'));
     } catch (err) {
@@ -126,10 +131,13 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
   }
   try {
     const status = containerStatus(handle, rec, pausedProbe(rec));
-    if (status !== 'stopped') {
+    // A create killed mid-way (its record still names its creator) is stopped, but may have
+    // left an init and cgroups behind: they go as a live container's do.
+    const unfinished = rec.creator !== undefined;
+    if (status !== 'stopped' || unfinished) {
       // Like runc, a created (never started) container is deleted without --force: the
       // containerd shim deletes a task that was created and never started this way.
-      if (!force && status !== 'created') throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status}`);
+      if (!force && status !== 'created' && status !== 'stopped') throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status}`);
       const cg = cgroupsOf(rec);
       if (cg) killCgroupMembers(cg);
       signalAll(rec.initPid, rec.initStartTime, SIGKILL);
@@ -137,8 +145,10 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
         throw new RuntimeError(`container ${id}: init ${rec.initPid} did not exit after SIGKILL`);
       }
     }
+    crashPoint('delete:killed');
     try {
-      runHooks('poststop', specOf(rec).hooks?.poststop, stateJson(rec, 'stopped'));
+      // A container whose create never finished was never created: no poststop.
+      if (!unfinished) runHooks('poststop', specOf(rec).hooks?.poststop, stateJson(rec, 'stopped'));
     } catch (err) {
       // runtime-spec: a failed poststop hook is only a warning; delete goes on.
       if (!(err instanceof HookError)) throw err;
@@ -146,6 +156,7 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
     }
     removeContainerCgroups(rec);
     removeResctrlGroup(specOf(rec).linux?.intelRdt, rec.id);
+    crashPoint('delete:cgroups');
     handle.remove();
   } finally {
     handle.close();

@@ -4,6 +4,7 @@
 // waits on exec.fifo. On any failure the helper is killed and reaped: nothing survives.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { LinuxIDMapping } from '../spec/types';
+import { crashPoint } from '../container/crash-point';
 import { initHelperPath, native, PROC_SUPER_MAGIC } from '../native';
 import { idMapText } from '../plan/id-maps';
 import type { ExecPlan, InitPlan, SyncMessage } from '../plan/types';
@@ -144,6 +145,7 @@ export function launchInit(opts: LaunchOptions): number {
         case 'userns':
           writeIdMap(session.stage1Pid, 'uid_map', opts.uidMappings);
           writeIdMap(session.stage1Pid, 'gid_map', opts.gidMappings);
+          crashPoint('create:userns');
           session.send({ type: 'userns-done' });
           return undefined;
         case 'pid':

@@ -1,11 +1,12 @@
 // A container's status is derived, never stored: from whether its init is still the process
-// we started, whether exec.fifo is still there (start removes it), and the cgroup freezer.
+// we started, whether exec.fifo is still there (start removes it) and the init still waits
+// on it, the cgroup freezer, and whether the create that made the record has finished.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isAlive } from './process';
 import type { ContainerHandle, ContainerRecord } from './store';
 
-export type ContainerStatus = 'created' | 'running' | 'stopped' | 'paused';
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'stopped' | 'paused';
 
 /** The fifo the init blocks on until `start` (kept in the container's state directory). */
 export const EXEC_FIFO = 'exec.fifo';
@@ -14,14 +15,45 @@ export function execFifoPath(handle: ContainerHandle): string {
   return path.join(handle.dir, EXEC_FIFO);
 }
 
+/**
+ * Whether process `pid` holds an open file descriptor on the file `file` (compared by device
+ * and inode). The waiting init holds exec.fifo until it execs the user's process (an O_PATH
+ * descriptor, then the write end); nothing in the container can open it. Unreadable fds
+ * count as held, so the answer errs towards "still waiting".
+ */
+export function holdsFile(pid: number, file: string, procRoot = '/proc'): boolean {
+  let target: fs.BigIntStats;
+  let fds: string[];
+  try {
+    target = fs.statSync(file, { bigint: true });
+    fds = fs.readdirSync(`${procRoot}/${pid}/fd`);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+  return fds.some((fd) => {
+    try {
+      const st = fs.statSync(`${procRoot}/${pid}/fd/${fd}`, { bigint: true });
+      return st.ino === target.ino && st.dev === target.dev;
+    } catch {
+      return false; // closed meanwhile
+    }
+  });
+}
+
 export function containerStatus(
   handle: ContainerHandle,
   rec: ContainerRecord,
   isPaused?: () => boolean,
 ): ContainerStatus {
+  // A create in progress holds the container's lock, so only lock-free readers (state, list)
+  // see it; once its process is gone, the unfinished container is stopped for good: it
+  // cannot be started, and delete removes whatever it left.
+  if (rec.creator) return isAlive(rec.creator.pid, rec.creator.startTime) ? 'creating' : 'stopped';
   if (!isAlive(rec.initPid, rec.initStartTime)) return 'stopped';
   if (isPaused?.()) return 'paused';
-  return fs.existsSync(execFifoPath(handle)) ? 'created' : 'running';
+  // A `start` killed after releasing the init but before removing the fifo leaves the fifo
+  // behind: the init no longer holding it means the user's process runs.
+  return holdsFile(rec.initPid, execFifoPath(handle)) ? 'created' : 'running';
 }
 
 /** The state object of the OCI runtime spec, in runc's field order. */

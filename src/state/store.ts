@@ -29,6 +29,18 @@ export interface ContainerRecord {
   /** The cgroups the container joined and the directories create made (src/cgroups/manager.ts
    *  CgroupRecord); absent for records written before cgroups were managed. */
   cgroups?: import('../cgroups/manager').CgroupRecord;
+  /** Present from the first write of `create` until its last: the runts process making the
+   *  container. A record that still has it once that process is gone is a create that was
+   *  killed mid-way; it names what create had made or was about to make, so delete can
+   *  remove it. */
+  creator?: ProcessIdentity;
+}
+
+/** A process named so that a reused PID is never mistaken for it (security rule 12). */
+export interface ProcessIdentity {
+  pid: number;
+  /** Field 22 of /proc/PID/stat. */
+  startTime: string;
 }
 
 const CONTAINER_ID = /^[A-Za-z0-9_+.-]+$/;
@@ -127,7 +139,8 @@ export class ContainerHandle {
 export class StateStore {
   constructor(readonly root: string) {}
 
-  private containerDir(id: string): string {
+  /** <root>/<id>, once `id` is known to be safe as a path component. */
+  containerDir(id: string): string {
     validateContainerId(id);
     return path.join(this.root, id);
   }

@@ -34,7 +34,11 @@ export function makeRoot(): { root: string; cleanup(): void } {
       config: {},
       ...over,
     });
-    if (fifo) fs.writeFileSync(execFifoPath(handle), '');
+    if (fifo) {
+      fs.writeFileSync(execFifoPath(handle), '');
+      // A waiting init holds exec.fifo open; this process stands in for it (closed at exit).
+      fs.openSync(execFifoPath(handle), 'r');
+    }
     handle.close();
   }
   // A create still in progress (no state.json yet) is not listed.
