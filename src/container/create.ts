@@ -1,7 +1,7 @@
 // create: validate the bundle, make the state dir and exec.fifo, build the plan, run the
 // init helper to the point where the container waits on the fifo, record the state and
 // write the pid file. Any failure removes everything it made.
-import { chownSync, existsSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { RuntimeError } from '../errors';
 import { runHooks } from '../hooks/run';
@@ -19,6 +19,9 @@ import { loadConfig, validateConfig } from '../spec/validate';
 import { StateStore } from '../state/store';
 import type { ContainerRecord } from '../state/store';
 import { readStartTime } from '../state/process';
+import { callerLimits, checkRootlessSpec, RootlessError } from '../rootless/checks';
+import { currentIds } from '../rootless/idmap';
+import { isRootlessEuid, useRootlessCgroups } from '../rootless/mode';
 import { stateObject } from '../state/status';
 
 export interface CreateOptions {
@@ -35,6 +38,8 @@ export interface CreateOptions {
   detached: boolean;
   /** --systemd-cgroup: linux.cgroupsPath is "slice:prefix:name". */
   systemdCgroup?: boolean;
+  /** --rootless true|false|auto (undefined = auto): tolerate cgroup permission errors. */
+  rootless?: string;
 }
 
 export interface Created {
@@ -73,6 +78,16 @@ function loadSpec(opts: CreateOptions): { spec: Spec; bundle: string } {
 export function createContainer(opts: CreateOptions): Created {
   const { spec, bundle } = loadSpec(opts);
   if (opts.preserveFds < 0 || !Number.isInteger(opts.preserveFds)) throw new RuntimeError(`--preserve-fds: invalid value ${opts.preserveFds}`);
+  const rootlessEuid = isRootlessEuid();
+  if (rootlessEuid) {
+    try {
+      checkRootlessSpec(spec, currentIds(), callerLimits());
+    } catch (err) {
+      if (err instanceof RootlessError) throw new RuntimeError(err.message);
+      throw err;
+    }
+  }
+  const rootlessCgroups = useRootlessCgroups(opts.rootless);
   const store = new StateStore(opts.root);
   const handle = store.create(opts.id);
   let initPid = 0;
@@ -83,17 +98,26 @@ export function createContainer(opts: CreateOptions): Created {
     native().mkfifo(execFifo, 0o622);
     // In a new user namespace the container's root is some other host uid: it must be
     // able to open the fifo for writing (through the fd the init holds).
-    if (spec.linux?.namespaces?.some((ns) => ns.type === 'user' && !ns.path)) {
+    // Rootless, it may be a subordinate id the caller cannot chown to: let anyone write it
+    // (the state dir is the caller's 0700 one; the init holds an fd opened before).
+    if (rootlessEuid) chmodSync(execFifo, 0o622);
+    else if (spec.linux?.namespaces?.some((ns) => ns.type === 'user' && !ns.path)) {
       chownSync(execFifo, hostIdOfRoot(spec.linux.uidMappings), hostIdOfRoot(spec.linux.gidMappings));
     }
     const hierarchies = hostHierarchies();
     const resources = spec.linux?.resources ?? {};
-    cgroups = ContainerCgroups.plan(opts.id, spec.linux?.cgroupsPath, opts.systemdCgroup ?? false, hierarchies);
+    const rootless = rootlessCgroups ? { explicitPath: Boolean(spec.linux?.cgroupsPath) } : undefined;
+    cgroups = ContainerCgroups.plan(opts.id, spec.linux?.cgroupsPath, opts.systemdCgroup ?? false, hierarchies, rootless);
     // Refuse limits the host cannot enforce before anything is made.
     cgroups.planWrites(resources);
     resourceWarnings(resources).forEach((w) => log.warn(w));
     cgroups.create();
     const containerCgroups = cgroups;
+    const skipped = cgroups.skippedHierarchies();
+    skipped.forEach((s) => log.debug(`rootless: no cgroup of the container's own in ${s.mountpoint}: ${s.error}`));
+    if (rootless && cgroups.placements.length === 0 && !spec.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path)) {
+      log.warn('creating a rootless container with no cgroup and no private pid namespace: its processes cannot all be found and killed reliably');
+    }
     const console: InitPlan['console'] = opts.consoleFd !== undefined ? { fd: opts.consoleFd } : opts.consoleSocket ? { socketPath: path.resolve(opts.consoleSocket) } : null;
     const { plan, warnings, notes } = buildPlan({
       id: opts.id,
@@ -107,6 +131,7 @@ export function createContainer(opts: CreateOptions): Created {
       hierarchies: hierarchies.map((h) => ({ ...h, cgroup: containerCgroups.placements.find((p) => p.mountpoint === h.mountpoint)?.cgroup ?? h.cgroup })),
       lastCap: lastKernelCapability(),
       hasKcore: existsSync('/proc/kcore'),
+      rootless: rootless ? { unjoinedHierarchies: skipped.map((s) => s.mountpoint) } : undefined,
     });
     warnings.forEach((w) => log.warn(w));
     notes.forEach((n) => log.debug(n));

@@ -80,6 +80,8 @@ export function honouredMountOptions(): string[] {
 export interface ParsedMountOptions {
   /** Flags for the mount(2) call, without MS_BIND/MS_REC and propagation. */
   flags: number;
+  /** Flags an option explicitly clears (rw, suid, dev, exec, atime …) and none sets again. */
+  cleared: number;
   bind: boolean;
   recursive: boolean;
   /** Propagation changes in the order given. */
@@ -94,6 +96,7 @@ export interface ParsedMountOptions {
 
 export function parseMountOptions(options: readonly string[] | undefined): ParsedMountOptions {
   let flags = 0;
+  let cleared = 0;
   let bind = false;
   let recursive = false;
   let copyUp = false;
@@ -104,6 +107,7 @@ export function parseMountOptions(options: readonly string[] | undefined): Parse
     const known = FLAG_OPTIONS[option];
     if (known) {
       flags = known.clear ? flags & ~known.flag : flags | known.flag;
+      cleared = known.clear ? cleared | known.flag : cleared & ~known.flag;
     } else if (option === 'bind') {
       bind = true;
     } else if (option === 'rbind') {
@@ -119,5 +123,5 @@ export function parseMountOptions(options: readonly string[] | undefined): Parse
       data.push(option);
     }
   }
-  return { flags, bind, recursive, propagation, data: data.join(','), copyUp, unsupported };
+  return { flags, cleared, bind, recursive, propagation, data: data.join(','), copyUp, unsupported };
 }
