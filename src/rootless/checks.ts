@@ -71,7 +71,7 @@ export function checkRootlessProcess(process: Process, at: string, limits: Calle
 /** Whether the container's gid map is written by the caller itself, which denies setgroups. */
 export function setgroupsDenied(spec: Spec, ids: Ids): boolean {
   const newUserns = spec.linux?.namespaces?.some((ns) => ns.type === 'user' && !ns.path) ?? false;
-  return newUserns && idMapMethod(spec.linux?.uidMappings ?? [], spec.linux?.gidMappings ?? [], ids).gid === 'self';
+  return newUserns && ids.uid !== 0 && idMapMethod(spec.linux?.uidMappings ?? [], spec.linux?.gidMappings ?? [], ids).gid === 'self';
 }
 
 /** Everything a rootless create refuses (runc's rootless validation, plus the limits). */
