@@ -19,7 +19,7 @@ import { loadConfig, validateConfig } from '../spec/validate';
 import { StateStore } from '../state/store';
 import type { ContainerRecord } from '../state/store';
 import { readStartTime } from '../state/process';
-import { callerLimits, checkRootlessSpec, RootlessError } from '../rootless/checks';
+import { callerLimits, checkRootlessSpec } from '../rootless/checks';
 import { currentIds } from '../rootless/idmap';
 import { isRootlessEuid, useRootlessCgroups } from '../rootless/mode';
 import { stateObject } from '../state/status';
@@ -79,14 +79,7 @@ export function createContainer(opts: CreateOptions): Created {
   const { spec, bundle } = loadSpec(opts);
   if (opts.preserveFds < 0 || !Number.isInteger(opts.preserveFds)) throw new RuntimeError(`--preserve-fds: invalid value ${opts.preserveFds}`);
   const rootlessEuid = isRootlessEuid();
-  if (rootlessEuid) {
-    try {
-      checkRootlessSpec(spec, currentIds(), callerLimits());
-    } catch (err) {
-      if (err instanceof RootlessError) throw new RuntimeError(err.message);
-      throw err;
-    }
-  }
+  if (rootlessEuid) checkRootlessSpec(spec, currentIds(), callerLimits());
   const rootlessCgroups = useRootlessCgroups(opts.rootless);
   const store = new StateStore(opts.root);
   const handle = store.create(opts.id);

@@ -3,13 +3,13 @@
 // mount uid=/gid= options naming unmapped ids, supplementary groups when setgroups is denied,
 // a lower oom_score_adj or a higher rlimit than the caller has (both need CAP_SYS_RESOURCE).
 import { readFileSync } from 'node:fs';
+import { RuntimeError } from '../errors';
 import { RLIMIT_NUMBERS, rlimitValue } from '../plan/rlimits';
 import type { LinuxIDMapping, Process, Spec } from '../spec/types';
 import { idMapMethod, type Ids } from './idmap';
 
-export class RootlessError extends Error {
-  override name = 'RootlessError';
-}
+/** A refusal: reported as is, exit status 1. */
+export class RootlessError extends RuntimeError {}
 
 /** The caller's own limits: hard limit per resource number ('unlimited' or a decimal). */
 export type HardLimits = Map<number, bigint | 'unlimited'>;

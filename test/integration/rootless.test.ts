@@ -259,6 +259,19 @@ t.test('rootless refusals name the field and leave nothing behind', async (t) =>
     t.match(result.stderr, expected, what);
     t.notOk(fs.existsSync(path.join(rl.xdg, 'runts', id)), `${what}: no state dir`);
   }
+
+  const made = await rootlessBundle(rl, 'sleep 1000');
+  const noXdg = await runts(['run', '-d', '--bundle', made.bundle, uniqueId('rl')], { wrap: withEnv({}, asUser(user)) });
+  t.equal(noXdg.code, 1, 'without XDG_RUNTIME_DIR the default root is /run/runts, as runc');
+  t.match(noXdg.stderr, /\/run\/runts.*permission denied \(runts is not running as root: set XDG_RUNTIME_DIR or pass --root a directory you own\)/);
+
+  const id = uniqueId('rl');
+  const created = await rl.runToFiles(['create', '--bundle', made.bundle, id]);
+  t.equal(created.code, 0, created.stderr);
+  const exec = await rl.run(['exec', '--additional-gids', '0', id, 'true']);
+  t.equal(exec.code, 255, 'exec refuses supplementary groups too');
+  t.match(exec.stderr, /exec failed: process\.user\.additionalGids: cannot set any additional groups/);
+  t.equal((await rl.run(['delete', '--force', id])).code, 0);
 });
 
 t.test('security rule 16: a bind mount in the user namespace keeps its source\'s locked flags', async (t) => {
@@ -308,7 +321,11 @@ t.test('security rule 16: a rootless container never gets a writable delegated p
   fs.mkdirSync(delegated);
   onCleanup(t, 'remove', () => fs.rmdirSync(delegated));
   for (const f of ['', 'cgroup.procs', 'tasks']) fs.chownSync(path.join(delegated, f), user.uid, user.gid);
-  leakGuard(t); // after the delegated cgroup, which the test removes itself
+  const joinOnly = path.join(pidsRoot, uniqueId('joinonly'));
+  fs.mkdirSync(joinOnly);
+  onCleanup(t, 'remove', () => fs.rmdirSync(joinOnly));
+  for (const f of ['cgroup.procs', 'tasks']) fs.chownSync(path.join(joinOnly, f), user.uid, user.gid);
+  leakGuard(t); // after the test's own cgroups, which it removes itself
   // runts runs inside the delegated cgroup (the shell joins it, then becomes runts).
   const inDelegated = ['sh', '-c', 'echo $$ > "$0" && exec "$@"', path.join(delegated, 'cgroup.procs')];
   const escape = `echo $$ > /sys/fs/cgroup/pids/${path.basename(delegated)}/cgroup.procs 2>/dev/null && echo escaped-by-path;` +
@@ -327,4 +344,17 @@ t.test('security rule 16: a rootless container never gets a writable delegated p
     t.match(out[out.length - 1], new RegExp(`^\\d+:pids:/${path.basename(delegated)}/${id}$`), 'the container sat in a child of the delegated cgroup, not in it');
     t.equal(out.includes('own-cgroup-visible'), withCgroupMount, 'a cgroup mount shows the container its own cgroup (and only that)');
   }
+
+  // In a cgroup the user may join but not make children in, the container stays in the
+  // caller's cgroup (as runc); its cgroup mount must not show that one.
+  const made = await rootlessBundle(rl, 'ls /sys/fs/cgroup/pids | grep -c .; echo $$ > /sys/fs/cgroup/pids/cgroup.procs 2>/dev/null && echo wrote-caller-cgroup; grep :pids: /proc/self/cgroup', (c) => {
+    const cgroupMount = c.mounts.find((m: { type: string }) => m.type === 'cgroup');
+    cgroupMount.options = cgroupMount.options.filter((o: string) => o !== 'ro');
+  });
+  const result = await rl.run(['run', '--bundle', made.bundle, uniqueId('rl')], ['sh', '-c', 'echo $$ > "$0" && exec "$@"', path.join(joinOnly, 'cgroup.procs')]);
+  t.equal(result.code, 0, result.stderr);
+  const out = lines(result.stdout);
+  t.equal(out[0], '0', 'the pids hierarchy is an empty mask inside');
+  t.notOk(out.includes('wrote-caller-cgroup'), "the caller's (writable) cgroup is not reachable");
+  t.match(out[out.length - 1], new RegExp(`:pids:/${path.basename(joinOnly)}$`), 'the container stayed in the caller\'s cgroup');
 });
