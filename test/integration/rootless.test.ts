@@ -174,6 +174,9 @@ t.test('rootless lifecycle: create, state, list, start, exec, kill, delete', asy
   const exec = await rl.run(['exec', id, 'sh', '-c', 'id -u; readlink /proc/1/exe']);
   t.equal(exec.code, 0, exec.stderr);
   t.same(lines(exec.stdout), ['0', '/bin/busybox'], 'exec joins the container as its root');
+  const ps = await rl.run(['ps', '--format', 'json', id]);
+  t.equal(ps.code, 0, ps.stderr);
+  t.same(JSON.parse(ps.stdout), [pid], 'ps finds its processes without a cgroup of its own (by its pid namespace)');
   const killed = await rl.run(['kill', id, 'KILL']);
   t.equal(killed.code, 0, killed.stderr);
   await waitFor(async () => JSON.parse((await rl.run(['state', id])).stdout).status === 'stopped', 10_000, 'container stopped');
