@@ -69,6 +69,8 @@ interface MountContext {
   userns: boolean;
   /** A new user namespace sharing the runtime's network namespace: sysfs cannot be mounted. */
   sysfsForbidden: boolean;
+  /** A new user namespace sharing the runtime's pid namespace: proc cannot be mounted. */
+  procForbidden: boolean;
   rootless: PlanInputs['rootless'];
   mountinfo(): string;
 }
@@ -99,6 +101,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     newCgroupNs,
     userns: types.has('user'),
     sysfsForbidden: newUser && !types.has('network'),
+    procForbidden: newUser && !types.has('pid'),
     rootless: inputs.rootless,
     mountinfo: () => (mountinfo ??= readFileSync('/proc/self/mountinfo', 'utf8')),
   };
@@ -231,6 +234,9 @@ function mountOps(mount: Mount, ctx: MountContext): RootfsOp[] {
       copyUp: false,
     };
     return [bind, ...(opts.recursive && ctx.rootless ? hostCgroupMasks(source, target, hierarchies) : [])];
+  }
+  if (mount.type === 'proc' && ctx.procForbidden) {
+    throw new PlanError(`mounts: ${target}: proc cannot be mounted in a new user namespace that shares the runtime's pid namespace; add a pid namespace`);
   }
   if (mount.type === 'sysfs' && ctx.sysfsForbidden) {
     throw new PlanError(

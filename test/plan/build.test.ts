@@ -238,13 +238,16 @@ t.test('a bind mount in a user namespace keeps its source\'s locked flags; clear
   t.equal(mountsOf(buildPlan(inputs(spec, { mountinfo })).plan.rootfsOps)[0].remountFlags, 0, 'without a user namespace nothing is locked');
 });
 
-t.test('sysfs in a new user namespace without a network namespace is refused', async (t) => {
+t.test('sysfs (proc) in a new user namespace without a network (pid) namespace is refused', async (t) => {
   const spec = baseSpec();
   spec.linux!.namespaces!.push({ type: 'user' });
   spec.mounts = [{ destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['ro'] }];
   t.throws(() => buildPlan(inputs(spec)), { message: /^mounts: \/sys: sysfs cannot be mounted in a new user namespace that shares the runtime's network namespace/ });
   spec.linux!.namespaces!.push({ type: 'network' });
   t.doesNotThrow(() => buildPlan(inputs(spec)));
+  spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== 'pid');
+  spec.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }];
+  t.throws(() => buildPlan(inputs(spec)), { message: /^mounts: \/proc: proc cannot be mounted in a new user namespace that shares the runtime's pid namespace/ });
 });
 
 t.test('rootless: hierarchies without a cgroup of the container\'s own are masked, also under an rbind of /sys', async (t) => {
