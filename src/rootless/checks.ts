@@ -1,5 +1,6 @@
 // What a rootless runtime cannot do, refused before anything is made, each with the field
-// that asks for it: a container without a user namespace or maps (runc's rootless checks),
+// that asks for it: a container without a user namespace or maps, network devices and
+// id-mapped mounts (runc's rootless checks),
 // mount uid=/gid= options naming unmapped ids, supplementary groups when setgroups is denied,
 // a lower oom_score_adj or a higher rlimit than the caller has (both need CAP_SYS_RESOURCE).
 import { readFileSync } from 'node:fs';
@@ -78,6 +79,15 @@ export function setgroupsDenied(spec: Spec, ids: Ids): boolean {
 export function checkRootlessSpec(spec: Spec, ids: Ids, limits: CallerLimits): void {
   const userns = spec.linux?.namespaces?.find((ns) => ns.type === 'user');
   if (!userns) throw new RootlessError('linux.namespaces: rootless container requires user namespaces');
+  // Both need privileges in the host's namespaces (runc refuses them the same way).
+  if (Object.keys(spec.linux?.netDevices ?? {}).length > 0) {
+    throw new RootlessError('linux.netDevices: network devices are not supported for rootless containers');
+  }
+  for (const mount of spec.mounts ?? []) {
+    if (mount.uidMappings || mount.gidMappings || mount.options?.some((o) => o === 'idmap' || o === 'ridmap')) {
+      throw new RootlessError(`mounts: ${mount.destination}: id-mapped mounts are not supported for rootless containers`);
+    }
+  }
   if (!userns.path) {
     if (!spec.linux?.uidMappings?.length) throw new RootlessError('linux.uidMappings: rootless containers requires at least one UID mapping');
     if (!spec.linux?.gidMappings?.length) throw new RootlessError('linux.gidMappings: rootless containers requires at least one GID mapping');

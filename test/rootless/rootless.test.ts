@@ -76,6 +76,9 @@ t.test('rootless spec checks: each refusal names its field', async (t) => {
   t.equal(refusal(() => {}), '', 'the plain rootless config passes');
   t.match(refusal((s) => (s.linux!.namespaces = [{ type: 'mount' }])), /^linux\.namespaces: rootless container requires user namespaces$/);
   t.match(refusal((s) => (s.linux!.gidMappings = [])), /^linux\.gidMappings: rootless containers requires at least one GID mapping$/);
+  t.match(refusal((s) => (s.linux!.netDevices = { eth1: {} })), /^linux\.netDevices: network devices are not supported for rootless containers$/);
+  t.match(refusal((s) => s.mounts!.push({ destination: '/data', type: 'bind', source: '/data', options: ['rbind', 'idmap'] })), /^mounts: \/data: id-mapped mounts are not supported for rootless containers$/);
+  t.match(refusal((s) => s.mounts!.push({ destination: '/data', type: 'bind', source: '/data', options: ['rbind'], uidMappings: own(0), gidMappings: own(0) })), /id-mapped mounts are not supported/);
   t.equal(refusal((s) => (s.linux!.namespaces = [{ type: 'user', path: '/proc/1/ns/user' }])), '', 'joining a user namespace needs no maps');
   t.match(refusal((s) => s.mounts![0].options!.push('uid=5')), /^mounts: \/dev\/pts: cannot specify uid=5 mount option for rootless container: uid 5 is not mapped/);
   t.match(refusal((s) => (s.process!.user!.additionalGids = [0])), /^process\.user\.additionalGids: cannot set any additional groups/);
