@@ -247,6 +247,7 @@ t.test('rootless refusals name the field and leave nothing behind', async (t) =>
     ['supplementary groups with setgroups denied', (c) => (c.process!.user.additionalGids = [0]), /process\.user\.additionalGids: cannot set any additional groups/],
     ['a lower oom_score_adj', (c) => (c.process!.oomScoreAdj = -1000), /process\.oomScoreAdj: -1000 is below the caller's/],
     ['a higher rlimit', (c) => (c.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1 << 30 }]), /process\.rlimits: RLIMIT_NOFILE hard limit 1073741824 is above the caller's hard limit/],
+    ['a cgroupsPath the user may not write', (c) => (c.linux!.cgroupsPath = `/${uniqueId('cg')}`), /create cgroup \/sys\/fs\/cgroup\/.*permission denied/],
     ['a memory limit without a cgroup', (c) => (c.linux!.resources = { memory: { limit: 64 << 20 } }), /cannot set memory limit: container could not join or create cgroup/],
     [
       'sysfs without a network namespace',
