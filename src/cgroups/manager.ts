@@ -39,8 +39,11 @@ export interface RootlessCgroups {
 
 /** The errors runc's rootless cgroup manager ignores: the caller may not write there. */
 function isPermissionError(err: unknown): boolean {
-  const code = errCode(err) ?? errCode((err as Error | undefined)?.cause);
-  return code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
+  for (let e = err; e instanceof Error; e = e.cause) {
+    const code = errCode(e);
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return true;
+  }
+  return false;
 }
 
 function sleepMs(ms: number): void {
@@ -232,7 +235,7 @@ export class ContainerCgroups {
     try {
       applyDeviceRulesV2(u.dir, rules);
     } catch (err) {
-      throw new CgroupError(`linux.resources.devices: ${(err as Error).message}`);
+      throw new CgroupError(`linux.resources.devices: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -10,6 +10,7 @@ import type { Test } from 'tap';
 import { leakGuard, makeBundle, onCleanup, requireRoot, runtimeEnv, runts, RUNTS_BIN, runtsToFiles, tempDir, uniqueId, waitFor } from '../lib';
 import type { BundleConfig, RuntsResult } from '../lib';
 import { watch } from '../lib/watch';
+import { guestAvailable, parseReport, runInGuest } from '../vm/guest';
 
 const ROOTLESS_USER = 'runts-rootless';
 
@@ -361,4 +362,44 @@ t.test('security rule 16: a rootless container never gets a writable delegated p
   t.equal(out[0], '0', 'the pids hierarchy is an empty mask inside');
   t.notOk(out.includes('wrote-caller-cgroup'), "the caller's (writable) cgroup is not reachable");
   t.match(out[out.length - 1], new RegExp(`:pids:/${path.basename(joinOnly)}$`), 'the container stayed in the caller\'s cgroup');
+});
+
+t.test('pure cgroup v2 (guest): limits in a delegated cgroup, an error without one, never the parent', async (t) => {
+  const user = requireUser(t, ROOTLESS_USER);
+  if (!user) return;
+  const unavailable = guestAvailable();
+  if (unavailable) return t.plan(0, unavailable);
+  leakGuard(t);
+  const rl = rootless(t, user);
+  const script = 'cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max; echo $$ > /sys/fs/cgroup/../cgroup.procs 2>/dev/null && echo wrote-parent';
+  const limited = await rootlessBundle(rl, script, (c) => {
+    c.linux!.resources = { memory: { limit: 32 << 20 } };
+    c.mounts.find((m: { type: string }) => m.type === 'cgroup').options = ['nosuid', 'noexec', 'nodev'];
+  });
+  const [a, b] = [uniqueId('rl'), uniqueId('rl')];
+  // The guest's /sys/fs/cgroup/deleg is delegated to the user as systemd delegates (the
+  // directory and its procs, subtree_control and threads files); runts runs in deleg/run.
+  const guestScript = `
+    report() { printf '%s=%s\\n' "$1" "$(printf '%s' "$2" | tr '\\n' '|')"; }
+    D=/sys/fs/cgroup/deleg
+    mkdir $D $D/run && chown "$U:" $D $D/cgroup.procs $D/cgroup.subtree_control $D/cgroup.threads $D/run $D/run/cgroup.procs
+    mkdir -m 700 /tmp/xdg && chown "$U:" /tmp/xdg
+    AS_USER="env -i PATH=$PATH XDG_RUNTIME_DIR=/tmp/xdg setpriv --reuid=$U --regid=$U --clear-groups $RUNTIME"
+    report delegated "$(sh -c 'echo $$ > "$0"/run/cgroup.procs && exec "$@"' $D $AS_USER run -b "$BUNDLE" "$A" 2>&1)"
+    report left "$(ls $D | grep -c rl- )"
+    report undelegated "$($AS_USER run -b "$BUNDLE" "$B" 2>&1)"
+    report undelegated-rc "$?"
+  `;
+  const result = await runInGuest(t, ['bash', '-c', guestScript], {
+    share: [rl.dir],
+    env: { RUNTIME: RUNTS_BIN, BUNDLE: limited.bundle, A: a, B: b, U: user.name },
+    mem: '384M',
+    timeoutSeconds: 180,
+  });
+  t.equal(result.code, 0, `guest script: ${result.stderr}`);
+  const r = parseReport(result.stdout);
+  t.same((r.delegated ?? '').split('|'), [`0::/deleg/${a}`, String(32 << 20)], 'a child of the delegated cgroup, with its memory limit; the parent unreachable');
+  t.equal(r.left, '0', 'delete removed the cgroup it made');
+  t.equal(r['undelegated-rc'], '1');
+  t.match(r.undelegated, /linux\.resources\.memory.*cannot set memory limit: container could not join or create cgroup \(.*permission denied/, 'a limit without a writable cgroup is an error that says so');
 });
