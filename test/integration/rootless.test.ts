@@ -371,7 +371,7 @@ t.test('pure cgroup v2 (guest): limits in a delegated cgroup, an error without o
   if (unavailable) return t.plan(0, unavailable);
   leakGuard(t);
   const rl = rootless(t, user);
-  const script = 'cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max; echo $$ > /sys/fs/cgroup/../cgroup.procs 2>/dev/null && echo wrote-parent';
+  const script = 'cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max; (echo $$ > /sys/fs/cgroup/../cgroup.procs) 2>/dev/null && echo wrote-parent';
   const limited = await rootlessBundle(rl, script, (c) => {
     c.linux!.resources = { memory: { limit: 32 << 20 } };
     c.mounts.find((m: { type: string }) => m.type === 'cgroup').options = ['nosuid', 'noexec', 'nodev'];
@@ -387,8 +387,10 @@ t.test('pure cgroup v2 (guest): limits in a delegated cgroup, an error without o
     AS_USER="env -i PATH=$PATH XDG_RUNTIME_DIR=/tmp/xdg setpriv --reuid=$U --regid=$U --clear-groups $RUNTIME"
     report delegated "$(sh -c 'echo $$ > "$0"/run/cgroup.procs && exec "$@"' $D $AS_USER run -b "$BUNDLE" "$A" 2>&1)"
     report left "$(ls $D | grep -c rl- )"
-    report undelegated "$($AS_USER run -b "$BUNDLE" "$B" 2>&1)"
-    report undelegated-rc "$?"
+    out=$($AS_USER run -b "$BUNDLE" "$B" 2>&1)
+    rc=$?
+    report undelegated "$out"
+    report undelegated-rc "$rc"
   `;
   const result = await runInGuest(t, ['bash', '-c', guestScript], {
     share: [rl.dir],
