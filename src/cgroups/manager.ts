@@ -23,6 +23,27 @@ export interface CgroupRecord {
   placements: CgroupPlacement[];
   /** Directories create made (parents before children): delete removes exactly these. */
   created: string[];
+  /** Rootless cgroups (runc's --rootless): joining a cgroup without permission is tolerated. */
+  rootless?: boolean;
+}
+
+/**
+ * Rootless cgroups, as runc handles them: a hierarchy the caller may not write is skipped
+ * (the container stays in the caller's cgroup there) when no linux.cgroupsPath was given;
+ * a limit for a skipped controller is an error, device rules are not enforced.
+ */
+export interface RootlessCgroups {
+  /** linux.cgroupsPath was given: every permission error stays an error. */
+  explicitPath: boolean;
+}
+
+/** The errors runc's rootless cgroup manager ignores: the caller may not write there. */
+function isPermissionError(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    const code = errCode(e);
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return true;
+  }
+  return false;
 }
 
 function sleepMs(ms: number): void {
@@ -48,7 +69,7 @@ function writeValue(file: string, value: string, field: string): void {
   try {
     fs.writeFileSync(file, value);
   } catch (err) {
-    throw new CgroupError(`${field}: write ${JSON.stringify(value)} to ${file}: ${errnoMessage(err)}`);
+    throw new CgroupError(`${field}: write ${JSON.stringify(value)} to ${file}: ${errnoMessage(err)}`, { cause: err });
   }
 }
 
@@ -70,22 +91,44 @@ export function placementsFor(hierarchies: Hierarchy[], id: string, cgroupsPath:
 }
 
 export class ContainerCgroups {
+  /** Rootless: hierarchies skipped for lack of permission, by what made them fail. */
+  private readonly skipped = new Map<CgroupPlacement, string>();
+
   private constructor(
-    readonly placements: CgroupPlacement[],
+    private placed: CgroupPlacement[],
     private readonly created: string[],
+    private readonly rootless?: RootlessCgroups,
   ) {}
 
   /** For a new container (nothing made yet). */
-  static plan(id: string, cgroupsPath: string | undefined, systemd: boolean, hierarchies = hostHierarchies()): ContainerCgroups {
-    return new ContainerCgroups(placementsFor(hierarchies, id, cgroupsPath, systemd), []);
+  static plan(id: string, cgroupsPath: string | undefined, systemd: boolean, hierarchies = hostHierarchies(), rootless?: RootlessCgroups): ContainerCgroups {
+    return new ContainerCgroups(placementsFor(hierarchies, id, cgroupsPath, systemd), [], rootless);
   }
 
   static fromRecord(rec: CgroupRecord): ContainerCgroups {
-    return new ContainerCgroups(rec.placements, [...rec.created]);
+    // Later joins (exec) tolerate permission errors whatever the path, as runc's do.
+    return new ContainerCgroups(rec.placements, [...rec.created], rec.rootless ? { explicitPath: false } : undefined);
+  }
+
+  /** The hierarchies the container has a cgroup of its own in. */
+  get placements(): readonly CgroupPlacement[] {
+    return this.placed;
   }
 
   record(): CgroupRecord {
-    return { placements: this.placements, created: [...this.created] };
+    return { placements: [...this.placed], created: [...this.created], ...(this.rootless ? { rootless: true } : {}) };
+  }
+
+  /**
+   * Rootless: drop a hierarchy the caller may not write (runc's ErrRootless) and say whether
+   * it was dropped; a permission error with linux.cgroupsPath given, or any other error, is
+   * for the caller to throw.
+   */
+  private skipUnwritable(p: CgroupPlacement, err: unknown): boolean {
+    if (!this.rootless || this.rootless.explicitPath || !isPermissionError(err)) return false;
+    this.placed = this.placed.filter((q) => q !== p);
+    this.skipped.set(p, err instanceof Error ? err.message : String(err));
+    return true;
   }
 
   private get unified(): CgroupPlacement | undefined {
@@ -98,7 +141,7 @@ export class ContainerCgroups {
 
   /** mkdir -p every placement, remembering each directory made. */
   create(): void {
-    for (const p of this.placements) {
+    for (const p of [...this.placed]) {
       const missing: string[] = [];
       for (let dir = p.dir; dir !== p.mountpoint && !fs.existsSync(dir); dir = path.dirname(dir)) missing.unshift(dir);
       for (const dir of missing) {
@@ -106,6 +149,7 @@ export class ContainerCgroups {
           fs.mkdirSync(dir);
         } catch (err) {
           if (errCode(err) === 'EEXIST') continue; // made by someone else meanwhile: not ours
+          if (this.skipUnwritable(p, err)) break;
           throw new CgroupError(`create cgroup ${dir}: ${errnoMessage(err)}`);
         }
         this.created.push(dir);
@@ -116,12 +160,25 @@ export class ContainerCgroups {
 
   /** Put `pid` (and the children it forks later) in every hierarchy's cgroup. */
   join(pid: number): void {
-    for (const p of this.placements) writeValue(path.join(p.dir, 'cgroup.procs'), String(pid), `join cgroup ${p.cgroup}`);
+    for (const p of [...this.placed]) {
+      try {
+        writeValue(path.join(p.dir, 'cgroup.procs'), String(pid), `join cgroup ${p.cgroup}`);
+      } catch (err) {
+        if (!this.skipUnwritable(p, err)) throw err;
+      }
+    }
+  }
+
+  /** Rootless: the hierarchies skipped for lack of permission, with the errors. */
+  skippedHierarchies(): { mountpoint: string; error: string }[] {
+    return [...this.skipped].map(([p, error]) => ({ mountpoint: p.mountpoint, error }));
   }
 
   private availability() {
-    const v1 = new Set(this.placements.filter((p) => p.fstype === 'cgroup').flatMap((p) => p.subsystems));
-    const u = this.unified;
+    // Skipped hierarchies still count as mounted: a limit for one fails in apply() saying why.
+    const mounted = [...this.placed, ...this.skipped.keys()];
+    const v1 = new Set(mounted.filter((p) => p.fstype === 'cgroup').flatMap((p) => p.subsystems));
+    const u = mounted.find((p) => p.fstype === 'cgroup2');
     const v2 = new Set(u ? (readOptional(path.join(u.mountpoint, 'cgroup.controllers')) ?? '').split(/\s+/).filter(Boolean) : []);
     return { v1, v2, v2Mounted: u !== undefined };
   }
@@ -139,7 +196,13 @@ export class ContainerCgroups {
     const groups = this.planWrites(resources);
     for (const group of groups) {
       const place = group.version === 1 ? this.v1(group.controller) : this.unified;
-      if (!place) throw new CgroupError(`${group.writes[0].field}: the container has no ${group.controller} cgroup`);
+      if (!place) {
+        const skipped = [...this.skipped].find(([p]) => (group.version === 1 ? p.fstype === 'cgroup' && p.subsystems.includes(group.controller) : p.fstype === 'cgroup2'));
+        if (skipped) {
+          throw new CgroupError(`${group.writes[0].field}: cannot set ${group.controller || 'cgroup'} limit: container could not join or create cgroup (${skipped[1]})`);
+        }
+        throw new CgroupError(`${group.writes[0].field}: the container has no ${group.controller} cgroup`);
+      }
       if (group.version === 2 && group.controller !== '') this.enableController(place, group.controller, group.writes[0].field);
       if (group.version === 1 && group.controller === 'memory') writeV1Memory(place.dir, group.writes);
       else for (const w of group.writes) writeOne(place.dir, w);
@@ -148,6 +211,16 @@ export class ContainerCgroups {
   }
 
   private applyDevices(resources: LinuxResources, devices: LinuxDevice[] | undefined): void {
+    try {
+      this.writeDeviceRules(resources, devices);
+    } catch (err) {
+      // As runc: a rootless container gets the host's device permissions, which no
+      // unprivileged cgroup write could narrow anyway; its /dev holds only bind mounts.
+      if (!this.rootless || !isPermissionError(err)) throw err;
+    }
+  }
+
+  private writeDeviceRules(resources: LinuxResources, devices: LinuxDevice[] | undefined): void {
     const rules = effectiveDeviceRules(resources.devices, devices);
     const v1 = this.v1('devices');
     if (v1) {
@@ -162,7 +235,7 @@ export class ContainerCgroups {
     try {
       applyDeviceRulesV2(u.dir, rules);
     } catch (err) {
-      throw new CgroupError(`linux.resources.devices: ${(err as Error).message}`);
+      throw new CgroupError(`linux.resources.devices: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -242,14 +315,17 @@ export class ContainerCgroups {
 
   // ---- processes ----
 
-  /** The hierarchy whose cgroup.procs lists the container's processes. */
-  private memberDir(): CgroupPlacement {
+  /** The hierarchy whose cgroup.procs lists the container's processes (none: a rootless
+   *  container that could join no cgroup). */
+  private memberDir(): CgroupPlacement | undefined {
     return this.unified ?? this.v1('pids') ?? this.v1('freezer') ?? this.placements[0];
   }
 
   /** Host PIDs of every process in the container's cgroup and the cgroups below it. */
   pids(): number[] {
     const out: number[] = [];
+    const member = this.memberDir();
+    if (!member) return out;
     const walk = (dir: string) => {
       const text = readOptional(path.join(dir, 'cgroup.procs'));
       if (text === undefined) return;
@@ -262,7 +338,7 @@ export class ContainerCgroups {
       }
       for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name));
     };
-    walk(this.memberDir().dir);
+    walk(member.dir);
     return out;
   }
 
@@ -270,7 +346,7 @@ export class ContainerCgroups {
   private contains(pid: number): boolean {
     const m = this.memberDir();
     const text = readOptional(`/proc/${pid}/cgroup`);
-    if (text === undefined) return false;
+    if (text === undefined || !m) return false;
     for (const line of text.split('\n')) {
       const [, controllers, cgroup] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
       if (cgroup === undefined) continue;

@@ -1,6 +1,7 @@
 // Command-line dispatch. Global flags (before the subcommand) are parsed here by hand, so
 // `--version`, the top-level help and a bad global flag never load yargs; the subcommand's
 // own flags go through yargs, built for that one command only, whose module is loaded lazily.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Argv, PositionalOptions } from 'yargs';
 import { errnoMessage, RuntimeError, UsageError } from '../errors';
@@ -23,11 +24,14 @@ const globalFlags: GlobalFlag[] = [
 ];
 const shortGlobalFlags: Record<string, string> = { h: 'help', v: 'version' };
 
+/** The default --root of root (and of a user without XDG_RUNTIME_DIR, as runc's /run/runc). */
+const SYSTEM_ROOT = '/run/runts';
+
 /** The default --root: a non-root user gets one under $XDG_RUNTIME_DIR, like runc. */
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env, euid = process.geteuid?.() ?? 0): string {
   const xdg = env.XDG_RUNTIME_DIR;
   if (euid !== 0 && xdg) return path.join(xdg, 'runts');
-  return '/run/runts';
+  return SYSTEM_ROOT;
 }
 
 function parseBool(flag: string, value: string): boolean {
@@ -45,6 +49,19 @@ export interface ParsedGlobals {
   rest: string[];
   /** A bad global flag; `options` holds the flags before it. */
   error?: UsageError;
+  /** --root was not given and the default lies under $XDG_RUNTIME_DIR. */
+  xdgRoot: boolean;
+}
+
+/** runc keeps its XDG root 0700 with the sticky bit: the session's cleanup of
+ *  $XDG_RUNTIME_DIR must not prune state it has not seen touched for a while. */
+function prepareXdgRoot(root: string): void {
+  try {
+    fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+    fs.chmodSync(root, 0o1700);
+  } catch (err) {
+    throw new RuntimeError(`the path in $XDG_RUNTIME_DIR must be writable by the user: ${errnoMessage(err)}`);
+  }
 }
 
 /** Parse the global flags up to the first non-flag word (the subcommand). A bad flag stops
@@ -111,8 +128,9 @@ export function parseGlobals(argv: string[]): ParsedGlobals {
       break;
     }
   }
-  options.root = path.resolve(root ?? defaultRoot());
-  return { options, help, version, rest: argv.slice(i), error };
+  const fallback = defaultRoot();
+  options.root = path.resolve(root ?? fallback);
+  return { options, help, version, rest: argv.slice(i), error, xdgRoot: root === undefined && fallback !== SYSTEM_ROOT };
 }
 
 function topLevelHelp(commands: CommandEntry[]): string {
@@ -332,6 +350,7 @@ export async function runCli(argv: string[], commands: CommandEntry[]): Promise<
     }
     const entry = commands.find((c) => c.name === name);
     if (!entry) throw new UsageError(`unknown command "${name}" (see runts --help)`);
+    if (globals.xdgRoot) prepareXdgRoot(options.root);
     const spec = entry.load().default;
     const parsed = parseCommandArgs(name, spec, rest);
     if (parsed.helpText !== undefined) {

@@ -18,6 +18,7 @@ export default defineCommand({
       preserveFds: args.preserveFds,
       detached: true,
       systemdCgroup: args.systemdCgroup,
+      rootless: args.rootless,
     });
   },
 });

@@ -23,5 +23,6 @@ export default defineCommand({
       detach: args.detach,
       keep: args.keep,
       systemdCgroup: args.systemdCgroup,
+      rootless: args.rootless,
     }),
 });

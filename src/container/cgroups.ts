@@ -9,9 +9,10 @@ import { sleepMs } from './processes';
 
 const SIGKILL = 9;
 
-/** The container's cgroups; undefined for a record made without them. */
+/** The container's cgroups; undefined for a record made without them, or a rootless
+ *  container that could make none (callers then go by its init and pid namespace). */
 export function cgroupsOf(rec: ContainerRecord): ContainerCgroups | undefined {
-  return rec.cgroups ? ContainerCgroups.fromRecord(rec.cgroups) : undefined;
+  return rec.cgroups && rec.cgroups.placements.length > 0 ? ContainerCgroups.fromRecord(rec.cgroups) : undefined;
 }
 
 /** The isPaused callback containerStatus takes: the container's freezer says frozen. */
@@ -72,5 +73,5 @@ export function cgroupsToMake(cg: ContainerCgroups): CgroupRecord {
     for (let dir = p.dir; dir !== p.mountpoint && !existsSync(dir); dir = path.dirname(dir)) missing.unshift(dir);
     created.push(...missing);
   }
-  return { placements: cg.placements, created };
+  return { ...cg.record(), created };
 }

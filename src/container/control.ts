@@ -7,6 +7,7 @@ import type { LinuxResources, Spec } from '../spec/types';
 import { containerStatus, type ContainerStatus } from '../state/status';
 import { StateStore, type ContainerHandle, type ContainerRecord } from '../state/store';
 import { asRuntimeError, cgroupsOf, pausedProbe } from './cgroups';
+import { containerPids } from './processes';
 
 interface Opened {
   handle: ContainerHandle;
@@ -15,14 +16,15 @@ interface Opened {
   cg: ContainerCgroups;
 }
 
-/** Run `action` on the container under its lock; it must have cgroups. */
-function withContainer<T>(root: string, id: string, action: (c: Opened) => T): T {
+/** Run `action` on the container under its lock; without cgroups, `withoutCgroups` or an error. */
+function withContainer<T>(root: string, id: string, action: (c: Opened) => T, withoutCgroups?: (rec: ContainerRecord) => T): T {
   const handle = new StateStore(root).open(id);
   try {
     handle.lock();
     const rec = handle.read();
     const cg = cgroupsOf(rec);
-    if (!cg) throw new RuntimeError(`container ${id} has no cgroups (created by an older runts)`);
+    if (!cg && withoutCgroups) return withoutCgroups(rec);
+    if (!cg) throw new RuntimeError(`container ${id} has no cgroups (created by an older runts, or rootless without a cgroup the caller may write)`);
     return asRuntimeError(() => action({ handle, rec, status: containerStatus(handle, rec, pausedProbe(rec)), cg }));
   } finally {
     handle.close();
@@ -43,9 +45,10 @@ export function resumeContainer(root: string, id: string): void {
   });
 }
 
-/** Host PIDs of the container's processes (from its cgroup), ascending. */
+/** Host PIDs of the container's processes (from its cgroup, else its pid namespace), ascending. */
 export function containerProcesses(root: string, id: string): number[] {
-  return withContainer(root, id, ({ cg }) => cg.pids().sort((a, b) => a - b));
+  const ascending = (pids: number[]) => pids.sort((a, b) => a - b);
+  return withContainer(root, id, ({ cg }) => ascending(cg.pids()), (rec) => ascending(containerPids(rec.initPid, rec.initStartTime)));
 }
 
 /** Overlay `patch` on `base`: objects merge field by field, anything else is replaced. */

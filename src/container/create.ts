@@ -2,7 +2,7 @@
 // is about to be made, make exec.fifo and the cgroups, run the init helper to the point where
 // the container waits on the fifo, record the finished state and write the pid file. Any
 // failure removes everything it made; a crash leaves a record that delete acts on.
-import { chownSync, existsSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { RuntimeError } from '../errors';
 import { runHooks } from '../hooks/run';
@@ -21,6 +21,9 @@ import type { Spec } from '../spec/types';
 import { loadConfig, validateConfig } from '../spec/validate';
 import { StateStore } from '../state/store';
 import type { ContainerRecord } from '../state/store';
+import { callerLimits, checkRootlessSpec } from '../rootless/checks';
+import { currentIds } from '../rootless/idmap';
+import { isRootlessEuid, useRootlessCgroups } from '../rootless/mode';
 import { isAlive, readStartTime } from '../state/process';
 import { EXEC_FIFO, stateObject } from '../state/status';
 import { cgroupsToMake } from './cgroups';
@@ -41,6 +44,8 @@ export interface CreateOptions {
   detached: boolean;
   /** --systemd-cgroup: linux.cgroupsPath is "slice:prefix:name". */
   systemdCgroup?: boolean;
+  /** --rootless true|false|auto (undefined = auto): tolerate cgroup permission errors. */
+  rootless?: string;
 }
 
 export interface Created {
@@ -87,31 +92,40 @@ function create(opts: CreateOptions): Created {
   const netDevices = planNetDevices(spec, 'config.json');
   const resctrl = planResctrl(spec.linux?.intelRdt, opts.id, 'config.json');
   if (opts.preserveFds < 0 || !Number.isInteger(opts.preserveFds)) throw new RuntimeError(`--preserve-fds: invalid value ${opts.preserveFds}`);
+  const rootlessEuid = isRootlessEuid();
+  if (rootlessEuid) checkRootlessSpec(spec, currentIds(), callerLimits());
+  const rootlessCgroups = useRootlessCgroups(opts.rootless);
   const store = new StateStore(opts.root);
   const execFifo = path.join(store.containerDir(opts.id), EXEC_FIFO);
   // Everything that only reads and checks comes before anything is made.
   const hierarchies = hostHierarchies();
   const resources = spec.linux?.resources ?? {};
-  const cgroups = ContainerCgroups.plan(opts.id, spec.linux?.cgroupsPath, opts.systemdCgroup ?? false, hierarchies);
+  const rootless = rootlessCgroups ? { explicitPath: Boolean(spec.linux?.cgroupsPath) } : undefined;
+  const cgroups = ContainerCgroups.plan(opts.id, spec.linux?.cgroupsPath, opts.systemdCgroup ?? false, hierarchies, rootless);
   // Refuse limits the host cannot enforce.
   cgroups.planWrites(resources);
   resourceWarnings(resources).forEach((w) => log.warn(w));
   const console: InitPlan['console'] = opts.consoleFd !== undefined ? { fd: opts.consoleFd } : opts.consoleSocket ? { socketPath: path.resolve(opts.consoleSocket) } : null;
-  const { plan, warnings, notes } = buildPlan({
-    id: opts.id,
-    bundle,
-    spec,
-    execFifo,
-    console,
-    noPivot: opts.noPivot,
-    preserveFds: opts.preserveFds,
-    // The cgroup mount shows the container's own cgroups, not ours.
-    hierarchies: hierarchies.map((h) => ({ ...h, cgroup: cgroups.placements.find((p) => p.mountpoint === h.mountpoint)?.cgroup ?? h.cgroup })),
-    lastCap: lastKernelCapability(),
-    hasKcore: existsSync('/proc/kcore'),
-  });
-  warnings.forEach((w) => log.warn(w));
-  notes.forEach((n) => log.debug(n));
+  const planFor = (unjoinedHierarchies: string[]) =>
+    buildPlan({
+      id: opts.id,
+      bundle,
+      spec,
+      execFifo,
+      console,
+      noPivot: opts.noPivot,
+      preserveFds: opts.preserveFds,
+      // The cgroup mount shows the container's own cgroups, not ours.
+      hierarchies: hierarchies.map((h) => ({ ...h, cgroup: cgroups.placements.find((p) => p.mountpoint === h.mountpoint)?.cgroup ?? h.cgroup })),
+      lastCap: lastKernelCapability(),
+      hasKcore: existsSync('/proc/kcore'),
+      rootless: rootless ? { unjoinedHierarchies } : undefined,
+    });
+  // Rootless: rebuilt below once the hierarchies the caller may not write are known.
+  const built = planFor([]);
+  built.warnings.forEach((w) => log.warn(w));
+  built.notes.forEach((n) => log.debug(n));
+  let plan = built.plan;
 
   const createdStamp = rfc3339Nano(new Date(), process.hrtime.bigint());
   const creator = { pid: process.pid, startTime: readStartTime(process.pid) ?? '' };
@@ -147,11 +161,21 @@ function create(opts: CreateOptions): Created {
     // able to open the fifo for writing (through the fd the init holds).
     // In a joined one, once the init is inside (adoptJoinedUserNs).
     const joinedUserNs = spec.linux?.namespaces?.some((ns) => ns.type === 'user' && ns.path) === true;
-    if (spec.linux?.namespaces?.some((ns) => ns.type === 'user' && !ns.path)) {
+    // Rootless, it may be a subordinate id the caller cannot chown to: let anyone write it
+    // (the state dir is the caller's 0700 one; the init holds an fd opened before).
+    if (rootlessEuid) chmodSync(execFifo, 0o622);
+    else if (spec.linux?.namespaces?.some((ns) => ns.type === 'user' && !ns.path)) {
       chownSync(execFifo, hostIdOfRoot(spec.linux.uidMappings), hostIdOfRoot(spec.linux.gidMappings));
     }
     cgroups.create();
     crashPoint('create:cgroups');
+    const skipped = cgroups.skippedHierarchies();
+    skipped.forEach((s) => log.debug(`rootless: no cgroup of the container's own in ${s.mountpoint}: ${s.error}`));
+    // Those the container gets no cgroup of its own in are masked inside it (rule 16).
+    if (skipped.length > 0) plan = planFor(skipped.map((s) => s.mountpoint)).plan;
+    if (rootless && cgroups.placements.length === 0 && !spec.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path)) {
+      log.warn('creating a rootless container with no cgroup and no private pid namespace: its processes cannot all be found and killed reliably');
+    }
     const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
     if (opts.consoleFd !== undefined) inheritFds.push(opts.consoleFd);
     launchInit({

@@ -23,6 +23,9 @@ import { validateProcess } from '../spec/validate';
 import { isAlive } from '../state/process';
 import { containerStatus, stateObject } from '../state/status';
 import { StateStore } from '../state/store';
+import { callerLimits, checkRootlessProcess, setgroupsDenied } from '../rootless/checks';
+import { currentIds } from '../rootless/idmap';
+import { isRootlessEuid } from '../rootless/mode';
 import { asRuntimeError, cgroupsOf, pausedProbe } from './cgroups';
 import { writePidFile } from './create';
 import { crashPoint } from './crash-point';
@@ -184,6 +187,7 @@ function startProcess(opts: ExecOptions): Started {
     const config = rec.config as Spec;
     const spec = opts.processFile ? processFromFile(opts.processFile, opts) : processFromFlags(config, opts);
     const terminal = spec.terminal === true;
+    if (isRootlessEuid()) checkRootlessProcess(spec, 'process', callerLimits(), setgroupsDenied(config, currentIds()));
     const planned = buildExecProcess(config, spec, lastKernelCapability());
     planned.warnings.forEach((w) => log.warn(w));
     planned.notes.forEach((n) => log.debug(n));

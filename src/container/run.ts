@@ -23,6 +23,8 @@ export interface RunOptions {
   keep: boolean;
   /** --systemd-cgroup (global flag). */
   systemdCgroup?: boolean;
+  /** --rootless (global flag). */
+  rootless?: string;
 }
 
 // Signals a foreground run passes on to the container (SIGCHLD, SIGPIPE and the
@@ -76,6 +78,7 @@ function createAndStart(opts: RunOptions): { record: Created['record']; relay: C
       preserveFds: opts.preserveFds,
       detached: opts.detach,
       systemdCgroup: opts.systemdCgroup,
+      rootless: opts.rootless,
     });
   } finally {
     if (pair) closeSync(pair[1]);

@@ -2,11 +2,11 @@
 // src/plan/types.ts): sends the plan, writes user namespace maps, hands over the state for
 // hooks, runs the runtime-namespace hooks when asked, and returns once the container init
 // waits on exec.fifo. On any failure the helper is killed and reaped: nothing survives.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import type { LinuxIDMapping } from '../spec/types';
 import { crashPoint } from '../container/crash-point';
-import { initHelperPath, native, PROC_SUPER_MAGIC } from '../native';
-import { idMapText } from '../plan/id-maps';
+import { initHelperPath, native } from '../native';
+import { writeIdMaps } from '../rootless/idmap';
 import type { ExecPlan, InitPlan, SyncMessage } from '../plan/types';
 import { readMessage, writeMessage } from './sync';
 
@@ -33,21 +33,6 @@ export interface LaunchOptions {
   /** Called with the helper's pid before the plan is sent: whatever it forks later (the
    *  container init) is born where this callback puts it (its cgroups). */
   beforePlan?(stage1Pid: number): void;
-}
-
-/** Write an id map to /proc/<pid>/<file>, refusing anything that is not real procfs. */
-function writeIdMap(pid: number, file: 'uid_map' | 'gid_map', mappings: LinuxIDMapping[]): void {
-  const target = `/proc/${pid}/${file}`;
-  const fd = openSync(target, 'w');
-  try {
-    if (native().fstatfsType(fd) !== PROC_SUPER_MAGIC) throw new InitError(`${target}: not on procfs`);
-    writeSync(fd, idMapText(mappings));
-  } catch (err) {
-    if (err instanceof InitError) throw err;
-    throw new InitError(`write ${target}: ${(err as Error).message}`);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function killAndReap(pid: number): void {
@@ -143,8 +128,7 @@ export function launchInit(opts: LaunchOptions): number {
     (msg, session) => {
       switch (msg.type) {
         case 'userns':
-          writeIdMap(session.stage1Pid, 'uid_map', opts.uidMappings);
-          writeIdMap(session.stage1Pid, 'gid_map', opts.gidMappings);
+          writeIdMaps(session.stage1Pid, opts.uidMappings, opts.gidMappings);
           crashPoint('create:userns');
           session.send({ type: 'userns-done' });
           return undefined;

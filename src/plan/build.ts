@@ -1,11 +1,12 @@
 // Turn a validated config.json into the init plan the C++ helper executes. Every decision
 // about what config.json means is made here, where it can be unit-tested without root.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Mount, Process, Spec } from '../spec/types';
 import type { Hierarchy } from '../cgroups/hierarchy';
 import { hostCgroupDir } from '../cgroups/hierarchy';
 import { CAPABILITY_NUMBERS, capabilityNumbers } from './capabilities';
+import { sourceMountFlags, withLockedFlags } from './locked-flags';
 import { MS, parseMountOptions, type ParsedMountOptions } from './mount-options';
 import { RLIMIT_NUMBERS, rlimitValue } from './rlimits';
 import { idMapText } from './id-maps';
@@ -56,6 +57,30 @@ export interface PlanInputs {
   hasKcore: boolean;
   /** The host's LSMs; looked up (hostLsm()) only when a label is configured. */
   lsm?: HostLsm;
+  /** Set when runts runs unprivileged: the mount points of the host cgroup hierarchies in
+   *  which the container has no cgroup of its own (rootless cgroups skipped them). */
+  rootless?: { unjoinedHierarchies: string[] };
+  /** The runtime's /proc/self/mountinfo (read when needed if absent): bind sources' flags. */
+  mountinfo?: string;
+}
+
+/** What planning a mount needs besides the mount itself. */
+interface MountContext {
+  bundle: string;
+  hierarchies: Hierarchy[];
+  newCgroupNs: boolean;
+  /** The container has its own user namespace: inherited mount flags are locked. */
+  userns: boolean;
+  /** A new user namespace sharing the runtime's network namespace: sysfs cannot be mounted. */
+  sysfsForbidden: boolean;
+  /** A new user namespace sharing the runtime's pid namespace: proc cannot be mounted. */
+  procForbidden: boolean;
+  rootless: PlanInputs['rootless'];
+  mountinfo(): string;
+  /** What idmap/ridmap without mappings of their own use: the container's user namespace. */
+  containerUserns: PlanIdmap['userns'] | null;
+  /** linux.mountLabel, '' when none. */
+  mountLabel: string;
 }
 
 export interface BuiltPlan {
@@ -86,9 +111,23 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
       ? { uidMap: idMapText(linux.uidMappings ?? []), gidMap: idMapText(linux.gidMappings ?? []) }
       : null;
 
+  const types = new Set((linux.namespaces ?? []).map((ns) => ns.type));
+  let mountinfo = inputs.mountinfo;
+  const ctx: MountContext = {
+    bundle,
+    hierarchies: inputs.hierarchies,
+    newCgroupNs,
+    userns: types.has('user'),
+    sysfsForbidden: namespaces.newUser && !types.has('network'),
+    procForbidden: namespaces.newUser && !types.has('pid'),
+    rootless: inputs.rootless,
+    mountinfo: () => (mountinfo ??= readFileSync('/proc/self/mountinfo', 'utf8')),
+    containerUserns,
+    mountLabel: linux.mountLabel ?? '',
+  };
   const rootfsOps: RootfsOp[] = [];
   for (const mount of spec.mounts ?? []) {
-    rootfsOps.push(...mountOps(mount, bundle, inputs.hierarchies, newCgroupNs, containerUserns, linux.mountLabel ?? ''));
+    rootfsOps.push(...mountOps(mount, ctx));
   }
   rootfsOps.push(...deviceOps(spec, inUserNs));
   rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
@@ -173,17 +212,10 @@ function rootPropagation(value: string | undefined): number {
   }
 }
 
-function mountOps(
-  mount: Mount,
-  bundle: string,
-  hierarchies: Hierarchy[],
-  newCgroupNs: boolean,
-  containerUserns: PlanIdmap['userns'] | null,
-  mountLabel: string,
-): RootfsOp[] {
+function mountOps(mount: Mount, ctx: MountContext): RootfsOp[] {
   const target = path.posix.normalize(mount.destination).replace(/(.)\/$/, '$1');
   const opts = parseMountOptions(mount.options);
-  const ops = mountOpsWithoutAttrs(mount, target, opts, bundle, hierarchies, newCgroupNs, containerUserns, mountLabel);
+  const ops = mountOpsWithoutAttrs(mount, target, opts, ctx);
   // After the whole mount (a cgroup mount's submounts too), as one mount_setattr.
   if (opts.recursiveAttrs) ops.push({ op: 'mount-setattr', target, attrSet: opts.recursiveAttrs.set, attrClear: opts.recursiveAttrs.clear });
   return ops;
@@ -207,16 +239,8 @@ function planIdmap(mount: Mount, opts: ParsedMountOptions, target: string, conta
   return { recursive: opts.idmap?.recursive ?? false, userns };
 }
 
-function mountOpsWithoutAttrs(
-  mount: Mount,
-  target: string,
-  opts: ParsedMountOptions,
-  bundle: string,
-  hierarchies: Hierarchy[],
-  newCgroupNs: boolean,
-  containerUserns: PlanIdmap['userns'] | null,
-  mountLabel: string,
-): RootfsOp[] {
+function mountOpsWithoutAttrs(mount: Mount, target: string, opts: ParsedMountOptions, ctx: MountContext): RootfsOp[] {
+  const { bundle, hierarchies, newCgroupNs, containerUserns, mountLabel } = ctx;
   const idmap = planIdmap(mount, opts, target, containerUserns);
   if (opts.copyUp && (opts.bind || mount.type !== 'tmpfs')) {
     throw new PlanError(`mounts: ${target}: tmpcopyup is only valid for tmpfs mounts`);
@@ -234,29 +258,43 @@ function mountOpsWithoutAttrs(
       const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : String(code);
       throw new PlanError(`error mounting "${source}" to rootfs at "${target}": stat ${source}: ${why}`);
     }
-    const attrs = opts.flags & ~MS.REMOUNT;
-    return [
-      {
-        op: 'mount',
-        source,
-        target,
-        fstype: 'bind',
-        flags: MS.BIND | (opts.recursive ? MS.REC : 0),
-        data: '',
-        mkdir,
-        remountFlags: attrs !== 0 ? MS.BIND | MS.REMOUNT | attrs : 0,
-        propagation: opts.propagation,
-        copyUp: false,
-        ...(idmap ? { idmap } : {}),
-      },
-    ];
+    let attrs = opts.flags & ~MS.REMOUNT;
+    if (ctx.userns && (attrs !== 0 || opts.cleared !== 0)) {
+      try {
+        attrs = withLockedFlags(attrs, opts.cleared, sourceMountFlags(source, ctx.mountinfo()));
+      } catch (err) {
+        throw new PlanError(`mounts: ${target}: ${(err as Error).message} of ${source} (a bind mount in a user namespace keeps them)`);
+      }
+    }
+    const bind: RootfsOp = {
+      op: 'mount',
+      source,
+      target,
+      fstype: 'bind',
+      flags: MS.BIND | (opts.recursive ? MS.REC : 0),
+      data: '',
+      mkdir,
+      remountFlags: attrs !== 0 ? MS.BIND | MS.REMOUNT | attrs : 0,
+      propagation: opts.propagation,
+      copyUp: false,
+      ...(idmap ? { idmap } : {}),
+    };
+    return [bind, ...(opts.recursive && ctx.rootless ? hostCgroupMasks(source, target, hierarchies) : [])];
+  }
+  if (mount.type === 'proc' && ctx.procForbidden) {
+    throw new PlanError(`mounts: ${target}: proc cannot be mounted in a new user namespace that shares the runtime's pid namespace; add a pid namespace`);
+  }
+  if (mount.type === 'sysfs' && ctx.sysfsForbidden) {
+    throw new PlanError(
+      `mounts: ${target}: sysfs cannot be mounted in a new user namespace that shares the runtime's network namespace; add a network namespace or bind /sys (rbind), as \`runts spec --rootless\` does`,
+    );
   }
   // Everything the init writes under /proc (sysctl, masks) must be real procfs (rule 8).
   if (target === '/proc' && mount.type !== 'proc') {
     throw new PlanError(`mounts: /proc cannot be mounted because it is not of type proc (type "${mount.type ?? ''}")`);
   }
   if (mount.type === 'cgroup' || mount.type === 'cgroup2') {
-    return cgroupMountOps(target, opts.flags, hierarchies, newCgroupNs);
+    return cgroupMountOps(target, opts.flags, hierarchies, newCgroupNs, new Set(ctx.rootless?.unjoinedHierarchies ?? []));
   }
   return [
     {
@@ -294,11 +332,13 @@ function lazyLsm(given: HostLsm | undefined): () => HostLsm {
  * container's cgroup directories are bound from the host. On v1 and hybrid hosts each
  * hierarchy goes under a tmpfs at the destination, as runc lays it out.
  */
-function cgroupMountOps(target: string, flags: number, hierarchies: Hierarchy[], newCgroupNs: boolean): RootfsOp[] {
+function cgroupMountOps(target: string, flags: number, hierarchies: Hierarchy[], newCgroupNs: boolean, unjoined: Set<string>): RootfsOp[] {
   const unified = hierarchies.find((h) => h.fstype === 'cgroup2');
   const v1 = hierarchies.filter((h) => h.fstype === 'cgroup');
   const one = (h: Hierarchy, dest: string): RootfsOp =>
-    newCgroupNs
+    unjoined.has(h.mountpoint)
+      ? cgroupMask(dest, 'dir')
+      : newCgroupNs
       ? { op: 'mount', source: 'cgroup', target: dest, fstype: h.fstype, flags, data: h.subsystems.join(','), mkdir: 'dir', remountFlags: 0, propagation: [], copyUp: false }
       : {
           op: 'mount',
@@ -330,6 +370,35 @@ function cgroupMountOps(target: string, flags: number, hierarchies: Hierarchy[],
   if (unified) ops.push(one(unified, path.posix.join(target, path.posix.basename(unified.mountpoint))));
   if (flags & MS.RDONLY) ops.push({ op: 'remount', target, flags: MS.REMOUNT | flags });
   return ops;
+}
+
+/**
+ * A read-only empty tmpfs where a rootless container would otherwise see a host cgroup it
+ * does not own: the runtime's own cgroup, or a delegated parent the container's root (the
+ * calling user) could write to and so escape its own cgroup (security rule 16, runc's fix
+ * for CVE-2023-25809).
+ */
+function cgroupMask(target: string, mkdir: 'dir' | 'none'): RootfsOp {
+  return {
+    op: 'mount',
+    source: 'tmpfs',
+    target,
+    fstype: 'tmpfs',
+    flags: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC,
+    data: 'mode=755',
+    mkdir,
+    remountFlags: 0,
+    propagation: [],
+    copyUp: false,
+  };
+}
+
+/** Rootless: masks for the host cgroup hierarchies a recursive bind of `source` (e.g. /sys)
+ *  brings along, writable wherever the host delegated a cgroup to the calling user. */
+function hostCgroupMasks(source: string, target: string, hierarchies: Hierarchy[]): RootfsOp[] {
+  return hierarchies
+    .filter((h) => h.mountpoint === source || h.mountpoint.startsWith(source === '/' ? '/' : `${source}/`))
+    .map((h) => cgroupMask(path.posix.join(target, path.posix.relative(source, h.mountpoint)), 'none'));
 }
 
 function deviceOps(spec: Spec, inUserNs: boolean): RootfsOp[] {

@@ -129,6 +129,8 @@ export function honouredMountOptions(): string[] {
 export interface ParsedMountOptions {
   /** Flags for the mount(2) call, without MS_BIND/MS_REC and propagation. */
   flags: number;
+  /** Flags an option explicitly clears (rw, suid, dev, exec, atime …) and none sets again. */
+  cleared: number;
   bind: boolean;
   recursive: boolean;
   /** Propagation changes in the order given. */
@@ -145,6 +147,7 @@ export interface ParsedMountOptions {
 
 export function parseMountOptions(options: readonly string[] | undefined): ParsedMountOptions {
   let flags = 0;
+  let cleared = 0;
   let bind = false;
   let recursive = false;
   let copyUp = false;
@@ -158,6 +161,7 @@ export function parseMountOptions(options: readonly string[] | undefined): Parse
     const attr = RECURSIVE_ATTR_OPTIONS[option];
     if (known) {
       flags = known.clear ? flags & ~known.flag : flags | known.flag;
+      cleared = known.clear ? cleared | known.flag : cleared & ~known.flag;
     } else if (option === 'bind') {
       bind = true;
     } else if (option === 'rbind') {
@@ -185,5 +189,5 @@ export function parseMountOptions(options: readonly string[] | undefined): Parse
     }
   }
   const recursiveAttrs = attrSet !== 0 || attrClear !== 0 ? { set: attrSet, clear: attrClear } : null;
-  return { flags, bind, recursive, propagation, data: data.join(','), copyUp, recursiveAttrs, idmap };
+  return { flags, cleared, bind, recursive, propagation, data: data.join(','), copyUp, recursiveAttrs, idmap };
 }

@@ -57,6 +57,13 @@ function isErrno(err: unknown, code: string): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === code;
 }
 
+/** What to do about a state root a non-root caller may not write: typically /run/runts for a
+ *  user without XDG_RUNTIME_DIR (runc's /run/runc likewise). */
+function rootlessHint(err: unknown): string {
+  if (!isErrno(err, 'EACCES') || process.geteuid?.() === 0) return '';
+  return ' (runts is not running as root: set XDG_RUNTIME_DIR or pass --root a directory you own)';
+}
+
 /** An open container directory. Hold it (and its lock) for the whole operation, then close. */
 export class ContainerHandle {
   private fd: number | undefined;
@@ -152,13 +159,13 @@ export class StateStore {
     try {
       fs.mkdirSync(this.root, { recursive: true, mode: 0o700 });
     } catch (err) {
-      throw new RuntimeError(`create state root: ${errnoMessage(err)}`, { cause: err });
+      throw new RuntimeError(`create state root: ${errnoMessage(err)}${rootlessHint(err)}`, { cause: err });
     }
     try {
       fs.mkdirSync(dir, { mode: 0o700 });
     } catch (err) {
       if (isErrno(err, 'EEXIST')) throw new RuntimeError(`container with given ID already exists: ${id}`);
-      throw new RuntimeError(errnoMessage(err), { cause: err });
+      throw new RuntimeError(errnoMessage(err) + rootlessHint(err), { cause: err });
     }
     // mkdir's mode passes through the umask; an odd one (0177) would strip our own bits.
     fs.chmodSync(dir, 0o700);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -59,4 +60,15 @@ t.test('runts spec writes config.json, refuses to overwrite it', async (t) => {
   const missing = runBundle(file, ['spec', '-b', path.join(tmp, 'nope')]);
   t.equal(missing.status, 1);
   t.match(missing.stderr, /stat \S+\/nope: no such file or directory/);
+});
+
+t.test('spec --rootless is runc spec --rootless, but for the hostname and ociVersion', async (t) => {
+  const runc = ['/usr/sbin/runc', '/usr/bin/runc'].find((p) => fs.existsSync(p));
+  if (!runc) return t.plan(0, 'runc is not installed (package runc)');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-spec-runc-'));
+  t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  execFileSync(runc, ['spec', '--rootless', '--bundle', tmp]);
+  const theirs = JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8'));
+  const ours = defaultSpec(true, { uid: process.geteuid!(), gid: process.getegid!() });
+  t.same({ ...ours, hostname: theirs.hostname, ociVersion: theirs.ociVersion }, theirs);
 });

@@ -24,6 +24,13 @@ export interface RuntsOptions {
   cwd?: string;
   /** SIGKILLs the runtime after this long (default 60 s); the result then has timedOut set. */
   timeoutMs?: number;
+  /** A command line that runs runts (its argv follows), e.g. setpriv as another user. */
+  wrap?: string[];
+}
+
+/** The program and argv that run runts ARGS, through `wrap` when given. */
+function runtsCommand(args: string[], wrap: string[] = []): [string, string[]] {
+  return wrap.length > 0 ? [wrap[0], [...wrap.slice(1), RUNTS_BIN, ...args]] : [RUNTS_BIN, args];
 }
 
 export interface RuntsResult {
@@ -58,7 +65,8 @@ export function makeRuntimeTmpdir(): void {
 /** Runs `bin/runts ARGS...` and resolves with its exit code and output; never rejects for a non-zero exit. */
 export function runts(args: string[], opts: RuntsOptions = {}): Promise<RuntsResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(RUNTS_BIN, args, {
+    const [file, argv] = runtsCommand(args, opts.wrap);
+    const child = spawn(file, argv, {
       cwd: opts.cwd ?? REPO_ROOT,
       env: runtimeEnv(opts.env),
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -113,6 +121,8 @@ export interface RuntsToFilesOptions {
   env?: NodeJS.ProcessEnv;
   /** Passed on as fds 3, 4, ... */
   extraFds?: number[];
+  /** As RuntsOptions.wrap. */
+  wrap?: string[];
 }
 
 /**
@@ -124,7 +134,8 @@ export async function runtsToFiles(dir: string, args: string[], opts: RuntsToFil
   const out = path.join(dir, `out-${process.hrtime.bigint()}`);
   const fds = [fs.openSync(`${out}.1`, 'w'), fs.openSync(`${out}.2`, 'w')];
   try {
-    const child = spawn(RUNTS_BIN, args, {
+    const [file, argv] = runtsCommand(args, opts.wrap);
+    const child = spawn(file, argv, {
       cwd: opts.cwd ?? REPO_ROOT,
       env,
       stdio: ['ignore', fds[0], fds[1], ...(opts.extraFds ?? [])],

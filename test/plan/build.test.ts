@@ -320,3 +320,50 @@ t.test('LSM labels are never silently dropped: on a host without the LSM they ar
     t.throws(() => buildPlan(inputs(spec, { lsm: none })), { name: 'PlanError', message: /apparmor is disabled|selinux is disabled/ });
   }
 });
+
+t.test('a bind mount in a user namespace keeps its source\'s locked flags; clearing one is refused', async (t) => {
+  const spec = baseSpec();
+  spec.linux!.namespaces!.push({ type: 'user' });
+  spec.mounts = [{ destination: '/data', type: 'bind', source: 'data', options: ['bind', 'nodev'] }];
+  const mountinfo = `1 0 8:1 / / rw,nosuid,noexec,relatime shared:1 - ext4 /dev/sda1 rw`;
+  const { plan } = buildPlan(inputs(spec, { mountinfo }));
+  t.equal(mountsOf(plan.rootfsOps)[0].remountFlags, MS.BIND | MS.REMOUNT | MS.NODEV | MS.NOSUID | MS.NOEXEC);
+  spec.mounts[0].options = ['bind', 'suid'];
+  t.throws(() => buildPlan(inputs(spec, { mountinfo })), new PlanError(`mounts: /data: cannot clear locked flags MS_NOSUID of ${path.join(bundle, 'data')} (a bind mount in a user namespace keeps them)`));
+  spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== 'user');
+  t.equal(mountsOf(buildPlan(inputs(spec, { mountinfo })).plan.rootfsOps)[0].remountFlags, 0, 'without a user namespace nothing is locked');
+});
+
+t.test('sysfs (proc) in a new user namespace without a network (pid) namespace is refused', async (t) => {
+  const spec = baseSpec();
+  spec.linux!.namespaces!.push({ type: 'user' });
+  spec.mounts = [{ destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['ro'] }];
+  t.throws(() => buildPlan(inputs(spec)), { message: /^mounts: \/sys: sysfs cannot be mounted in a new user namespace that shares the runtime's network namespace/ });
+  spec.linux!.namespaces!.push({ type: 'network' });
+  t.doesNotThrow(() => buildPlan(inputs(spec)));
+  spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== 'pid');
+  spec.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }];
+  t.throws(() => buildPlan(inputs(spec)), { message: /^mounts: \/proc: proc cannot be mounted in a new user namespace that shares the runtime's pid namespace/ });
+});
+
+t.test('rootless: hierarchies without a cgroup of the container\'s own are masked, also under an rbind of /sys', async (t) => {
+  const hierarchies: Hierarchy[] = [
+    { fstype: 'cgroup', mountpoint: '/sys/fs/cgroup/pids', mountRoot: '/', subsystems: ['pids'], cgroup: '/deleg/c1' },
+    { fstype: 'cgroup', mountpoint: '/sys/fs/cgroup/cpu', mountRoot: '/', subsystems: ['cpu'], cgroup: '/' },
+  ];
+  const spec = baseSpec();
+  spec.linux!.namespaces!.push({ type: 'user' });
+  spec.mounts = [
+    { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'ro'] },
+  ];
+  const mountinfo = '1 0 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw';
+  const rootless = { unjoinedHierarchies: ['/sys/fs/cgroup/cpu'] };
+  const mounts = mountsOf(buildPlan(inputs(spec, { hierarchies, rootless, mountinfo })).plan.rootfsOps);
+  const masks = mounts.filter((m) => m.fstype === 'tmpfs' && m.flags & MS.RDONLY);
+  t.same(masks.map((m) => m.target), ['/sys/fs/cgroup/pids', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu'], 'the rbind\'s host cgroups, then the unjoined hierarchy');
+  t.ok(mounts.some((m) => m.source === '/sys/fs/cgroup/pids/deleg/c1' && m.target === '/sys/fs/cgroup/pids'), 'its own cgroup is bound');
+  t.notOk(mounts.some((m) => m.source.startsWith('/sys/fs/cgroup/cpu')), 'the caller\'s cgroup is never bound');
+  const asRoot = mountsOf(buildPlan(inputs(spec, { hierarchies, mountinfo })).plan.rootfsOps);
+  t.notOk(asRoot.some((m) => m.fstype === 'tmpfs' && m.flags & MS.RDONLY), 'no masks when runts runs as root');
+});
