@@ -141,7 +141,7 @@ export class ContainerCgroups {
       const place = group.version === 1 ? this.v1(group.controller) : this.unified;
       if (!place) throw new CgroupError(`${group.writes[0].field}: the container has no ${group.controller} cgroup`);
       if (group.version === 2 && group.controller !== '') this.enableController(place, group.controller, group.writes[0].field);
-      if (group.version === 1 && group.controller === 'memory') writeV1Memory(place.dir, group.writes);
+      if (group.version === 1) writeV1(place.dir, group.controller, group.writes);
       else for (const w of group.writes) writeOne(place.dir, w);
     }
     if (withDevices) this.applyDevices(resources, devices);
@@ -373,23 +373,32 @@ function writeOne(dir: string, w: CgroupWrite): void {
 }
 
 /**
- * v1 memory: memory.limit_in_bytes must stay <= memory.memsw.limit_in_bytes at every step,
- * so raising both writes memsw first. Try in order; on EINVAL put the swap write first.
+ * v1 pairs the kernel checks against each other, so that raising (or lowering) both needs one
+ * order or the other: memory.limit_in_bytes <= memory.memsw.limit_in_bytes, and the rt runtime
+ * must fit in its period. The other writes go first, in order; then the pair, in the given
+ * order and, when that fails, the other way round (as runc does).
  */
-function writeV1Memory(dir: string, writes: CgroupWrite[]): void {
-  const limit = writes.find((w) => w.file === 'memory.limit_in_bytes');
-  const swap = writes.find((w) => w.file === 'memory.memsw.limit_in_bytes');
-  if (limit && swap) {
+const INTERDEPENDENT: Record<string, [string, string]> = {
+  memory: ['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes'],
+  cpu: ['cpu.rt_period_us', 'cpu.rt_runtime_us'],
+};
+
+function writeV1(dir: string, controller: string, writes: CgroupWrite[]): void {
+  const pair = INTERDEPENDENT[controller] ?? [];
+  const first = writes.find((w) => w.file === pair[0]);
+  const second = writes.find((w) => w.file === pair[1]);
+  for (const w of writes) if (w !== first && w !== second) writeOne(dir, w);
+  if (first && second) {
     try {
-      writeOne(dir, limit);
-      writeOne(dir, swap);
+      writeOne(dir, first);
+      writeOne(dir, second);
     } catch {
-      writeOne(dir, swap);
-      writeOne(dir, limit);
+      writeOne(dir, second);
+      writeOne(dir, first);
     }
+  } else {
+    for (const w of [first, second]) if (w) writeOne(dir, w);
   }
-  for (const w of writes) if (w !== limit && w !== swap) writeOne(dir, w);
-  if (!(limit && swap)) for (const w of [limit, swap]) if (w) writeOne(dir, w);
 }
 
 function removeChildren(dir: string): void {
