@@ -8,9 +8,10 @@ import { native } from '../native';
 import type { LinuxDevice, LinuxResources } from '../spec/types';
 import { applyDeviceRulesV2 } from './devices-bpf';
 import { deviceRulesV1, effectiveDeviceRules } from './devices';
-import { hostHierarchies, type Hierarchy } from './hierarchy';
-import { CgroupPathError, parseSystemdPath, placeContainer, type CgroupPlacement } from './paths';
+import { hostHierarchies } from './hierarchy';
+import { CgroupPathError, parseSystemdPath, placeContainer, placeSystemdUnit, type CgroupPlacement, type SystemdUnit } from './paths';
 import { planResourceWrites, ResourceError, type CgroupWrite, type ControllerWrites } from './resources';
+import { resourceProperties, scopeProperties, systemdIsRunning, withSystemd, type SystemdManager } from './systemd';
 
 export { CgroupPathError, ResourceError };
 
@@ -23,6 +24,8 @@ export interface CgroupRecord {
   placements: CgroupPlacement[];
   /** Directories create made (parents before children): delete removes exactly these. */
   created: string[];
+  /** --systemd-cgroup: the transient scope unit systemd made for the container, stopped on delete. */
+  systemd?: { unit: string; slice: string; description: string };
 }
 
 function sleepMs(ms: number): void {
@@ -52,40 +55,44 @@ function writeValue(file: string, value: string, field: string): void {
   }
 }
 
-function systemdIsRunning(): boolean {
-  return fs.existsSync('/run/systemd/system');
+function systemdUnitFor(id: string, cgroupsPath: string | undefined): SystemdUnit {
+  const unit = parseSystemdPath(cgroupsPath, id);
+  if (!systemdIsRunning()) {
+    throw new CgroupError(`--systemd-cgroup: systemd is not running on this host (no /run/systemd/system), cannot create ${unit.cgroup}`);
+  }
+  return unit;
 }
 
-/** Where the container's cgroups go; `systemd` is --systemd-cgroup. */
-export function placementsFor(hierarchies: Hierarchy[], id: string, cgroupsPath: string | undefined, systemd: boolean): CgroupPlacement[] {
-  if (systemd) {
-    const unit = parseSystemdPath(cgroupsPath, id);
-    if (!systemdIsRunning()) {
-      throw new CgroupError(`--systemd-cgroup: systemd is not running on this host (no /run/systemd/system), cannot create ${unit.cgroup}`);
-    }
-    throw new CgroupError(`--systemd-cgroup: creating the transient unit ${unit.cgroup} through systemd is not supported by runts yet`);
+/** A systemd failure (or a D-Bus one under it) as the CgroupError the engine reports. */
+function viaSystemd<T>(action: (systemd: SystemdManager) => T): T {
+  try {
+    return withSystemd(action);
+  } catch (err) {
+    throw new CgroupError((err as Error).message);
   }
-  if (hierarchies.length === 0) throw new CgroupError('no cgroup hierarchy is mounted on this host');
-  return placeContainer(hierarchies, id, cgroupsPath);
 }
 
 export class ContainerCgroups {
   private constructor(
     readonly placements: CgroupPlacement[],
     private readonly created: string[],
+    private readonly systemd: CgroupRecord['systemd'],
   ) {}
 
   /** For a new container (nothing made yet). */
   static plan(id: string, cgroupsPath: string | undefined, systemd: boolean, hierarchies = hostHierarchies()): ContainerCgroups {
-    return new ContainerCgroups(placementsFor(hierarchies, id, cgroupsPath, systemd), []);
+    if (hierarchies.length === 0) throw new CgroupError('no cgroup hierarchy is mounted on this host');
+    if (!systemd) return new ContainerCgroups(placeContainer(hierarchies, id, cgroupsPath), [], undefined);
+    const unit = systemdUnitFor(id, cgroupsPath);
+    return new ContainerCgroups(placeSystemdUnit(hierarchies, unit), [], { unit: unit.unit, slice: unit.slice, description: `runts container ${id}` });
   }
 
   static fromRecord(rec: CgroupRecord): ContainerCgroups {
-    return new ContainerCgroups(rec.placements, [...rec.created]);
+    return new ContainerCgroups(rec.placements, [...rec.created], rec.systemd);
   }
 
   record(): CgroupRecord {
-    return { placements: this.placements, created: [...this.created] };
+    return { placements: this.placements, created: [...this.created], ...(this.systemd && { systemd: this.systemd }) };
   }
 
   private get unified(): CgroupPlacement | undefined {
@@ -96,8 +103,15 @@ export class ContainerCgroups {
     return this.placements.find((p) => p.fstype === 'cgroup' && p.subsystems.includes(subsystem));
   }
 
-  /** mkdir -p every placement, remembering each directory made. */
+  /**
+   * mkdir -p every placement, remembering each directory made. Under systemd this waits for
+   * join: systemd makes the scope's cgroup when it starts the unit with the init in it.
+   */
   create(): void {
+    if (!this.systemd) this.makeDirectories();
+  }
+
+  private makeDirectories(): void {
     for (const p of this.placements) {
       const missing: string[] = [];
       for (let dir = p.dir; dir !== p.mountpoint && !fs.existsSync(dir); dir = path.dirname(dir)) missing.unshift(dir);
@@ -114,8 +128,18 @@ export class ContainerCgroups {
     }
   }
 
-  /** Put `pid` (and the children it forks later) in every hierarchy's cgroup. */
-  join(pid: number): void {
+  /**
+   * Put `pid` (and the children it forks later) in every hierarchy's cgroup. `resources` is
+   * given for the container's first process: under systemd, its scope is started then, with
+   * the pid in it and the limits systemd knows as properties.
+   */
+  join(pid: number, resources?: LinuxResources): void {
+    const sd = this.systemd;
+    if (sd && resources) {
+      viaSystemd((systemd) => systemd.startTransientUnit(sd.unit, [...scopeProperties(sd.slice, sd.description, pid), ...resourceProperties(resources)]));
+      // Hierarchies systemd does not manage (v1 ones without its controllers) are ours to make.
+      this.makeDirectories();
+    }
     for (const p of this.placements) writeValue(path.join(p.dir, 'cgroup.procs'), String(pid), `join cgroup ${p.cgroup}`);
   }
 
@@ -137,6 +161,9 @@ export class ContainerCgroups {
    */
   apply(resources: LinuxResources, devices: LinuxDevice[] | undefined, withDevices: boolean): void {
     const groups = this.planWrites(resources);
+    // An update: systemd keeps the unit's properties in step (create passed them to join).
+    const sd = this.systemd;
+    if (sd && !withDevices) viaSystemd((systemd) => systemd.setUnitProperties(sd.unit, resourceProperties(resources)));
     for (const group of groups) {
       const place = group.version === 1 ? this.v1(group.controller) : this.unified;
       if (!place) throw new CgroupError(`${group.writes[0].field}: the container has no ${group.controller} cgroup`);
@@ -334,6 +361,15 @@ export class ContainerCgroups {
    */
   destroy(): void {
     const errors: string[] = [];
+    // systemd removes the scope's cgroups (and the ones the container made below it).
+    const sd = this.systemd;
+    if (sd) {
+      try {
+        viaSystemd((systemd) => systemd.stopUnit(sd.unit));
+      } catch (err) {
+        errors.push((err as Error).message);
+      }
+    }
     const leaves = new Set(this.placements.map((p) => p.dir));
     const ordered = [...this.created].sort((a, b) => b.split('/').length - a.split('/').length);
     for (const dir of ordered) {

@@ -139,7 +139,7 @@ export function createContainer(opts: CreateOptions): Created {
         runHooks('createRuntime', spec.hooks?.createRuntime, state);
       },
       warn: (m) => log.warn(m),
-      beforePlan: (stage1Pid) => containerCgroups.join(stage1Pid),
+      beforePlan: (stage1Pid) => containerCgroups.join(stage1Pid, resources),
       onInitPid: (pid) => {
         initPid = pid;
         // Limits go on once the init exists and before anything of the user's runs (the
