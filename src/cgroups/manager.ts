@@ -152,7 +152,16 @@ export class ContainerCgroups {
 
   /** Every write `resources` needs, checked against the mounted controllers. */
   planWrites(resources: LinuxResources): ControllerWrites[] {
-    return planResourceWrites(resources, this.availability());
+    const writes = planResourceWrites(resources, this.availability());
+    // Under systemd the same values become unit properties: refuse bad ones before anything is made.
+    if (this.systemd) {
+      try {
+        resourceProperties(resources);
+      } catch (err) {
+        throw new CgroupError((err as Error).message);
+      }
+    }
+    return writes;
   }
 
   /**

@@ -70,6 +70,37 @@ function cpuQuotaProperties(cpu: LinuxCPU): UnitProperty[] {
   return out;
 }
 
+const UNIFIED_MEMORY: Record<string, string> = { 'memory.high': 'MemoryHigh', 'memory.low': 'MemoryLow', 'memory.min': 'MemoryMin', 'memory.max': 'MemoryMax', 'memory.swap.max': 'MemorySwapMax' };
+
+/** linux.resources.unified values systemd has properties for (the others are cgroupfs only). */
+function unifiedProperties(unified: Record<string, string> | undefined): UnitProperty[] {
+  const out: UnitProperty[] = [];
+  const idle = unified?.['cpu.idle']?.trim() === '1';
+  for (const [key, raw] of Object.entries(unified ?? {})) {
+    const value = raw.trim();
+    const field = `linux.resources.unified.${key}`;
+    const number = (text: string, max: number | bigint) => {
+      if (text === 'max') return max;
+      if (!/^\d+$/.test(text)) throw new SystemdError(`${field}: invalid value ${JSON.stringify(raw)}`);
+      return BigInt(text);
+    };
+    if (key === 'cpu.idle' && idle) out.push(u64('CPUWeight', 0));
+    else if (key === 'cpu.weight' && !idle) out.push(u64('CPUWeight', number(value, INFINITY)));
+    else if (key === 'cpu.max') {
+      const [quota, period, extra] = value.split(/\s+/);
+      if (quota === undefined || extra !== undefined) throw new SystemdError(`${field}: invalid value ${JSON.stringify(raw)}`);
+      out.push(...cpuQuotaProperties({ quota: Number(number(quota, 0)), period: Number(period === undefined ? DEFAULT_CPU_PERIOD : number(period, 0)) }));
+    } else if (key === 'cpuset.cpus') out.push(prop('AllowedCPUs', 'ay', rangeToBits(value, field)));
+    else if (key === 'cpuset.mems') out.push(prop('AllowedMemoryNodes', 'ay', rangeToBits(value, field)));
+    else if (key in UNIFIED_MEMORY) out.push(u64(UNIFIED_MEMORY[key], number(value, INFINITY)));
+    else if (key === 'pids.max') {
+      const n = number(value, INFINITY);
+      out.push(u64('TasksMax', n === 0n ? 1 : n));
+    }
+  }
+  return out;
+}
+
 /**
  * The unit properties for `r`, named as systemd names the v2 files (the ones runc sets):
  * systemd then keeps them across its own reloads. Everything else (and these too) is written
@@ -93,6 +124,7 @@ export function resourceProperties(r: LinuxResources): UnitProperty[] {
     const limit = r.pids.limit;
     out.push(u64('TasksMax', limit < 0 ? INFINITY : Math.max(limit, 1)));
   }
+  out.push(...unifiedProperties(r.unified));
   return out;
 }
 

@@ -26,7 +26,24 @@ t.test('resources → unit properties', async (t) => {
   t.same(plain(resourceProperties({ cpu: { period: 50000 } })), { CPUQuotaPeriodUSec: ['t', 50000n], CPUQuotaPerSecUSec: ['t', infinity] }, 'a period alone: no quota');
   t.same(plain(resourceProperties({ cpu: { idle: 1, shares: 512 } })), { CPUWeight: ['t', 0n] }, 'idle is CPUWeight=0 (systemd ≥ 252) and wins over shares');
   t.same(plain(resourceProperties({ cpu: { cpus: '0-2,9', mems: '0' } })), { AllowedCPUs: ['ay', [0x07, 0x02]], AllowedMemoryNodes: ['ay', [0x01]] });
-  t.same(resourceProperties({ blockIO: { weight: 100 }, unified: { 'memory.high': '1' }, devices: [{ allow: false }] }), [], 'the rest is cgroupfs only');
+  t.same(resourceProperties({ blockIO: { weight: 100 }, unified: { 'io.weight': '10' }, devices: [{ allow: false }] }), [], 'the rest is cgroupfs only');
+  t.same(
+    plain(resourceProperties({ unified: { 'memory.high': '1048576', 'memory.swap.max': 'max', 'pids.max': '0', 'cpu.weight': '77', 'cpu.max': 'max 20000', 'cpuset.cpus': '1' } })),
+    {
+      MemoryHigh: ['t', 1048576n],
+      MemorySwapMax: ['t', infinity],
+      TasksMax: ['t', 1n],
+      CPUWeight: ['t', 77n],
+      CPUQuotaPeriodUSec: ['t', 20000n],
+      CPUQuotaPerSecUSec: ['t', infinity],
+      AllowedCPUs: ['ay', [0x02]],
+    },
+    'unified values systemd knows become properties too',
+  );
+  t.same(plain(resourceProperties({ unified: { 'cpu.idle': '1', 'cpu.weight': '50' } })), { CPUWeight: ['t', 0n] }, 'unified cpu.idle 1 wins over cpu.weight');
+  t.same(plain(resourceProperties({ unified: { 'cpu.max': '25000' } })), { CPUQuotaPeriodUSec: ['t', 100000n], CPUQuotaPerSecUSec: ['t', 250000n] });
+  t.throws(() => resourceProperties({ unified: { 'memory.max': '1g' } }), /linux\.resources\.unified\.memory\.max: invalid value "1g"/);
+  t.throws(() => resourceProperties({ unified: { 'cpu.max': '1 2 3' } }), /unified\.cpu\.max: invalid value/);
   t.throws(() => resourceProperties({ memory: { swap: 10 } }), /swap limit needs a memory limit/);
 });
 

@@ -30,13 +30,15 @@ t.test('--systemd-cgroup: a transient scope per container, limits as unit proper
       cfg.linux!.resources = { blockIO: { weight: 500 } };
     },
   });
-  // A slice of its own (systemd makes it) and the init in a cgroup namespace.
+  // A slice of its own (systemd makes it), the init in a cgroup namespace, and runts's device
+  // program on systemd's scope: the scratch disk is bind-mounted but outside the rules.
   const sliced = await makeBundle(tempDir(t, 'bundle'), {
-    args: ['sh', '-c', 'cat /proc/self/cgroup; sleep 1000'],
+    args: ['sh', '-c', 'cat /proc/self/cgroup; exec 3</dev/null && echo null-ok; (exec 4</dev/ubda) 2>/dev/null && echo disk-ok || echo disk-denied; sleep 1000'],
     config: (cfg) => {
       cfg.linux!.cgroupsPath = `runts-test.slice:box:${c}`;
       cfg.linux!.namespaces.push({ type: 'cgroup' });
-      cfg.linux!.resources = { pids: { limit: 5 } };
+      cfg.mounts.push({ destination: '/dev/ubda', type: 'bind', source: '/dev/ubda', options: ['bind'] });
+      cfg.linux!.resources = { pids: { limit: 5 }, devices: [{ allow: false, access: 'rwm' }] };
     },
   });
   const script = `
@@ -72,6 +74,7 @@ t.test('--systemd-cgroup: a transient scope per container, limits as unit proper
   `;
   const result = await runInGuest(t, ['bash', '-c', script], {
     systemd: true,
+    disk: '1M',
     share: [running.bundle, refused.bundle, sliced.bundle],
     env: { RUNTIME: RUNTS_BIN, RUNNING: running.bundle, REFUSED: refused.bundle, SLICED: sliced.bundle, A: a, B: b, C: c, TMPDIR: tempDir(t, 'cg2vm') },
     mem: '512M',
@@ -111,8 +114,9 @@ t.test('--systemd-cgroup: a transient scope per container, limits as unit proper
   t.equal(r['refused-unit'], 'LoadState=not-found|ActiveState=inactive', 'and its scope is stopped');
 
   t.equal(r['sliced-run'], '0');
-  const [ownView, pidsMax, ...sliceProps] = (r.sliced ?? '').split('|');
+  const [ownView, nullOpen, diskOpen, pidsMax, ...sliceProps] = (r.sliced ?? '').split('|');
   t.equal(ownView, '0::/', 'in a cgroup namespace the scope is the root');
+  t.same([nullOpen, diskOpen], ['null-ok', 'disk-denied'], 'the device program works in systemd\'s scope');
   t.equal(pidsMax, '5');
   t.same(sliceProps.sort(), ['Slice=runts-test.slice', 'TasksMax=5'], 'the scope is in the slice systemd made for it');
   t.equal(r['sliced-delete'], '0');
