@@ -19,7 +19,7 @@ t.test('--systemd-cgroup: a transient scope per container, limits as unit proper
     args: ['sh', '-c', 'sleep 1000 & sleep 1000 & wait'],
     config: (cfg) => {
       cfg.linux!.cgroupsPath = `system.slice:runts:${a}`;
-      cfg.linux!.resources = { memory: { limit: 32 * MiB }, pids: { limit: 20 }, cpu: { shares: 1024, quota: 50000, period: 100000 } };
+      cfg.linux!.resources = { memory: { limit: 32 * MiB }, pids: { limit: 20 }, cpu: { shares: 1024, quota: 50000, period: 100000 }, unified: { 'memory.high': String(24 * MiB) } };
     },
   });
   // Refused once the scope exists: the guest kernel has neither io.bfq.weight nor io.weight.
@@ -49,8 +49,8 @@ t.test('--systemd-cgroup: a transient scope per container, limits as unit proper
     show() { systemctl show "$@" --no-pager; }
     report pid1 "$(cat /proc/1/comm)"
     $R run -d -b "$RUNNING" "$A" </dev/null >/dev/null 2>&1; report run-d "$?"
-    report unit "$(show $U -p ActiveState -p Slice -p Delegate -p ControlGroup -p Description -p MemoryMax -p TasksMax -p CPUWeight -p CPUQuotaPerSecUSec -p CPUQuotaPeriodUSec)"
-    report files "$(cat $D/memory.max) $(cat $D/pids.max) $(cat $D/cpu.weight) $(cat $D/cpu.max)"
+    report unit "$(show $U -p ActiveState -p Slice -p Delegate -p ControlGroup -p Description -p MemoryMax -p MemoryHigh -p TasksMax -p CPUWeight -p CPUQuotaPerSecUSec -p CPUQuotaPeriodUSec)"
+    report files "$(cat $D/memory.max) $(cat $D/memory.high) $(cat $D/pids.max) $(cat $D/cpu.weight) $(cat $D/cpu.max)"
     pid=$($R state "$A" | grep -o '"pid": [0-9]*' | grep -o '[0-9]*$')
     report init-cgroup "$(cat /proc/$pid/cgroup)"
     report exec-cgroup "$($R exec "$A" cat /proc/self/cgroup 2>&1)"
@@ -94,13 +94,14 @@ t.test('--systemd-cgroup: a transient scope per container, limits as unit proper
       `ControlGroup=/system.slice/runts-${a}.scope`,
       'Delegate=yes',
       `Description=runts container ${a}`,
+      `MemoryHigh=${24 * MiB}`,
       `MemoryMax=${32 * MiB}`,
       'Slice=system.slice',
       'TasksMax=20',
     ],
     'a delegated transient scope in system.slice, with the limits as unit properties',
   );
-  t.equal(r.files, `${32 * MiB} 20 39 50000 100000`, 'and in cgroupfs');
+  t.equal(r.files, `${32 * MiB} ${24 * MiB} 20 39 50000 100000`, 'and in cgroupfs');
   t.equal(r['init-cgroup'], `0::/system.slice/runts-${a}.scope`, 'the init is in the scope');
   t.equal(r['exec-cgroup'], `0::/system.slice/runts-${a}.scope`, 'so is an exec\'d process');
   t.equal(r.update, '0');
