@@ -90,9 +90,9 @@ export function buildFeatures(kernelRelease: string = os.release()): Features {
       capabilities: Object.entries(CAPABILITY_NUMBERS)
         .sort(([, a], [, b]) => a - b)
         .map(([name]) => name),
-      // src/cgroups drives v1 and v2 hierarchies (hybrid too) through cgroupfs, rdma included;
-      // there is no systemd driver.
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
+      // src/cgroups drives v1 and v2 hierarchies (hybrid too) through cgroupfs, rdma included,
+      // and systemd (--systemd-cgroup, as root); not a user's systemd (rootless).
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: true },
       seccomp: {
         enabled: true,
         actions: [...SECCOMP_SUPPORT.actions].sort(),

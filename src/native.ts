@@ -20,6 +20,9 @@ export interface NativeAddon {
   waitPidAsync(pid: number): Promise<WaitStatus>;
   /** An AF_UNIX stream socket pair, both ends close-on-exec. */
   socketPair(): [number, number];
+  /** A blocking AF_UNIX stream socket connected to `path` (close-on-exec); reads and writes
+   *  on it fail with EAGAIN after `timeoutMs`. */
+  unixConnect(path: string, timeoutMs: number): number;
   /** Receive one fd sent with SCM_RIGHTS. */
   recvFd(sock: number): number;
   /** Blocking flock: exclusive or shared. */

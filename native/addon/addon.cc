@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -216,6 +218,44 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   out.Set(0u, Napi::Number::New(env, sv[0]));
   out.Set(1u, Napi::Number::New(env, sv[1]));
   return out;
+}
+
+// unixConnect(path, timeoutMs) -> fd: a blocking, close-on-exec AF_UNIX stream socket
+// connected to `path`, whose reads and writes fail with EAGAIN after timeoutMs (Node has no
+// synchronous connect; the systemd D-Bus client reads and writes it with fs.readSync/writeSync).
+Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int timeoutMs = IntArg(info, 1);
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    ThrowErrno(env, "connect " + path, ENAMETOOLONG);
+    return env.Undefined();
+  }
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ThrowErrno(env, "socket", errno);
+    return env.Undefined();
+  }
+  struct timeval tv = {timeoutMs / 1000, (timeoutMs % 1000) * 1000};
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, "setsockopt " + path, err);
+    return env.Undefined();
+  }
+  int rc;
+  do rc = connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr);
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, "connect " + path, err);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
 }
 
 // recvFd(sock) -> fd: receives one SCM_RIGHTS fd (the console master), close-on-exec.
@@ -471,6 +511,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitPidAsync", Napi::Function::New(env, WaitPidAsync));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
   exports.Set("recvFd", Napi::Function::New(env, RecvFd));
+  exports.Set("unixConnect", Napi::Function::New(env, UnixConnect));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));

@@ -8,9 +8,10 @@ import { native } from '../native';
 import type { LinuxDevice, LinuxResources } from '../spec/types';
 import { applyDeviceRulesV2 } from './devices-bpf';
 import { deviceRulesV1, effectiveDeviceRules } from './devices';
-import { hostHierarchies, type Hierarchy } from './hierarchy';
-import { CgroupPathError, parseSystemdPath, placeContainer, type CgroupPlacement } from './paths';
+import { hostHierarchies } from './hierarchy';
+import { CgroupPathError, parseSystemdPath, placeContainer, placeSystemdUnit, type CgroupPlacement, type SystemdUnit } from './paths';
 import { planResourceWrites, ResourceError, type CgroupWrite, type ControllerWrites } from './resources';
+import { resourceProperties, scopeProperties, systemdIsRunning, withSystemd, type SystemdManager } from './systemd';
 
 export { CgroupPathError, ResourceError };
 
@@ -25,6 +26,8 @@ export interface CgroupRecord {
   created: string[];
   /** Rootless cgroups (runc's --rootless): joining a cgroup without permission is tolerated. */
   rootless?: boolean;
+  /** --systemd-cgroup: the transient scope unit systemd made for the container, stopped on delete. */
+  systemd?: { unit: string; slice: string; description: string };
 }
 
 /**
@@ -73,21 +76,21 @@ function writeValue(file: string, value: string, field: string): void {
   }
 }
 
-function systemdIsRunning(): boolean {
-  return fs.existsSync('/run/systemd/system');
+function systemdUnitFor(id: string, cgroupsPath: string | undefined): SystemdUnit {
+  const unit = parseSystemdPath(cgroupsPath, id);
+  if (!systemdIsRunning()) {
+    throw new CgroupError(`--systemd-cgroup: systemd is not running on this host (no /run/systemd/system), cannot create ${unit.cgroup}`);
+  }
+  return unit;
 }
 
-/** Where the container's cgroups go; `systemd` is --systemd-cgroup. */
-export function placementsFor(hierarchies: Hierarchy[], id: string, cgroupsPath: string | undefined, systemd: boolean): CgroupPlacement[] {
-  if (systemd) {
-    const unit = parseSystemdPath(cgroupsPath, id);
-    if (!systemdIsRunning()) {
-      throw new CgroupError(`--systemd-cgroup: systemd is not running on this host (no /run/systemd/system), cannot create ${unit.cgroup}`);
-    }
-    throw new CgroupError(`--systemd-cgroup: creating the transient unit ${unit.cgroup} through systemd is not supported by runts yet`);
+/** A systemd failure (or a D-Bus one under it) as the CgroupError the engine reports. */
+function viaSystemd<T>(action: (systemd: SystemdManager) => T): T {
+  try {
+    return withSystemd(action);
+  } catch (err) {
+    throw new CgroupError((err as Error).message);
   }
-  if (hierarchies.length === 0) throw new CgroupError('no cgroup hierarchy is mounted on this host');
-  return placeContainer(hierarchies, id, cgroupsPath);
 }
 
 export class ContainerCgroups {
@@ -97,17 +100,21 @@ export class ContainerCgroups {
   private constructor(
     private placed: CgroupPlacement[],
     private readonly created: string[],
+    private readonly systemd: CgroupRecord['systemd'],
     private readonly rootless?: RootlessCgroups,
   ) {}
 
   /** For a new container (nothing made yet). */
   static plan(id: string, cgroupsPath: string | undefined, systemd: boolean, hierarchies = hostHierarchies(), rootless?: RootlessCgroups): ContainerCgroups {
-    return new ContainerCgroups(placementsFor(hierarchies, id, cgroupsPath, systemd), [], rootless);
+    if (hierarchies.length === 0) throw new CgroupError('no cgroup hierarchy is mounted on this host');
+    if (!systemd) return new ContainerCgroups(placeContainer(hierarchies, id, cgroupsPath), [], undefined, rootless);
+    const unit = systemdUnitFor(id, cgroupsPath);
+    return new ContainerCgroups(placeSystemdUnit(hierarchies, unit), [], { unit: unit.unit, slice: unit.slice, description: `runts container ${id}` }, rootless);
   }
 
   static fromRecord(rec: CgroupRecord): ContainerCgroups {
     // Later joins (exec) tolerate permission errors whatever the path, as runc's do.
-    return new ContainerCgroups(rec.placements, [...rec.created], rec.rootless ? { explicitPath: false } : undefined);
+    return new ContainerCgroups(rec.placements, [...rec.created], rec.systemd, rec.rootless ? { explicitPath: false } : undefined);
   }
 
   /** The hierarchies the container has a cgroup of its own in. */
@@ -116,7 +123,12 @@ export class ContainerCgroups {
   }
 
   record(): CgroupRecord {
-    return { placements: [...this.placed], created: [...this.created], ...(this.rootless ? { rootless: true } : {}) };
+    return {
+      placements: [...this.placed],
+      created: [...this.created],
+      ...(this.systemd && { systemd: this.systemd }),
+      ...(this.rootless ? { rootless: true } : {}),
+    };
   }
 
   /**
@@ -139,8 +151,15 @@ export class ContainerCgroups {
     return this.placements.find((p) => p.fstype === 'cgroup' && p.subsystems.includes(subsystem));
   }
 
-  /** mkdir -p every placement, remembering each directory made. */
+  /**
+   * mkdir -p every placement, remembering each directory made. Under systemd this waits for
+   * join: systemd makes the scope's cgroup when it starts the unit with the init in it.
+   */
   create(): void {
+    if (!this.systemd) this.makeDirectories();
+  }
+
+  private makeDirectories(): void {
     for (const p of [...this.placed]) {
       const missing: string[] = [];
       for (let dir = p.dir; dir !== p.mountpoint && !fs.existsSync(dir); dir = path.dirname(dir)) missing.unshift(dir);
@@ -158,8 +177,18 @@ export class ContainerCgroups {
     }
   }
 
-  /** Put `pid` (and the children it forks later) in every hierarchy's cgroup. */
-  join(pid: number): void {
+  /**
+   * Put `pid` (and the children it forks later) in every hierarchy's cgroup. `resources` is
+   * given for the container's first process: under systemd, its scope is started then, with
+   * the pid in it and the limits systemd knows as properties.
+   */
+  join(pid: number, resources?: LinuxResources): void {
+    const sd = this.systemd;
+    if (sd && resources) {
+      viaSystemd((systemd) => systemd.startTransientUnit(sd.unit, [...scopeProperties(sd.slice, sd.description, pid), ...resourceProperties(resources)]));
+      // Hierarchies systemd does not manage (v1 ones without its controllers) are ours to make.
+      this.makeDirectories();
+    }
     for (const p of [...this.placed]) {
       try {
         writeValue(path.join(p.dir, 'cgroup.procs'), String(pid), `join cgroup ${p.cgroup}`);
@@ -185,7 +214,16 @@ export class ContainerCgroups {
 
   /** Every write `resources` needs, checked against the mounted controllers. */
   planWrites(resources: LinuxResources): ControllerWrites[] {
-    return planResourceWrites(resources, this.availability());
+    const writes = planResourceWrites(resources, this.availability());
+    // Under systemd the same values become unit properties: refuse bad ones before anything is made.
+    if (this.systemd) {
+      try {
+        resourceProperties(resources);
+      } catch (err) {
+        throw new CgroupError((err as Error).message);
+      }
+    }
+    return writes;
   }
 
   /**
@@ -194,6 +232,9 @@ export class ContainerCgroups {
    */
   apply(resources: LinuxResources, devices: LinuxDevice[] | undefined, withDevices: boolean): void {
     const groups = this.planWrites(resources);
+    // An update: systemd keeps the unit's properties in step (create passed them to join).
+    const sd = this.systemd;
+    if (sd && !withDevices) viaSystemd((systemd) => systemd.setUnitProperties(sd.unit, resourceProperties(resources)));
     for (const group of groups) {
       const place = group.version === 1 ? this.v1(group.controller) : this.unified;
       if (!place) {
@@ -204,7 +245,7 @@ export class ContainerCgroups {
         throw new CgroupError(`${group.writes[0].field}: the container has no ${group.controller} cgroup`);
       }
       if (group.version === 2 && group.controller !== '') this.enableController(place, group.controller, group.writes[0].field);
-      if (group.version === 1 && group.controller === 'memory') writeV1Memory(place.dir, group.writes);
+      if (group.version === 1) writeV1(place.dir, group.controller, group.writes);
       else for (const w of group.writes) writeOne(place.dir, w);
     }
     if (withDevices) this.applyDevices(resources, devices);
@@ -410,6 +451,15 @@ export class ContainerCgroups {
    */
   destroy(): void {
     const errors: string[] = [];
+    // systemd removes the scope's cgroups (and the ones the container made below it).
+    const sd = this.systemd;
+    if (sd) {
+      try {
+        viaSystemd((systemd) => systemd.stopUnit(sd.unit));
+      } catch (err) {
+        errors.push((err as Error).message);
+      }
+    }
     const leaves = new Set(this.placements.map((p) => p.dir));
     const ordered = [...this.created].sort((a, b) => b.split('/').length - a.split('/').length);
     for (const dir of ordered) {
@@ -449,23 +499,32 @@ function writeOne(dir: string, w: CgroupWrite): void {
 }
 
 /**
- * v1 memory: memory.limit_in_bytes must stay <= memory.memsw.limit_in_bytes at every step,
- * so raising both writes memsw first. Try in order; on EINVAL put the swap write first.
+ * v1 pairs the kernel checks against each other, so that raising (or lowering) both needs one
+ * order or the other: memory.limit_in_bytes <= memory.memsw.limit_in_bytes, and the rt runtime
+ * must fit in its period. The other writes go first, in order; then the pair, in the given
+ * order and, when that fails, the other way round (as runc does).
  */
-function writeV1Memory(dir: string, writes: CgroupWrite[]): void {
-  const limit = writes.find((w) => w.file === 'memory.limit_in_bytes');
-  const swap = writes.find((w) => w.file === 'memory.memsw.limit_in_bytes');
-  if (limit && swap) {
+const INTERDEPENDENT: Record<string, [string, string]> = {
+  memory: ['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes'],
+  cpu: ['cpu.rt_period_us', 'cpu.rt_runtime_us'],
+};
+
+function writeV1(dir: string, controller: string, writes: CgroupWrite[]): void {
+  const pair = INTERDEPENDENT[controller] ?? [];
+  const first = writes.find((w) => w.file === pair[0]);
+  const second = writes.find((w) => w.file === pair[1]);
+  for (const w of writes) if (w !== first && w !== second) writeOne(dir, w);
+  if (first && second) {
     try {
-      writeOne(dir, limit);
-      writeOne(dir, swap);
+      writeOne(dir, first);
+      writeOne(dir, second);
     } catch {
-      writeOne(dir, swap);
-      writeOne(dir, limit);
+      writeOne(dir, second);
+      writeOne(dir, first);
     }
+  } else {
+    for (const w of [first, second]) if (w) writeOne(dir, w);
   }
-  for (const w of writes) if (w !== limit && w !== swap) writeOne(dir, w);
-  if (!(limit && swap)) for (const w of [limit, swap]) if (w) writeOne(dir, w);
 }
 
 function removeChildren(dir: string): void {

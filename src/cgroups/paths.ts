@@ -68,6 +68,8 @@ export function placeContainer(hierarchies: Hierarchy[], id: string, cgroupsPath
 }
 
 export interface SystemdUnit {
+  /** The unit's name: prefix-name.scope. */
+  unit: string;
   slice: string;
   prefix: string;
   name: string;
@@ -92,6 +94,14 @@ export function parseSystemdPath(cgroupsPath: string | undefined, id: string): S
   const [slice, prefix, name] = parts;
   if (name === '') throw new CgroupPathError(`cgroupsPath ${JSON.stringify(cgroupsPath)}: empty unit name`);
   const sliceName = slice === '' ? 'system.slice' : slice;
-  const unit = name.endsWith('.slice') ? name : `${prefix === '' ? '' : `${prefix}-`}${name}.scope`;
-  return { slice: sliceName, prefix, name, cgroup: path.posix.join(expandSlice(sliceName), unit) };
+  // runc also accepts a slice as the name (for callers that make pod slices); a container's
+  // processes belong in a scope.
+  if (name.endsWith('.slice')) throw new CgroupPathError(`cgroupsPath ${JSON.stringify(cgroupsPath)}: runts puts a container in a scope, not in the slice ${name}`);
+  const unit = `${prefix === '' ? '' : `${prefix}-`}${name}.scope`;
+  return { unit, slice: sliceName, prefix, name, cgroup: path.posix.join(expandSlice(sliceName), unit) };
+}
+
+/** The systemd unit's cgroup in every hierarchy (systemd names it the same in all). */
+export function placeSystemdUnit(hierarchies: Hierarchy[], unit: SystemdUnit): CgroupPlacement[] {
+  return hierarchies.map((h) => ({ fstype: h.fstype, subsystems: h.subsystems, mountpoint: h.mountpoint, cgroup: unit.cgroup, dir: dirOf(h, unit.cgroup) }));
 }

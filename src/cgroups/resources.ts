@@ -63,13 +63,18 @@ export function cpuMax(quota: number | undefined, period: number | undefined): s
 
 /**
  * v2 memory.swap.max from the spec's swap (= memory + swap, the v1 memsw meaning):
- * swap - limit; -1 → "max"; 0 → unset.
+ * swap - limit; -1 → "max"; 0 → unset. With the memory limit -1, swap as it is, and unset
+ * swap is "max" (as runc converts it).
  */
 export function swapMaxV2(swap: number | undefined, limit: number | undefined): string | undefined {
+  // Unlimited memory with swap unset means unlimited swap too (as v1's memsw, and runc).
+  if (limit === -1 && (swap === undefined || swap === 0)) return 'max';
   if (swap === undefined || swap === 0) return undefined;
   if (swap === -1) return 'max';
   if (swap < -1) throw new ResourceError(`${F}.memory.swap: invalid value ${swap}`);
-  if (limit === undefined || limit === 0 || limit === -1) {
+  // Unlimited memory: the swap figure is swap alone.
+  if (limit === -1) return String(swap);
+  if (limit === undefined || limit === 0) {
     throw new ResourceError(`${F}.memory.swap: a swap limit needs a memory limit (linux.resources.memory.limit)`);
   }
   if (limit < 0) throw new ResourceError(`${F}.memory.limit: invalid value ${limit}`);
@@ -198,7 +203,8 @@ export function memoryV2(m: LinuxMemory | undefined): CgroupWrite[] {
   const out: CgroupWrite[] = [];
   const swap = swapMaxV2(m.swap, m.limit);
   // memory.swap.max first: lowering memory.max never fails, and this keeps runc's order.
-  if (swap !== undefined) out.push({ file: 'memory.swap.max', value: swap, field: `${f}.swap` });
+  // Without swap accounting there is no file: no swap and unlimited swap are true anyway.
+  if (swap !== undefined) out.push({ file: 'memory.swap.max', value: swap, field: `${f}.swap`, ...((swap === 'max' || swap === '0') && { ifExists: true }) });
   if (m.limit !== undefined && m.limit !== 0) out.push({ file: 'memory.max', value: v2Bytes(m.limit), field: `${f}.limit` });
   if (m.reservation !== undefined && m.reservation !== 0) out.push({ file: 'memory.low', value: v2Bytes(m.reservation), field: `${f}.reservation` });
   return out;

@@ -24,10 +24,13 @@ function toCounter(text: string): Counter | undefined {
   return Number.isSafeInteger(n) ? n : BigInt(text);
 }
 
-function num(dir: string, file: string): Counter | undefined {
+/** v2 "max" as runc reports it: 2^64-1 for memory limits, 0 (no limit) for pids. */
+const UNLIMITED = 18446744073709551615n;
+
+function num(dir: string, file: string, max: Counter = 0): Counter | undefined {
   const text = read(dir, file)?.trim();
   if (text === undefined || text === '') return undefined;
-  if (text === 'max') return 0;
+  if (text === 'max') return max;
   return toCounter(text);
 }
 
@@ -37,6 +40,11 @@ function scale(c: Counter | undefined, k: number): Counter {
   if (typeof c === 'bigint') return c * BigInt(k);
   const n = c * k;
   return Number.isSafeInteger(n) ? n : BigInt(c) * BigInt(k);
+}
+
+function sum(a: Counter, b: Counter): Counter {
+  const n = BigInt(a) + BigInt(b);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 
 /** JSON with bigints written as plain numbers, exactly. */
@@ -106,9 +114,13 @@ function memoryStats(cg: ContainerCgroups): Record<string, unknown> | undefined 
     };
   }
   const current = num(d, 'memory.current') ?? 0;
+  const limit = num(d, 'memory.max', UNLIMITED);
+  // v1 reports swap as memory+swap: so does runc on v2, adding memory's figures to swap's.
+  const swapLimit = num(d, 'memory.swap.max', UNLIMITED);
+  const memsw = swapLimit === UNLIMITED || swapLimit === undefined || limit === undefined ? swapLimit : sum(swapLimit, limit);
   return {
-    usage: compact({ usage: current, limit: num(d, 'memory.max'), max: num(d, 'memory.peak') }),
-    swap: compact({ usage: BigInt(num(d, 'memory.swap.current') ?? 0) + BigInt(current), limit: num(d, 'memory.swap.max') }),
+    usage: compact({ usage: current, limit, max: num(d, 'memory.peak') }),
+    swap: compact({ usage: sum(num(d, 'memory.swap.current') ?? 0, current), limit: memsw }),
     raw: parseFlatKeyed(read(d, 'memory.stat')),
   };
 }

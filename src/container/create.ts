@@ -192,7 +192,7 @@ function create(opts: CreateOptions): Created {
       warn: (m) => log.warn(m),
       onNetlinkSocket: (sock, pid) => moveNetDevices(netDevices, pid, sock),
       beforePlan: (stage1Pid) => {
-        cgroups.join(stage1Pid);
+        cgroups.join(stage1Pid, resources);
         crashPoint('create:helper');
       },
       onInitPid: (pid) => {

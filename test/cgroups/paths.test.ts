@@ -1,7 +1,7 @@
 // Where container cgroups go (runc's rules), without touching the host.
 import t from 'tap';
 import type { Hierarchy } from '../../src/cgroups/hierarchy';
-import { expandSlice, parseSystemdPath, placeContainer } from '../../src/cgroups/paths';
+import { expandSlice, parseSystemdPath, placeContainer, placeSystemdUnit } from '../../src/cgroups/paths';
 
 const v1 = (subsystems: string[], cgroup: string, mountRoot = '/'): Hierarchy => ({
   fstype: 'cgroup',
@@ -62,8 +62,15 @@ t.test('systemd slice:prefix:name', async (t) => {
   t.equal(expandSlice('-.slice'), '/');
   t.throws(() => expandSlice('a--b.slice'), /invalid slice/);
   t.throws(() => expandSlice('system'), /invalid slice/);
-  t.same(parseSystemdPath('machine.slice:libpod:abc', 'c1'), { slice: 'machine.slice', prefix: 'libpod', name: 'abc', cgroup: '/machine.slice/libpod-abc.scope' });
+  t.same(parseSystemdPath('machine.slice:libpod:abc', 'c1'), { unit: 'libpod-abc.scope', slice: 'machine.slice', prefix: 'libpod', name: 'abc', cgroup: '/machine.slice/libpod-abc.scope' });
   t.equal(parseSystemdPath(undefined, 'c1').cgroup, '/system.slice/runts-c1.scope');
   t.equal(parseSystemdPath(':runts:c1', 'c1').cgroup, '/system.slice/runts-c1.scope');
   t.throws(() => parseSystemdPath('/runts/c1', 'c1'), /slice:prefix:name/);
+  t.throws(() => parseSystemdPath('machine.slice:x:pod.slice', 'c1'), /in a scope, not in the slice pod\.slice/);
+  const hierarchies = [unified('/init.scope', '/sys/fs/cgroup/unified'), { ...unified('/', '/sys/fs/cgroup/pids'), fstype: 'cgroup' as const, subsystems: ['pids'] }];
+  t.same(
+    placeSystemdUnit(hierarchies, parseSystemdPath('a-b.slice:p:c1', 'c1')).map((p) => p.dir),
+    ['/sys/fs/cgroup/unified/a.slice/a-b.slice/p-c1.scope', '/sys/fs/cgroup/pids/a.slice/a-b.slice/p-c1.scope'],
+    'the same unit cgroup in every hierarchy, from its root (not from our own cgroup)',
+  );
 });

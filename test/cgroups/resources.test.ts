@@ -62,13 +62,17 @@ t.test('memory.swap.max = swap - limit', async (t) => {
   t.equal(swapMaxV2(100, 100), '0');
   t.throws(() => swapMaxV2(50, 100), /must be >= memory limit/);
   t.throws(() => swapMaxV2(300, undefined), /needs a memory limit/);
-  t.throws(() => swapMaxV2(300, -1), /needs a memory limit/);
+  t.equal(swapMaxV2(300, -1), '300', 'unlimited memory: swap as it is');
+  t.equal(swapMaxV2(undefined, -1), 'max', 'unlimited memory, swap unset: unlimited swap');
   t.same(pairs(memoryV2({ limit: 1 << 20, swap: 3 << 20, reservation: 1 << 19 })), [
     ['memory.swap.max', String(2 << 20)],
     ['memory.max', String(1 << 20)],
     ['memory.low', String(1 << 19)],
   ]);
-  t.same(pairs(memoryV2({ limit: -1 })), [['memory.max', 'max']]);
+  t.same(pairs(memoryV2({ limit: -1 })), [
+    ['memory.swap.max', 'max'],
+    ['memory.max', 'max'],
+  ]);
 });
 
 t.test('v1 memory files', async (t) => {

@@ -243,8 +243,8 @@ t.test('seccomp supportedFlags follow the kernel release', async (t) => {
   t.same(supported('not-a-release'), ['SECCOMP_FILTER_FLAG_TSYNC'], 'TSYNC is ignored, so always usable');
 });
 
-t.test('cgroup: cgroupfs v1 and v2 with rdma, no systemd driver', async (t) => {
-  t.same(features.linux.cgroup, { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true });
+t.test('cgroup: cgroupfs v1 and v2 with rdma, the systemd driver as root (not a user systemd)', async (t) => {
+  t.same(features.linux.cgroup, { v1: true, v2: true, systemd: true, systemdUser: false, rdma: true });
   const rdma = { rdma: { mlx5_1: { hcaHandles: 3, hcaObjects: 10000 } } };
   const none = new Set<string>();
   for (const [version, avail] of [

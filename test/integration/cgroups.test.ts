@@ -252,19 +252,78 @@ t.test('kill --all without KILL signals every process (v1: freeze, signal, thaw)
   t.equal((await rt('delete', '--force', id)).code, 0, 'delete --force kills everything in the cgroup');
 });
 
-t.test('a limit no mounted controller can enforce fails create, naming the field, leaving nothing', async (t) => {
+t.test('limits no mounted controller can enforce fail create, naming the field, leaving nothing', async (t) => {
   if (!requireRoot(t)) return;
+  const { root, rt } = setup(t);
+  // This host's kernel has net_cls and net_prio but they are not mounted; it has no rdma.
+  const mounted = (controller: string) => fs.existsSync(path.join(CGROUP_ROOT, controller));
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['net_cls', { network: { classID: 1048577 } }, /linux\.resources\.network\.classID: no cgroup controller is available to enforce it/],
+    ['net_prio', { network: { priorities: [{ name: 'lo', priority: 3 }] } }, /linux\.resources\.network\.priorities: no cgroup controller is available/],
+    ['rdma', { rdma: { mlx4_0: { hcaHandles: 2, hcaObjects: 100 } } }, /linux\.resources\.rdma: no cgroup controller is available/],
+  ];
+  for (const [controller, resources, message] of cases) {
+    if (mounted(controller)) {
+      t.comment(`${controller} is mounted on this host: its refusal cannot be shown here`);
+      continue;
+    }
+    const id = uniqueId();
+    const { bundle } = await makeBundle(tempDir(t, 'bundle'), { args: ['true'], config: (c) => void (c.linux!.resources = resources) });
+    const r = await rt('create', '-b', bundle, id);
+    t.equal(r.code, 1, `${controller}: create fails`);
+    t.match(r.stderr, message, `${controller}: the error names the field`);
+    t.notOk(fs.readdirSync(CGROUP_ROOT).some((h) => fs.existsSync(path.join(CGROUP_ROOT, h, id))), `${controller}: no cgroup made`);
+    t.notOk(fs.existsSync(path.join(root, id)), `${controller}: no state directory`);
+  }
+});
+
+t.test('v1 cpu realtime, burst and idle; hugepage limits (incl. rsvd) in the unified hierarchy', { skip: !hybrid && 'needs the hybrid layout of the test host' }, async (t) => {
+  if (!requireRoot(t)) return;
+  const unifiedControllers = fs.readFileSync(path.join(CGROUP_ROOT, 'unified', 'cgroup.controllers'), 'utf8').split(/\s+/);
+  if (!unifiedControllers.includes('hugetlb') || !fs.existsSync(path.join(CGROUP_ROOT, 'cpu', 'cpu.rt_runtime_us'))) {
+    return t.plan(0, 'needs hugetlb in the unified hierarchy and CONFIG_RT_GROUP_SCHED (v1 cpu.rt_*), as on the test host');
+  }
+  // runts enables hugetlb in the unified root's subtree_control (as runc would): put it back.
+  const subtree = path.join(CGROUP_ROOT, 'unified', 'cgroup.subtree_control');
+  if (!fs.readFileSync(subtree, 'utf8').split(/\s+/).includes('hugetlb')) {
+    t.teardown(() => {
+      try {
+        fs.writeFileSync(subtree, '-hugetlb');
+      } catch {
+        // another container uses it meanwhile: leave it on
+      }
+    });
+  }
   const { rt } = setup(t);
   const id = uniqueId();
-  const hasNetCls = fs.existsSync(`${CGROUP_ROOT}/net_cls`);
   const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
-    args: ['true'],
-    config: (c) => void (c.linux!.resources = hasNetCls ? { rdma: { mlx4_0: { hcaHandles: 2 } } } : { network: { classID: 1048577 } }),
+    args: ['sleep', '1000'],
+    config: (c) => {
+      c.linux!.resources = {
+        cpu: { quota: 50000, period: 100000, burst: 20000, realtimePeriod: 500000, realtimeRuntime: 10000, idle: 1 },
+        hugepageLimits: [{ pageSize: '2MB', limit: 4 << 20 }],
+      };
+    },
   });
-  const r = await rt('create', '-b', bundle, id);
-  t.equal(r.code, 1);
-  t.match(r.stderr, hasNetCls ? /linux\.resources\.rdma/ : /linux\.resources\.network\.classID/);
-  t.notOk(fs.readdirSync(CGROUP_ROOT).some((h) => fs.existsSync(path.join(CGROUP_ROOT, h, id))), 'no cgroup made');
+  const r = await rt('run', '-d', '-b', bundle, id);
+  t.equal(r.code, 0, `run -d: ${r.stderr}`);
+  const cg = cgroupsOfPid(await pidOf(rt, id));
+  const cpuDir = v1Dir('cpu', cg.get('cpu,cpuacct') ?? cg.get('cpu')!);
+  const read = (dir: string, file: string) => fs.readFileSync(path.join(dir, file), 'utf8').trim();
+  t.same(
+    ['cpu.cfs_quota_us', 'cpu.cfs_burst_us', 'cpu.rt_period_us', 'cpu.rt_runtime_us', 'cpu.idle'].map((f) => read(cpuDir, f)),
+    ['50000', '20000', '500000', '10000', '1'],
+    'v1 cpu: quota, burst, rt period and runtime, idle',
+  );
+  const unifiedDir = path.join(CGROUP_ROOT, 'unified', cg.get('')!);
+  t.equal(read(unifiedDir, 'hugetlb.2MB.max'), String(4 << 20), 'hugetlb.2MB.max in the unified hierarchy');
+  t.equal(read(unifiedDir, 'hugetlb.2MB.rsvd.max'), String(4 << 20), 'hugetlb.2MB.rsvd.max too');
+  const up = await rt('update', '--cpu-rt-period', '5000', '--cpu-rt-runtime', '2000', id);
+  t.equal(up.code, 0, `update of both rt values (runtime first, the period refuses to go below it): ${up.stderr}`);
+  t.same([read(cpuDir, 'cpu.rt_period_us'), read(cpuDir, 'cpu.rt_runtime_us')], ['5000', '2000']);
+  t.equal((await rt('delete', '--force', id)).code, 0);
+  t.notOk(fs.existsSync(cpuDir), 'cpu cgroup removed');
+  t.notOk(fs.existsSync(unifiedDir), 'unified cgroup removed');
 });
 
 t.test('--systemd-cgroup without systemd is a clear error', async (t) => {

@@ -53,6 +53,13 @@ sub mount_fs {
   give_up("mount $type on $target: $!");
 }
 
+# `init --run-command`: started by systemd (--systemd) as the unit cg2vm.service once the
+# setup below has run in PID 1 and PID 1 has become systemd: run the command and power off.
+if (($ARGV[0] // '') eq '--run-command') {
+  $control = '/run/cg2vm';
+  run_command();
+}
+
 give_up('no cg2vm_control in the environment') unless $control =~ m{^/};
 mount_fs('proc', '/proc', 'proc', $MS{nosuid} | $MS{nodev} | $MS{noexec});
 mount_fs('sysfs', '/sys', 'sysfs', $MS{nosuid} | $MS{nodev} | $MS{noexec});
@@ -70,11 +77,6 @@ mkdir('/run/cg2vm', 0700);
 mount_fs($control, '/run/cg2vm', 'none', $MS{bind});
 $control = '/run/cg2vm';
 
-my $cwd = read_file("$control/cwd") // give_up("cannot read $control/cwd");
-my @argv = split /\0/, read_file("$control/argv") // '', -1;   # keeps empty arguments
-pop @argv;                                                       # after the last NUL
-give_up('no command') unless @argv;
-my %env = map { split(/=/, $_, 2) } grep { /=/ } split /\0/, read_file("$control/env") // '';
 
 # /tmp: the guest's own tmpfs (overlayfs upper dirs, FIFOs and sockets need a real local
 # filesystem), with the host's /tmp/<dir> holding the cwd, $TMPDIR or a --share path bound
@@ -127,75 +129,110 @@ if (@modules) {
 
 write_file('/proc/sys/kernel/hostname', 'cg2vm');
 
-# The consoles tty1 and tty2 carry the command's stdout and stderr to the host: switch off
-# output post-processing (\n -> \r\n) and echo. struct termios starts with four u32 flags.
-sub raw_console {
-  my ($path) = @_;
-  open(my $fh, '>', $path) or give_up("open $path: $!");
-  my $termios = "\0" x 64;
-  if (ioctl($fh, 0x5401, $termios)) {   # TCGETS
-    my ($iflag, $oflag, $cflag, $lflag, $rest) = unpack('L4 a*', $termios);
-    $oflag &= ~0x1;                      # OPOST
-    $lflag &= ~(0x8 | 0x2 | 0x1);        # ECHO ICANON ISIG
-    ioctl($fh, 0x5402, pack('L4 a*', $iflag, $oflag, $cflag, $lflag, $rest)) or give_up("TCSETS $path: $!");
-  }
-  binmode $fh;
-  return $fh;
-}
-my $console_out = raw_console('/dev/tty1');
-my $console_err = raw_console('/dev/tty2');
+boot_systemd() if -e "$control/systemd";
+run_command();
 
-pipe(my $out_read, my $out_write) or give_up("pipe: $!");
-pipe(my $err_read, my $err_write) or give_up("pipe: $!");
-log_line("running: @argv");
-my $pid = fork() // give_up("fork: $!");
-if ($pid == 0) {
-  syscall($SYS{setsid});
-  open(STDIN, '<', '/dev/null');
-  open(STDOUT, '>&', $out_write);
-  open(STDERR, '>&', $err_write);
-  close($_) for $out_read, $err_read, $out_write, $err_write, $console_out, $console_err;
-  %ENV = (%env, CG2VM => '1');
-  chdir($cwd) or do { print STDERR "cg2vm: cd $cwd in the guest: $!\n"; syscall($SYS{exit_group}, 125) };
-  { no warnings 'exec'; exec { $argv[0] } @argv; }
-  print STDERR "cg2vm: $argv[0]: $!\n";
-  syscall($SYS{exit_group}, $!{ENOENT} ? 127 : 126);
+# --systemd: PID 1 becomes systemd, with only the units below: cg2vm.target wants
+# cg2vm.service, which runs this script with --run-command. The guest shares the host's
+# files: generators (which would write units for the host's fstab, gettys, ...) are hidden
+# under empty tmpfs mounts and /var is the guest's own, so systemd writes nothing of the host's.
+sub boot_systemd {
+  for my $dir ('/usr/lib/systemd/system-generators', '/usr/local/lib/systemd/system-generators', '/etc/systemd/system-generators') {
+    mount_fs('tmpfs', $dir, 'tmpfs', $MS{nosuid} | $MS{nodev}, 'mode=0755') if -d $dir;
+  }
+  mount_fs('tmpfs', '/var', 'tmpfs', $MS{nosuid} | $MS{nodev}, 'mode=0755');
+  symlink('/run', '/var/run');
+  symlink('/run/lock', '/var/lock');
+  mkdir($_, 0755) for '/var/tmp', '/var/lib', '/var/log', '/run/systemd', '/run/systemd/system';
+  write_file('/run/systemd/system/cg2vm.target', "[Unit]\nDescription=cg2vm command\nDefaultDependencies=no\nWants=cg2vm.service\n")
+    or give_up("writing cg2vm.target: $!");
+  write_file('/run/systemd/system/cg2vm.service', join("\n",
+    '[Unit]', 'Description=cg2vm command', 'DefaultDependencies=no',
+    '[Service]', 'Type=exec', 'ExecStart=/usr/bin/perl /run/cg2vm/init --run-command',
+    'StandardInput=null', 'StandardOutput=journal+console', 'StandardError=inherit', ''))
+    or give_up("writing cg2vm.service: $!");
+  log_line('exec systemd');
+  { no warnings 'exec'; exec { '/lib/systemd/systemd' } 'systemd', '--unit=cg2vm.target', '--log-target=console', '--show-status=no'; }
+  give_up("exec /lib/systemd/systemd: $!");
 }
-close($_) for $out_write, $err_write;
 
-# Relay output and reap every child (orphans are ours as PID 1) until the command has exited
-# and its output is drained; a background process keeping the pipes open gets 2 s.
-my %relays = (fileno($out_read) => [$out_read, $console_out], fileno($err_read) => [$err_read, $console_err]);
-my ($status, $drain_deadline);
-while (1) {
-  while ((my $child = waitpid(-1, 1)) > 0) {   # WNOHANG
-    next unless $child == $pid;
-    $status = ($? & 127) ? 128 + ($? & 127) : $? >> 8;
-    $drain_deadline = time + 2;
+sub run_command {
+  my $cwd = read_file("$control/cwd") // give_up("cannot read $control/cwd");
+  my @argv = split /\0/, read_file("$control/argv") // '', -1;   # keeps empty arguments
+  pop @argv;                                                       # after the last NUL
+  give_up('no command') unless @argv;
+  my %env = map { split(/=/, $_, 2) } grep { /=/ } split /\0/, read_file("$control/env") // '';
+
+  # The consoles tty1 and tty2 carry the command's stdout and stderr to the host: switch off
+  # output post-processing (\n -> \r\n) and echo. struct termios starts with four u32 flags.
+  sub raw_console {
+    my ($path) = @_;
+    open(my $fh, '>', $path) or give_up("open $path: $!");
+    my $termios = "\0" x 64;
+    if (ioctl($fh, 0x5401, $termios)) {   # TCGETS
+      my ($iflag, $oflag, $cflag, $lflag, $rest) = unpack('L4 a*', $termios);
+      $oflag &= ~0x1;                      # OPOST
+      $lflag &= ~(0x8 | 0x2 | 0x1);        # ECHO ICANON ISIG
+      ioctl($fh, 0x5402, pack('L4 a*', $iflag, $oflag, $cflag, $lflag, $rest)) or give_up("TCSETS $path: $!");
+    }
+    binmode $fh;
+    return $fh;
   }
-  last if defined $status && (!%relays || time > $drain_deadline);
-  my $readable = '';
-  vec($readable, $_, 1) = 1 for keys %relays;
-  if (!%relays) {
-    select(undef, undef, undef, 0.05);
-    next;
+  my $console_out = raw_console('/dev/tty1');
+  my $console_err = raw_console('/dev/tty2');
+
+  pipe(my $out_read, my $out_write) or give_up("pipe: $!");
+  pipe(my $err_read, my $err_write) or give_up("pipe: $!");
+  log_line("running: @argv");
+  my $pid = fork() // give_up("fork: $!");
+  if ($pid == 0) {
+    syscall($SYS{setsid});
+    open(STDIN, '<', '/dev/null');
+    open(STDOUT, '>&', $out_write);
+    open(STDERR, '>&', $err_write);
+    close($_) for $out_read, $err_read, $out_write, $err_write, $console_out, $console_err;
+    %ENV = (%env, CG2VM => '1');
+    chdir($cwd) or do { print STDERR "cg2vm: cd $cwd in the guest: $!\n"; syscall($SYS{exit_group}, 125) };
+    { no warnings 'exec'; exec { $argv[0] } @argv; }
+    print STDERR "cg2vm: $argv[0]: $!\n";
+    syscall($SYS{exit_group}, $!{ENOENT} ? 127 : 126);
   }
-  next unless (select($readable, undef, undef, 0.1) // 0) > 0;
-  for my $fd (keys %relays) {
-    next unless vec($readable, $fd, 1);
-    my ($from, $to) = @{ $relays{$fd} };
-    my $n = sysread($from, my $chunk, 65536);
-    if (!$n) {
-      delete $relays{$fd};
+  close($_) for $out_write, $err_write;
+
+  # Relay output and reap every child (orphans are ours as PID 1) until the command has exited
+  # and its output is drained; a background process keeping the pipes open gets 2 s.
+  my %relays = (fileno($out_read) => [$out_read, $console_out], fileno($err_read) => [$err_read, $console_err]);
+  my ($status, $drain_deadline);
+  while (1) {
+    while ((my $child = waitpid(-1, 1)) > 0) {   # WNOHANG
+      next unless $child == $pid;
+      $status = ($? & 127) ? 128 + ($? & 127) : $? >> 8;
+      $drain_deadline = time + 2;
+    }
+    last if defined $status && (!%relays || time > $drain_deadline);
+    my $readable = '';
+    vec($readable, $_, 1) = 1 for keys %relays;
+    if (!%relays) {
+      select(undef, undef, undef, 0.05);
       next;
     }
-    for (my $done = 0; $done < $n;) {
-      my $written = syswrite($to, $chunk, $n - $done, $done) // last;
-      $done += $written;
+    next unless (select($readable, undef, undef, 0.1) // 0) > 0;
+    for my $fd (keys %relays) {
+      next unless vec($readable, $fd, 1);
+      my ($from, $to) = @{ $relays{$fd} };
+      my $n = sysread($from, my $chunk, 65536);
+      if (!$n) {
+        delete $relays{$fd};
+        next;
+      }
+      for (my $done = 0; $done < $n;) {
+        my $written = syswrite($to, $chunk, $n - $done, $done) // last;
+        $done += $written;
+      }
     }
   }
+  log_line("command exited with status $status");
+  close($_) for $console_out, $console_err;   # flushes what the consoles still hold
+  write_file("$control/status", "$status\n") or log_line("cannot write $control/status: $!");
+  power_off();
 }
-log_line("command exited with status $status");
-close($_) for $console_out, $console_err;   # flushes what the consoles still hold
-write_file("$control/status", "$status\n") or log_line("cannot write $control/status: $!");
-power_off();

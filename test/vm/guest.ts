@@ -29,6 +29,8 @@ export interface GuestOptions {
   cwd?: string;
   /** Added to (or, when undefined, removed from) the command's environment. */
   env?: Record<string, string | undefined>;
+  /** Boot systemd as PID 1 (with only the unit that runs the command). */
+  systemd?: boolean;
 }
 
 export interface GuestResult {
@@ -75,6 +77,7 @@ export function runInGuest(t: Test, command: string[], opts: GuestOptions = {}):
   if (opts.disk) args.push('--disk', opts.disk);
   if (opts.modules?.length) args.push('--modules', opts.modules.join(' '));
   for (const shared of opts.share ?? []) args.push('--share', shared);
+  if (opts.systemd) args.push('--systemd');
   args.push('--', ...command);
   return new Promise((resolve, reject) => {
     const child = spawn(CG2VM, args, {
