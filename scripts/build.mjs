@@ -9,14 +9,17 @@
 //   dist/yargs-args.js    yargs, for --help and the flags the plain parser leaves to it
 //   dist/runts-core.js    the modules with state or classes that the dispatcher and the
 //                         command bundles must share (the configured logger, error classes)
+//   dist/*.js.cache       V8 code caches of the on-demand bundles (src/cli/code-cache.ts)
 // bin/runts's shebang names this machine's node by absolute path (podman calls the runtime
 // with an environment holding no PATH), through env(1) to drop NODE_EXTRA_CA_CERTS: with it
 // set, node parses that CA file and its own root store at boot (70 ms of CPU on the test
 // machines, twice what the rest of node's boot costs), and runts makes no TLS connection.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -56,7 +59,8 @@ const LAZY = new Map([
 
 /**
  * Resolves imports of the shared modules to dist/runts-core.js and, for the dispatcher,
- * the lazily loaded modules to their bundles: both stay out of the bundle being built.
+ * the lazily loaded modules to a stub that loads their bundle with its code cache: both
+ * stay out of the bundle being built.
  */
 function splitPlugin(outfile, { dispatcher }) {
   return {
@@ -65,11 +69,22 @@ function splitPlugin(outfile, { dispatcher }) {
       b.onResolve({ filter: /^\.\.?\// }, (args) => {
         const target = resolve(args.resolveDir, args.path).replace(/\.ts$/, '');
         if (SHARED.includes(target)) return { path: requirePath(outfile, coreFile), external: true };
-        if (dispatcher && LAZY.has(target)) return { path: requirePath(outfile, LAZY.get(target)), external: true };
+        if (dispatcher && LAZY.has(target)) return { path: LAZY.get(target), namespace: 'runts-lazy' };
         return undefined;
       });
+      b.onLoad({ filter: /.*/, namespace: 'runts-lazy' }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(join(src, 'cli', 'code-cache.ts'))}).requireBundle(require('node:path').join(__dirname, ${JSON.stringify(relative(dirname(outfile), args.path))}));`,
+        resolveDir: src,
+        loader: 'js',
+      }));
     },
   };
+}
+
+/** Write the V8 code cache of a bundle's top level (what src/cli/code-cache.ts loads). */
+function writeCodeCache(file) {
+  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file });
+  writeFileSync(`${file}.cache`, script.createCachedData());
 }
 
 const common = {
@@ -101,4 +116,5 @@ await Promise.all([
   }),
   ...[...LAZY].map(([module, out]) => build({ ...common, entryPoints: [`${module}.ts`], outfile: out, plugins: [splitPlugin(out, { dispatcher: false })] })),
 ]);
+for (const out of LAZY.values()) writeCodeCache(out);
 chmodSync(outfile, 0o755);
