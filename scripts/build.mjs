@@ -4,11 +4,11 @@
 // Start-up cost is what this layout is for: V8 pre-parses every byte of a script it loads,
 // so one bundle of everything (yargs, the ajv validators, the whole engine) cost every call
 // ~20 ms before it did anything. Instead:
-//   bin/runts             the dispatcher: global flags, --version, help, the plain-flag parser
+//   bin/runts             the dispatcher: global flags, --version, help, the plain-flag parser;
+//                         it also exports the modules with state or classes that it and the
+//                         bundles below must share (the configured logger, error classes)
 //   dist/<command>.js     one bundle per subcommand, everything it needs, loaded on demand
 //   dist/yargs-args.js    yargs, for --help and the flags the plain parser leaves to it
-//   dist/runts-core.js    the modules with state or classes that the dispatcher and the
-//                         command bundles must share (the configured logger, error classes)
 //   dist/*.js.cache       V8 code caches of the on-demand bundles (src/cli/code-cache.ts)
 // bin/runts's shebang names this machine's node by absolute path (podman calls the runtime
 // with an environment holding no PATH), through env(1) to drop NODE_EXTRA_CA_CERTS: with it
@@ -40,13 +40,14 @@ function gitCommit() {
 const ENV = '/usr/bin/env';
 const shebang = existsSync(ENV) ? `#!${ENV} -S -u NODE_EXTRA_CA_CERTS ${process.execPath}` : `#!${process.execPath}`;
 
-/** The shared modules (without extension), all bundled into dist/runts-core.js. */
+/** The shared modules (without extension): in bin/runts, which the other bundles require
+ *  (the main module: node returns the instance already loaded). */
 const SHARED = ['log', 'errors'].map((name) => join(src, name));
-const coreFile = join(dist, 'runts-core.js');
+const outfile = join(root, 'bin', 'runts');
 
-/** `require` path of `target` from a bundle written to `outfile`. */
-function requirePath(outfile, target) {
-  const rel = relative(dirname(outfile), target);
+/** `require` path of `target` from a bundle written to `from`. */
+function requirePath(from, target) {
+  const rel = relative(dirname(from), target);
   return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
@@ -58,22 +59,22 @@ const LAZY = new Map([
 ]);
 
 /**
- * Resolves imports of the shared modules to dist/runts-core.js and, for the dispatcher,
+ * Resolves imports of the shared modules to bin/runts and, for the dispatcher,
  * the lazily loaded modules to a stub that loads their bundle with its code cache: both
  * stay out of the bundle being built.
  */
-function splitPlugin(outfile, { dispatcher }) {
+function splitPlugin(out, { dispatcher }) {
   return {
     name: 'runts-split',
     setup(b) {
       b.onResolve({ filter: /^\.\.?\// }, (args) => {
         const target = resolve(args.resolveDir, args.path).replace(/\.ts$/, '');
-        if (SHARED.includes(target)) return { path: requirePath(outfile, coreFile), external: true };
+        if (SHARED.includes(target) && !dispatcher) return { path: requirePath(out, outfile), external: true };
         if (dispatcher && LAZY.has(target)) return { path: LAZY.get(target), namespace: 'runts-lazy' };
         return undefined;
       });
       b.onLoad({ filter: /.*/, namespace: 'runts-lazy' }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(join(src, 'cli', 'code-cache.ts'))}).requireBundle(require('node:path').join(__dirname, ${JSON.stringify(relative(dirname(outfile), args.path))}));`,
+        contents: `module.exports = require(${JSON.stringify(join(src, 'cli', 'code-cache.ts'))}).requireBundle(require('node:path').join(__dirname, ${JSON.stringify(relative(dirname(out), args.path))}));`,
         resolveDir: src,
         loader: 'js',
       }));
@@ -100,16 +101,10 @@ const common = {
 };
 
 rmSync(dist, { recursive: true, force: true });
-const outfile = join(root, 'bin', 'runts');
 await Promise.all([
   build({
     ...common,
-    stdin: { contents: SHARED.map((m) => `export * from ${JSON.stringify(m)};`).join('\n'), resolveDir: root, loader: 'ts' },
-    outfile: coreFile,
-  }),
-  build({
-    ...common,
-    entryPoints: [join(src, 'cli.ts')],
+    stdin: { contents: [join(src, 'cli'), ...SHARED].map((m) => `export * from ${JSON.stringify(m)};`).join('\n'), resolveDir: root, loader: 'ts' },
     outfile,
     banner: { js: shebang },
     plugins: [splitPlugin(outfile, { dispatcher: true })],
