@@ -1,6 +1,6 @@
 // Loading a bundle the dispatcher loads on demand (dist/<command>.js) together with the V8
 // code cache scripts/build.mjs wrote next to it (<bundle>.cache): V8 then skips parsing and
-// compiling the bundle's top level, ~9 ms of a create's start-up for its 270 KB bundle. A
+// compiling the bundle and its functions, ~15 ms of a create's start-up (CPU). A
 // missing or rejected cache (another node, other V8 flags) only costs that time back. The
 // build writes bundle and cache together; V8 checks the cache against the source's length,
 // node version and flags, not its content: never edit a bundle without rebuilding.
