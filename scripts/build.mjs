@@ -5,8 +5,8 @@
 // so one bundle of everything (yargs, the ajv validators, the whole engine) cost every call
 // ~20 ms before it did anything. Instead:
 //   bin/runts             the dispatcher: global flags, --version, help, the plain-flag parser;
-//                         it also exports the modules with state or classes that it and the
-//                         bundles below must share (the configured logger, error classes)
+//                         it hands the bundles below the modules with state or classes they
+//                         must share with it (the configured logger, error classes)
 //   dist/<command>.js     one bundle per subcommand, everything it needs, loaded on demand
 //   dist/yargs-args.js    yargs, for --help and the flags the plain parser leaves to it
 //   dist/*.js.cache       V8 code caches of the on-demand bundles (src/cli/code-cache.ts)
@@ -41,16 +41,10 @@ function gitCommit() {
 const ENV = '/usr/bin/env';
 const shebang = existsSync(ENV) ? `#!${ENV} -S -u NODE_EXTRA_CA_CERTS ${process.execPath}` : `#!${process.execPath}`;
 
-/** The shared modules (without extension): in bin/runts, which the other bundles require
- *  (the main module: node returns the instance already loaded). */
-const SHARED = ['log', 'errors'].map((name) => join(src, name));
+/** The shared modules: bundled into bin/runts, required by the other bundles under an id
+ *  of their own that src/cli/code-cache.ts maps to bin/runts's instance. */
+const SHARED = new Map(['log', 'errors'].map((name) => [join(src, name), `runts:${name}`]));
 const outfile = join(root, 'bin', 'runts');
-
-/** `require` path of `target` from a bundle written to `from`. */
-function requirePath(from, target) {
-  const rel = relative(dirname(from), target);
-  return rel.startsWith('.') ? rel : `./${rel}`;
-}
 
 /** Modules the dispatcher loads on demand (without extension) → their bundles. */
 const commandNames = readdirSync(join(src, 'commands')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
@@ -60,9 +54,9 @@ const LAZY = new Map([
 ]);
 
 /**
- * Resolves imports of the shared modules to bin/runts and, for the dispatcher,
- * the lazily loaded modules to a stub that loads their bundle with its code cache: both
- * stay out of the bundle being built.
+ * Resolves imports of the shared modules to their ids and, for the dispatcher, the lazily
+ * loaded modules to a stub that loads their bundle with its code cache and hands it the
+ * shared modules: both stay out of the bundle being built.
  */
 function splitPlugin(out, { dispatcher }) {
   return {
@@ -70,12 +64,16 @@ function splitPlugin(out, { dispatcher }) {
     setup(b) {
       b.onResolve({ filter: /^\.\.?\// }, (args) => {
         const target = resolve(args.resolveDir, args.path).replace(/\.ts$/, '');
-        if (SHARED.includes(target) && !dispatcher) return { path: requirePath(out, outfile), external: true };
+        if (SHARED.has(target) && !dispatcher) return { path: SHARED.get(target), external: true };
         if (dispatcher && LAZY.has(target)) return { path: LAZY.get(target), namespace: 'runts-lazy' };
         return undefined;
       });
       b.onLoad({ filter: /.*/, namespace: 'runts-lazy' }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(join(src, 'cli', 'code-cache.ts'))}).requireBundle(require('node:path').join(__dirname, ${JSON.stringify(relative(dirname(out), args.path))}));`,
+        contents: [
+          `const shared = { ${[...SHARED].map(([module, id]) => `${JSON.stringify(id)}: require(${JSON.stringify(module)})`).join(', ')} };`,
+          `const bundle = require('node:path').join(__dirname, ${JSON.stringify(relative(dirname(out), args.path))});`,
+          `module.exports = require(${JSON.stringify(join(src, 'cli', 'code-cache.ts'))}).requireBundle(bundle, shared);`,
+        ].join('\n'),
         resolveDir: src,
         loader: 'js',
       }));
@@ -119,7 +117,7 @@ rmSync(dist, { recursive: true, force: true });
 await Promise.all([
   build({
     ...common,
-    stdin: { contents: [join(src, 'cli'), ...SHARED].map((m) => `export * from ${JSON.stringify(m)};`).join('\n'), resolveDir: root, loader: 'ts' },
+    entryPoints: [join(src, 'cli.ts')],
     outfile,
     banner: { js: shebang },
     plugins: [splitPlugin(outfile, { dispatcher: true })],

@@ -9,8 +9,9 @@ import { createRequire, wrap } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 
-/** require() of a CommonJS bundle, through its code cache when there is one. */
-export function requireBundle(file: string): unknown {
+/** require() of a CommonJS bundle, through its code cache when there is one. Its require()
+ *  of an id in `shared` returns that module (the caller's instance) without a lookup. */
+export function requireBundle(file: string, shared: Record<string, unknown>): unknown {
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(`${file}.cache`);
@@ -18,7 +19,9 @@ export function requireBundle(file: string): unknown {
     // no cache: V8 compiles from source
   }
   const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  let requireFromFile: NodeRequire | undefined;
+  const requireShared = (id: string): unknown => (id in shared ? shared[id] : (requireFromFile ??= createRequire(file))(id));
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  script.runInThisContext()(module.exports, requireShared, module, file, dirname(file));
   return module.exports;
 }
