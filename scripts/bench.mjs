@@ -45,10 +45,16 @@ function checkInterrupted() {
   if (interrupted) throw new Error('stopped by a signal');
 }
 
-/** The node that bin/runts runs on (its shebang), so `node -e 0` is the same interpreter. */
+/**
+ * How bin/runts starts node: its shebang's interpreter and the one argument the kernel
+ * passes it (e.g. env -S dropping NODE_EXTRA_CA_CERTS), so that `node -e 0` is the same
+ * interpreter started the same way.
+ */
 function runtsNode() {
   const firstLine = fs.readFileSync(RUNTS, 'utf8').split('\n', 1)[0];
-  return firstLine.startsWith('#!/') ? firstLine.slice(2).trim() : process.execPath;
+  if (!firstLine.startsWith('#!/')) return [process.execPath];
+  const [, interpreter, arg] = /^(\S+)\s*(.*)$/.exec(firstLine.slice(2).trim());
+  return arg ? [interpreter, arg] : [interpreter];
 }
 
 function firstLineOf(argv) {
@@ -143,7 +149,7 @@ async function measureAll(ctx) {
     runner.timed(rt.cmd('create', '--bundle', bundle, id));
   }
 
-  const timeCases = [{ rows: ['time.node'], measure: () => ({ 'time.node': runner.timed([node, '-e', '0']) }) }];
+  const timeCases = [{ rows: ['time.node'], measure: () => ({ 'time.node': runner.timed([...node, '-e', '0']) }) }];
   for (const rt of runtimes) {
     const row = (key) => `time.${rt.name}.${key}`;
     timeCases.push(
@@ -168,7 +174,7 @@ async function measureAll(ctx) {
   }
   runRounds('wall time', timeCases, mode.warmup, mode.runs, samples, rowErrors);
 
-  const memoryCases = [{ rows: ['rss.node'], measure: () => ({ 'rss.node': runner.peakRss([node, '-e', '0']) }) }];
+  const memoryCases = [{ rows: ['rss.node'], measure: () => ({ 'rss.node': runner.peakRss([...node, '-e', '0']) }) }];
   for (const rt of runtimes) {
     const row = (key) => `rss.${rt.name}.${key}`;
     const waitingRow = `waiting.${rt.name}.init`;
@@ -349,7 +355,8 @@ async function main(argv) {
     host: {
       kernel: os.release(),
       cpus: os.cpus().length,
-      node: firstLineOf([node, '--version']),
+      node: firstLineOf([...node, '--version']),
+      nodeCommand: node.join(' '),
       loadAverageBefore,
       loadAverageAfter: os.loadavg(),
     },
@@ -364,6 +371,7 @@ async function main(argv) {
   const out = [
     `runts bench, ${modeName}: ${mode.warmup} warm-up + ${mode.runs} runs per command, alternating; medians.` +
       ` node ${results.host.node}, kernel ${results.host.kernel}, ${results.host.cpus} CPUs`,
+    `node -e 0 is started as bin/runts starts node: ${results.host.nodeCommand} -e 0`,
     ...Object.entries(runtimeInfo).map(([name, info]) =>
       info.skipped ? `${name}: skipped: ${info.skipped}` : `${name}: ${info.path} (${info.version})`,
     ),

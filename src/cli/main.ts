@@ -1,13 +1,15 @@
 // Command-line dispatch. Global flags (before the subcommand) are parsed here by hand, so
 // `--version`, the top-level help and a bad global flag never load yargs; the subcommand's
-// own flags go through yargs, built for that one command only, whose module is loaded lazily.
+// module is loaded lazily, and its flags go through yargs (built for that one command only)
+// only when they are more than plain flags (plain-args.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Argv, PositionalOptions } from 'yargs';
 import { errnoMessage, RuntimeError, UsageError } from '../errors';
 import { configureLog, log } from '../log';
+import { assignPositionals, positionalSlots, splitFlags, type ParsedCommand } from './args';
 import type { CommandEntry, CommandSpec, GlobalOptions } from './command';
 import { writeStdout } from './output';
+import { parsePlainFlags, recordDeclarations, spelledNames } from './plain-args';
 import { versionText } from './version';
 
 type GlobalFlag = { name: string; takesValue: boolean; help: string };
@@ -153,179 +155,19 @@ function topLevelHelp(commands: CommandEntry[]): string {
   ].join('\n');
 }
 
-interface ParsedCommand {
-  args?: Record<string, unknown>;
-  /** Help text to print instead of running. */
-  helpText?: string;
-}
-
-interface PositionalSlot {
-  name: string;
-  required: boolean;
-  variadic: boolean;
-}
-
-/** The positionals of a usage string: "kill <container-id> [signal]", "exec <id> [args..]". */
-export function positionalSlots(usage: string): PositionalSlot[] {
-  return usage
-    .split(/\s+/)
-    .slice(1)
-    .map((word) => {
-      const m = word.match(/^([<[])([^.\]>]+)(\.\.)?[\]>]$/);
-      if (!m) throw new Error(`bad usage word "${word}" in "${usage}"`);
-      return { name: m[2], required: m[1] === '<', variadic: m[3] !== undefined };
-    });
-}
-
-const camelCase = (name: string) => name.replace(/-([a-z0-9])/g, (_all, c: string) => c.toUpperCase());
-
-/** Split argv into flags and positionals like Go's flag package (and runc): flags end at the
- *  first word that is not a flag or a flag's value, or at "--". Everything after that is
- *  positional, even if it starts with "-" (exec ID sh -c ...). */
-function splitFlags(args: string[], takesValue: (name: string) => boolean): { flags: string[]; positionals: string[] } {
-  const flags: string[] = [];
-  let i = 0;
-  for (; i < args.length; i++) {
-    const token = args[i];
-    if (token === '--') {
-      i++;
-      break;
-    }
-    if (!token.startsWith('-') || token === '-') break;
-    flags.push(token);
-    if (!token.includes('=') && takesValue(token.replace(/^--?/, ''))) {
-      if (i + 1 >= args.length) throw new UsageError(`flag needs an argument: ${token}`);
-      const value = args[++i];
-      // yargs reads a separate value that starts with "-" ("-" for stdin, "-1") as a flag.
-      if (value.startsWith('-')) flags[flags.length - 1] = `${token}=${value}`;
-      else flags.push(value);
-    }
-  }
-  return { flags, positionals: args.slice(i) };
-}
-
-interface DeclaredOptions {
-  key: Record<string, unknown>;
-  boolean: string[];
-  count: string[];
-  number: string[];
-  alias: Record<string, string[]>;
-}
-
-/** Parse a subcommand's own arguments: flags with yargs (as the builder declares them),
- *  positionals by the usage string, with the builder's .positional() defaults and types. */
+/** Parse a subcommand's own arguments: flags as the builder declares them, positionals by
+ *  the usage string, with the builder's .positional() defaults and types. Plain flags are
+ *  parsed without yargs; anything else, and --help, goes through yargs. */
 export function parseCommandArgs(name: string, spec: CommandSpec<any>, args: string[]): ParsedCommand {
-  // Loaded here, not at the top: --version and global-flag errors never pay for yargs.
-  const yargs = require('yargs/yargs') as (args: string[]) => Argv;
-  const slots = positionalSlots(spec.command);
-  const positionalOptions = new Map<string, PositionalOptions>();
-  let failure: Error | undefined;
-  const base = yargs([])
-    .scriptName(`runts ${name}`)
-    .parserConfiguration({
-      // Flag values stay strings unless declared as numbers.
-      'parse-numbers': false,
-      // runc has real flags named --no-pivot and --no-new-keyring.
-      'boolean-negation': false,
-      'dot-notation': false,
-      // Go flags do not cluster: -fjson is not -f json.
-      'short-option-groups': false,
-    })
-    .usage(`runts ${spec.command}\n\n${spec.describe}`)
-    .help('help')
-    .alias('help', 'h')
-    .version(false)
-    .strict()
-    .wrap(null)
-    .fail((msg, err) => {
-      failure = err ?? new UsageError(usageMessage(msg, args));
-    });
-  // Positionals are assigned below, not by yargs (whose positional parsing cannot stop flag
-  // parsing at the first positional); record what the builder declares about them.
-  base.positional = ((key: string, opts: PositionalOptions = {}) => {
-    positionalOptions.set(key, opts);
-    return base;
-  }) as Argv['positional'];
-  const parser = spec.builder(base);
-  // Public at runtime, missing from @types/yargs.
-  const declared = (parser as unknown as { getOptions(): DeclaredOptions }).getOptions();
-  // Flags that take a value, under every alias. An unknown flag takes none: yargs rejects it.
-  const withValue = new Set(Object.keys(declared.key).filter((key) => !declared.boolean.includes(key) && !declared.count.includes(key)));
-  for (const [key, aliases] of Object.entries(declared.alias)) {
-    if (withValue.has(key)) for (const alias of aliases) withValue.add(alias);
-  }
+  const declared = recordDeclarations(spec);
+  const withValue = new Set<string>();
+  for (const [key, opts] of declared.options) if (opts.type !== 'boolean' && !opts.count) for (const flag of spelledNames(key, opts)) withValue.add(flag);
   const { flags, positionals } = splitFlags(args, (flag) => withValue.has(flag));
-
-  const described = slots.filter((slot) => positionalOptions.get(slot.name)?.describe);
-  if (described.length > 0) {
-    const width = Math.max(...described.map((slot) => slot.name.length)) + 2;
-    parser.epilogue(['Arguments:', ...described.map((slot) => `  ${slot.name.padEnd(width)}${positionalOptions.get(slot.name)?.describe}`)].join('\n'));
-  }
-  let result: ParsedCommand = {};
-  parser.parse(flags, {}, (err, argv, output) => {
-    if (failure ?? err) return;
-    if ((argv as { help?: unknown }).help) result = { helpText: output.endsWith('\n') ? output : output + '\n' };
-    else result = { args: { ...argv } };
-  });
-  if (failure) throw failure;
-  // yargs turns a non-numeric value of a number flag into NaN without complaint.
-  for (const key of declared.number) {
-    const value = result.args?.[key];
-    if (typeof value === 'number' && Number.isNaN(value)) throw new UsageError(`invalid value for flag --${key}: not a number`);
-  }
-  if (result.args) assignPositionals(spec.command, slots, positionalOptions, positionals, result.args);
-  return result;
-}
-
-function assignPositionals(
-  usage: string,
-  slots: PositionalSlot[],
-  options: Map<string, PositionalOptions>,
-  words: string[],
-  into: Record<string, unknown>,
-): void {
-  const usageHint = `(usage: runts ${usage})`;
-  let next = 0;
-  for (const slot of slots) {
-    const opts = options.get(slot.name) ?? {};
-    const coerce = (word: string): unknown => {
-      if (opts.choices && !opts.choices.includes(word)) throw new UsageError(`invalid ${slot.name} "${word}": want one of ${opts.choices.join(', ')}`);
-      if (opts.type !== 'number') return word;
-      const n = Number(word);
-      if (word.trim() === '' || !Number.isFinite(n)) throw new UsageError(`invalid ${slot.name} "${word}": not a number`);
-      return n;
-    };
-    let value: unknown;
-    if (slot.variadic) {
-      value = words.slice(next).map(coerce);
-      next = words.length;
-      if (slot.required && (value as unknown[]).length === 0) throw new UsageError(`missing argument <${slot.name}> ${usageHint}`);
-    } else if (next < words.length) {
-      value = coerce(words[next++]);
-    } else if (slot.required) {
-      throw new UsageError(`missing argument <${slot.name}> ${usageHint}`);
-    } else {
-      value = opts.default;
-    }
-    into[slot.name] = value;
-    into[camelCase(slot.name)] = value;
-  }
-  if (next < words.length) {
-    const extra = words.slice(next);
-    throw new UsageError(`unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((w) => JSON.stringify(w)).join(' ')} ${usageHint}`);
-  }
-}
-
-/** yargs says "Unknown argument: bogus"; name the flag as it was typed. yargs only ever
- *  sees flags (positionals are split off first), so every unknown argument is a flag. */
-function usageMessage(msg: string, args: string[]): string {
-  const unknown = msg.match(/^Unknown arguments?: (.*)$/);
-  if (!unknown) return msg;
-  const flags = unknown[1].split(', ').map((name) => {
-    const typed = args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}` || a.startsWith(`-${name}=`));
-    return typed ? typed.split('=')[0] : `--${name}`;
-  });
-  return `flag provided but not defined: ${flags.join(', ')}`;
+  const plain = parsePlainFlags(name, declared, flags);
+  // Loaded only here: most calls never pay for yargs.
+  if (!plain) return (require('./yargs-args') as typeof import('./yargs-args')).parseWithYargs(name, spec, args);
+  assignPositionals(spec.command, positionalSlots(spec.command), declared.positionals, positionals, plain);
+  return { args: plain };
 }
 
 /** Run the command line; resolves to the process exit code. */

@@ -2,7 +2,6 @@
 // init allocates the pty inside the container and sends only the master), and we relay it
 // to and from our own terminal, in raw mode, following window size changes.
 import { closeSync, createReadStream, writeSync } from 'node:fs';
-import * as tty from 'node:tty';
 import { native } from '../native';
 
 export interface ConsoleRelay {
@@ -26,6 +25,8 @@ function writeAll(fd: number, data: Buffer): void {
 }
 
 export function relayConsole(master: number): ConsoleRelay {
+  // Loaded here: node:tty pulls in net and streams, which only a terminal relay needs.
+  const tty = require('node:tty') as typeof import('node:tty');
   const stdinIsTty = tty.isatty(0);
   const stdoutIsTty = tty.isatty(1);
   const resize = (): void => {

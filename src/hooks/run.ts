@@ -2,7 +2,6 @@
 // poststart, poststop): the state JSON on stdin, args/env as configured, a timeout in
 // seconds. createContainer and startContainer hooks run inside the container, in the init
 // helper (native/init).
-import { spawnSync } from 'node:child_process';
 import type { Hook } from '../spec/types';
 
 export type RuntimeHookPhase = 'prestart' | 'createRuntime' | 'poststart' | 'poststop';
@@ -26,6 +25,9 @@ function trimOutput(b: Buffer | null | undefined): string {
 
 /** Run one hook; throws HookError describing how it failed. */
 export function runHook(phase: RuntimeHookPhase, index: number, hook: Hook, state: string): void {
+  // Loaded here: node:child_process (with net and streams) costs every create, start and
+  // delete several ms of start-up, and most containers have no hooks.
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
   const r = spawnSync(hook.path, args.slice(1), {
     argv0: args[0],

@@ -1,8 +1,8 @@
 // The state store: <root>/<id>/ holds one container's state.json (and whatever else the
 // commands keep there, e.g. exec.fifo). This module is the only writer of <root>. Rules
 // (security rule 11): IDs are validated before they become path components; the root and
-// each container directory are 0700; state.json is replaced atomically (tmp + fsync +
-// rename); one exclusive flock per container directory serialises create/start/kill/delete.
+// each container directory are 0700; state.json is replaced atomically (tmp + rename);
+// one exclusive flock per container directory serialises create/start/kill/delete.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoMessage, NotExistError, RuntimeError } from '../errors';
@@ -106,21 +106,21 @@ export class ContainerHandle {
     }
   }
 
-  /** Replace state.json atomically: readers see the old or the new record, never a mix. */
+  /** Replace state.json atomically: readers see the old or the new record, never a mix.
+   *  Not fsync'd (runc does not either): the record describes processes that do not
+   *  outlive the machine, and a sync on a disk-backed --root cost create ~10 ms. */
   write(rec: ContainerRecord): void {
-    const dirFd = this.openFd();
+    this.openFd(); // a closed handle must not write
     const target = path.join(this.dir, STATE_FILE);
     const tmp = path.join(this.dir, `.${STATE_FILE}.${process.pid}.tmp`);
     try {
       const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o600);
       try {
         fs.writeFileSync(fd, JSON.stringify(rec));
-        fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
       }
       fs.renameSync(tmp, target);
-      fs.fsyncSync(dirFd);
     } catch (err) {
       fs.rmSync(tmp, { force: true });
       throw new RuntimeError(`write state of container ${this.id}: ${errnoMessage(err)}`, { cause: err });

@@ -1,5 +1,6 @@
-// Bundle src/cli.ts the way scripts/build.mjs does, into a temp dir, so tests run the real
-// single-file CLI with plain node (fast: no TypeScript loader in the child). Imports that
+// Bundle src/cli.ts with everything it loads into one file in a temp dir (scripts/build.mjs
+// splits the same code into bin/runts and per-command bundles), so tests run the real
+// CLI with plain node (fast: no TypeScript loader in the child). Imports that
 // do not resolve yet (modules other engineers are still writing) become external, so they
 // fail only if a test actually runs that command.
 import * as fs from 'node:fs';

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { defaultRoot, parseGlobals, positionalSlots } from '../../src/cli/main';
+import { positionalSlots } from '../../src/cli/args';
+import { defaultRoot, parseGlobals } from '../../src/cli/main';
 import { UsageError } from '../../src/errors';
 
 t.test('flags take both --flag value and --flag=value, in any order', async (t) => {
