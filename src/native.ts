@@ -12,8 +12,9 @@ export interface WaitStatus {
 export interface NativeAddon {
   /** Start the init helper from a sealed memfd copy, with an empty environment, default
    *  signal dispositions and only fds 0-2 plus `inheritFds` open; returns its pid and our end
-   *  of the sync socket (blocking, close-on-exec). */
-  spawnInit(helperPath: string, inheritFds: number[]): { pid: number; syncFd: number };
+   *  of the sync socket (blocking, close-on-exec). `stdio` (fds >= 3) become its 0-2
+   *  instead of ours. */
+  spawnInit(helperPath: string, inheritFds: number[], stdio?: [number, number, number]): { pid: number; syncFd: number };
   /** Blocking waitpid for a direct child. */
   waitPid(pid: number): WaitStatus;
   /** waitpid on a worker thread. */
@@ -23,6 +24,8 @@ export interface NativeAddon {
   /** A blocking AF_UNIX stream socket connected to `path` (close-on-exec); reads and writes
    *  on it fail with EAGAIN after `timeoutMs`. */
   unixConnect(path: string, timeoutMs: number): number;
+  /** A pipe: [read end, write end], both close-on-exec. */
+  pipe(): [number, number];
   /** Receive one fd sent with SCM_RIGHTS. */
   recvFd(sock: number): number;
   /** Blocking flock: exclusive or shared. */

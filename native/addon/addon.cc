@@ -82,15 +82,21 @@ int SealedCopy(const std::string& path, std::string* err) {
   return mfd;
 }
 
-// spawnInit(helperPath, inheritFds) -> { pid, syncFd }
+// spawnInit(helperPath, inheritFds, stdio?) -> { pid, syncFd }
 // posix_spawn (clone+exec, safe in a multi-threaded process) of the sealed helper with an
 // empty environment and default signal dispositions (Node ignores SIGPIPE; the container
-// must not inherit that). Only fds 0-2, the listed fds and the child's end of the sync
-// socket survive the exec; everything Node opened is O_CLOEXEC.
+// must not inherit that). Only fds 0-2 (ours, or the three `stdio` fds moved there), the
+// listed fds and the child's end of the sync socket survive the exec; everything Node
+// opened is O_CLOEXEC.
 Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string helper = info[0].As<Napi::String>().Utf8Value();
   Napi::Array inherit = info[1].As<Napi::Array>();
+  int stdio[3] = {0, 1, 2};
+  if (info.Length() > 2 && info[2].IsArray()) {
+    Napi::Array given = info[2].As<Napi::Array>();
+    for (uint32_t i = 0; i < 3; i++) stdio[i] = given.Get(i).As<Napi::Number>().Int32Value();
+  }
 
   std::string err;
   int mfd = SealedCopy(helper, &err);
@@ -109,7 +115,8 @@ Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   posix_spawn_file_actions_init(&actions);
   // dup2(fd, fd) in a spawn file action clears FD_CLOEXEC (glibc >= 2.29). Node marks
   // its stdio close-on-exec, so 0-2 need it as much as the listed fds.
-  for (int fd = 0; fd <= 2; fd++) posix_spawn_file_actions_adddup2(&actions, fd, fd);
+  // Node keeps 0-2 open, so replacement stdio fds are >= 3 and survive these dup2s.
+  for (int fd = 0; fd <= 2; fd++) posix_spawn_file_actions_adddup2(&actions, stdio[fd], fd);
   posix_spawn_file_actions_adddup2(&actions, sv[1], sv[1]);
   for (uint32_t i = 0; i < inherit.Length(); i++) {
     int fd = inherit.Get(i).As<Napi::Number>().Int32Value();
@@ -256,6 +263,20 @@ Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   return Napi::Number::New(env, fd);
+}
+
+// pipe() -> [readFd, writeFd], both close-on-exec (a container's stdio in foreground run/exec).
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    ThrowErrno(env, "pipe2", errno);
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fds[0]));
+  out.Set(1u, Napi::Number::New(env, fds[1]));
+  return out;
 }
 
 // recvFd(sock) -> fd: receives one SCM_RIGHTS fd (the console master), close-on-exec.
@@ -510,6 +531,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitPid", Napi::Function::New(env, WaitPid));
   exports.Set("waitPidAsync", Napi::Function::New(env, WaitPidAsync));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
+  exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("recvFd", Napi::Function::New(env, RecvFd));
   exports.Set("unixConnect", Napi::Function::New(env, UnixConnect));
   exports.Set("flock", Napi::Function::New(env, Flock));

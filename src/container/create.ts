@@ -38,6 +38,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** Foreground `run` with a terminal: our end of a socket pair receiving the pty master. */
   consoleFd?: number;
+  /** Foreground `run` without a terminal: the container's ends of its stdio pipes. */
+  stdio?: [number, number, number];
   noPivot: boolean;
   preserveFds: number;
   /** Detached create (no foreground process to own the terminal). */
@@ -183,6 +185,7 @@ function create(opts: CreateOptions): Created {
       uidMappings: spec.linux?.uidMappings ?? [],
       gidMappings: spec.linux?.gidMappings ?? [],
       inheritFds,
+      stdio: opts.stdio,
       stateFor: () => JSON.stringify(stateObject(record(), 'creating')),
       runRuntimeHooks: (state) => {
         runHooks('prestart', spec.hooks?.prestart, state);

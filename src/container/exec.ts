@@ -3,13 +3,15 @@
 // then the pid namespace, so the process is forked into it), after the runtime has put
 // the helper into the container's cgroups; the process is planned like the init's, from
 // --process FILE or from the container's own process with the flags applied. Foreground:
-// relay the terminal, forward signals, exit with the process's status (128+N for signal
-// N); --detach: return once the process runs. Every failure exits 255, in runc's words.
+// relay the terminal (or the stdio pipes), forward signals, exit with the process's status
+// (128+N for signal N); --detach: return once the process runs. Every failure exits 255,
+// in runc's words.
 import { closeSync, readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import * as path from 'node:path';
 import { relayConsole } from '../console/proxy';
 import type { ConsoleRelay } from '../console/proxy';
+import { StdioPipes } from '../console/pipes';
 import { errnoMessage, RuntimeError } from '../errors';
 import { InitError, launchExec } from '../init/launch';
 import { log } from '../log';
@@ -29,6 +31,7 @@ import { isRootlessEuid } from '../rootless/mode';
 import { asRuntimeError, cgroupsOf, pausedProbe } from './cgroups';
 import { writePidFile } from './create';
 import { crashPoint } from './crash-point';
+import { rootIdsOf } from './userns';
 
 export interface ExecOptions {
   root: string;
@@ -168,6 +171,8 @@ interface Started {
   pid: number;
   /** Our end of the socket pair that receives the pty master (foreground terminal). */
   consoleEnd: number | null;
+  /** The process's stdio (foreground without a terminal), ready to relay. */
+  pipes: StdioPipes | null;
 }
 
 /** Checks the container, plans the process and starts it; returns once it runs. */
@@ -193,7 +198,15 @@ function startProcess(opts: ExecOptions): Started {
     planned.notes.forEach((n) => log.debug(n));
 
     const pair = terminal && !opts.consoleSocket ? native().socketPair() : null;
+    // runc's rule: in the foreground without a terminal the process gets pipes, owned by
+    // the container's root; detached, it inherits our stdio.
+    let pipes: StdioPipes | null = null;
     try {
+      if (!opts.detach && !terminal) {
+        pipes = new StdioPipes();
+        const root = rootIdsOf(rec.initPid);
+        pipes.chown(root.uid, root.gid);
+      }
       const plan: ExecPlan = {
         mode: 'exec',
         containerId: rec.id,
@@ -207,6 +220,7 @@ function startProcess(opts: ExecOptions): Started {
       const pid = launchExec({
         plan,
         inheritFds,
+        stdio: pipes?.containerFds,
         // stage2, forked later, is born in the container's cgroups (as the init was).
         beforePlan: (stage1Pid) => {
           asRuntimeError(() => cgroupsOf(rec)?.join(stage1Pid));
@@ -230,19 +244,22 @@ function startProcess(opts: ExecOptions): Started {
           throw err;
         }
       }
-      return { pid, consoleEnd: pair ? pair[0] : null };
+      return { pid, consoleEnd: pair ? pair[0] : null, pipes };
     } catch (err) {
       if (pair) closeSync(pair[0]);
+      pipes?.close();
       throw err;
     } finally {
       if (pair) closeSync(pair[1]);
+      pipes?.closeContainerEnds();
     }
   } finally {
     handle.close();
   }
 }
 
-/** Waits for the foreground process like a shell: relays its terminal, forwards signals. */
+/** Waits for the foreground process like a shell: relays its terminal or its stdio pipes,
+ *  forwards signals. */
 async function waitForeground(started: Started): Promise<number> {
   let relay: ConsoleRelay | null = null;
   if (started.consoleEnd !== null) {
@@ -252,6 +269,7 @@ async function waitForeground(started: Started): Promise<number> {
       closeSync(started.consoleEnd);
     }
   }
+  const stdio = started.pipes?.relay() ?? null;
   // The process is our unreaped child: its pid cannot be reused while we signal it.
   const forward = (signal: NodeJS.Signals): void => {
     try {
@@ -266,6 +284,11 @@ async function waitForeground(started: Started): Promise<number> {
   if (relay) {
     await Promise.race([relay.closed, new Promise((r) => setTimeout(r, 200))]);
     relay.stop();
+  }
+  if (stdio) {
+    // Like runc: everything the process wrote is delivered before we exit.
+    await stdio.drained;
+    stdio.stop();
   }
   return status.signal !== undefined ? 128 + status.signal : status.exitCode ?? 0;
 }

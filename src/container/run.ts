@@ -1,15 +1,17 @@
 // run: create + start, then (unless detached) wait for the container's init like a shell
-// waits for a child: forward signals, relay the terminal, exit with its status (128+N for
-// signal N) and delete the container afterwards unless --keep.
+// waits for a child: forward signals, relay the terminal or the stdio pipes, exit with its
+// status (128+N for signal N) and delete the container afterwards unless --keep.
 import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { relayConsole } from '../console/proxy';
 import type { ConsoleRelay } from '../console/proxy';
+import { StdioPipes, type StdioRelay } from '../console/pipes';
 import { native } from '../native';
 import type { Spec } from '../spec/types';
 import { createContainer, type Created } from './create';
 import { deleteContainer, startContainer } from './lifecycle';
 import { signalInit } from './processes';
+import { rootIdsOf } from './userns';
 
 export interface RunOptions {
   root: string;
@@ -46,13 +48,18 @@ export async function runContainer(opts: RunOptions): Promise<number> {
   };
   for (const s of FORWARDED) process.on(s, forward);
   try {
-    const { record, relay } = createAndStart(opts);
+    const { record, relay, stdio } = createAndStart(opts);
     target = { pid: record.initPid, startTime: record.initStartTime };
     // The init is our child (the helper forks it with CLONE_PARENT), so we can reap it.
     const status = await native().waitPidAsync(record.initPid);
     if (relay) {
       await Promise.race([relay.closed, new Promise((r) => setTimeout(r, 200))]);
       relay.stop();
+    }
+    if (stdio) {
+      // Like runc: everything the container wrote is delivered before we exit.
+      await stdio.drained;
+      stdio.stop();
     }
     if (!opts.keep) deleteContainer(opts.root, opts.id, true);
     return status.signal !== undefined ? 128 + status.signal : status.exitCode ?? 0;
@@ -61,12 +68,17 @@ export async function runContainer(opts: RunOptions): Promise<number> {
   }
 }
 
-/** create + start; in the foreground with a terminal, also the relay of the pty master. */
-function createAndStart(opts: RunOptions): { record: Created['record']; relay: ConsoleRelay | null } {
+/** create + start; in the foreground, also the relay of the container's terminal (pty
+ *  master) or, without one, of the pipes that are its stdio. */
+function createAndStart(opts: RunOptions): { record: Created['record']; relay: ConsoleRelay | null; stdio: StdioRelay | null } {
   const foregroundConsole = !opts.detach && !opts.consoleSocket;
-  const pair = foregroundConsole ? native().socketPair() : null;
+  // Without -d the container gets pipes unless it has a terminal (runc's rule); whether it
+  // has one is known once create has read config.json. With -d it inherits our stdio.
+  let pipes = opts.detach ? null : new StdioPipes();
+  let pair: [number, number] | null = null;
   let created;
   try {
+    pair = foregroundConsole ? native().socketPair() : null;
     created = createContainer({
       root: opts.root,
       id: opts.id,
@@ -74,28 +86,41 @@ function createAndStart(opts: RunOptions): { record: Created['record']; relay: C
       pidFile: opts.pidFile,
       consoleSocket: opts.consoleSocket,
       consoleFd: pair ? pair[1] : undefined,
+      stdio: pipes?.containerFds,
       noPivot: opts.noPivot,
       preserveFds: opts.preserveFds,
       detached: opts.detach,
       systemdCgroup: opts.systemdCgroup,
       rootless: opts.rootless,
     });
+  } catch (err) {
+    pipes?.close();
+    if (pair) closeSync(pair[0]);
+    throw err;
   } finally {
     if (pair) closeSync(pair[1]);
   }
   const terminal = (created.record.config as Spec).process?.terminal === true;
+  if (terminal) {
+    pipes?.close();
+    pipes = null;
+  }
   let relay: ConsoleRelay | null = null;
   try {
     if (pair && terminal) relay = relayConsole(native().recvFd(pair[0]));
-  } finally {
-    if (pair) closeSync(pair[0]);
-  }
-  try {
+    if (pipes) {
+      const root = rootIdsOf(created.record.initPid);
+      pipes.chown(root.uid, root.gid);
+      pipes.closeContainerEnds();
+    }
     startContainer(opts.root, opts.id);
   } catch (err) {
     relay?.stop();
+    pipes?.close();
     if (!opts.detach) deleteContainer(opts.root, opts.id, true);
     throw err;
+  } finally {
+    if (pair) closeSync(pair[0]);
   }
-  return { record: created.record, relay };
+  return { record: created.record, relay, stdio: pipes?.relay() ?? null };
 }

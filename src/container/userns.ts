@@ -23,6 +23,11 @@ export function readIdMap(pid: number, file: 'uid_map' | 'gid_map'): LinuxIDMapp
     });
 }
 
+/** The host uid and gid of root in the user namespace of process `pid` (0 in ours). */
+export function rootIdsOf(pid: number): { uid: number; gid: number } {
+  return { uid: hostIdOfRoot(readIdMap(pid, 'uid_map')), gid: hostIdOfRoot(readIdMap(pid, 'gid_map')) };
+}
+
 /**
  * A container joining a user namespace by path: once its init (`pid`) is inside, check the
  * namespace's maps against any config.json gives (runc refuses different ones and warns

@@ -20,6 +20,8 @@ export interface LaunchOptions {
   gidMappings: LinuxIDMapping[];
   /** fds the helper keeps (preserved fds, a console socket end); 0-2 always pass. */
   inheritFds: number[];
+  /** The helper's fds 0-2 when not ours (foreground stdio pipes). */
+  stdio?: [number, number, number];
   /** State JSON for hooks, once the init's host pid is known. */
   stateFor(initPid: number): string;
   /** prestart + createRuntime hooks, run when the helper asks. */
@@ -66,11 +68,11 @@ interface Session {
  */
 function converse<T>(
   plan: InitPlan | ExecPlan,
-  common: { inheritFds: number[]; beforePlan?(stage1Pid: number): void; warn(message: string): void },
+  common: { inheritFds: number[]; stdio?: [number, number, number]; beforePlan?(stage1Pid: number): void; warn(message: string): void },
   onMessage: (msg: SyncMessage, session: Session) => T | undefined,
   atEof: (session: Session) => T,
 ): T {
-  const helper = native().spawnInit(initHelperPath, common.inheritFds);
+  const helper = native().spawnInit(initHelperPath, common.inheritFds, common.stdio);
   let stage1Reaped = false;
   let stage2Pid = 0;
   const session: Session = {
@@ -169,6 +171,8 @@ export interface ExecLaunchOptions {
   plan: ExecPlan;
   /** fds the helper keeps (preserved fds, a console socket end); 0-2 always pass. */
   inheritFds: number[];
+  /** The helper's fds 0-2 when not ours (foreground stdio pipes). */
+  stdio?: [number, number, number];
   /** Called with stage1's pid before it gets the plan, i.e. before it joins anything and
    *  forks: the place to put it into the container's cgroups, which stage2 inherits. */
   beforePlan?(stage1Pid: number): void;
