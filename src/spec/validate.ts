@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as generated from './generated/validators';
 import type { SchemaError, SchemaValidator } from './generated/validators';
-import { SpecError, describeFsError, specErrorMessage, type ValidateOptions } from './errors';
+import { SpecError, describeFsError, pointerToken, specErrorMessage, type ValidateOptions } from './errors';
 import { checkProcessSemantics, checkSemantics } from './semantic';
 import type { Process, Spec, State } from './types';
 
@@ -81,10 +81,33 @@ function readConfigJson(path: string): unknown {
   } catch (err) {
     throw new SpecError(describeFsError(err, path, 'open'));
   }
+  let raw: unknown;
   try {
-    return JSON.parse(text);
+    raw = JSON.parse(text);
   } catch (err) {
     throw new SpecError(`${CONFIG_FILE}: invalid JSON: ${(err as Error).message}`);
+  }
+  checkNestingDepth(raw);
+  return raw;
+}
+
+/** Far beyond any real config; deeper values overflow the stack of JSON.stringify (the state record). */
+const MAX_NESTING = 512;
+
+/** Refuses values nested deeper than MAX_NESTING (Go's JSON decoder, runc's, stops at 10000). */
+function checkNestingDepth(raw: unknown): void {
+  const stack: { value: unknown; depth: number; pointer: string }[] = [{ value: raw, depth: 0, pointer: '' }];
+  for (let entry = stack.pop(); entry; entry = stack.pop()) {
+    const { value, depth, pointer } = entry;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_NESTING) {
+      throw new SpecError(specErrorMessage(CONFIG_FILE, pointer, `nested more than ${MAX_NESTING} levels deep`));
+    }
+    for (const [key, child] of Object.entries(value)) {
+      // The pointer names the first few levels: enough to find the field.
+      const childPointer = depth < 4 ? `${pointer}/${pointerToken(key)}` : depth === 4 ? `${pointer}/…` : pointer;
+      stack.push({ value: child, depth: depth + 1, pointer: childPointer });
+    }
   }
 }
 

@@ -48,6 +48,15 @@ t.test('loadConfig', async (t) => {
     t.throws(() => loadConfig(dir), { name: 'SpecError', message: /^config\.json: invalid JSON: .+/ });
   });
 
+  t.test('values nested deeper than 512 levels (they would overflow the stack later)', async (t) => {
+    const text = JSON.stringify({ ...base, annotations: { deep: '@' } });
+    const nested = (depth: number) => text.replace('"@"', `${'{"a":['.repeat(depth / 2)}1${']}'.repeat(depth / 2)}`);
+    const deep = withBundle(t, { 'config.json': nested(200_000) });
+    t.throws(() => loadConfig(deep), { name: 'SpecError', message: 'config.json: /annotations/deep/a/0/…: nested more than 512 levels deep' });
+    const fine = withBundle(t, { 'config.json': nested(500) });
+    t.throws(() => loadConfig(fine), { message: 'config.json: /annotations/deep: must be string' }, 'up to the limit the schema decides');
+  });
+
   t.test('schema errors', async (t) => {
     const dir = withBundle(t, { 'config.json': JSON.stringify({ ...base, process: { ...base.process, args: [1] } }) });
     t.throws(() => loadConfig(dir), { message: 'config.json: /process/args/0: must be string' });
