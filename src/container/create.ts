@@ -20,6 +20,7 @@ import { StateStore } from '../state/store';
 import type { ContainerRecord } from '../state/store';
 import { readStartTime } from '../state/process';
 import { stateObject } from '../state/status';
+import { preservedFds } from './preserve-fds';
 
 export interface CreateOptions {
   root: string;
@@ -72,7 +73,7 @@ function loadSpec(opts: CreateOptions): { spec: Spec; bundle: string } {
 
 export function createContainer(opts: CreateOptions): Created {
   const { spec, bundle } = loadSpec(opts);
-  if (opts.preserveFds < 0 || !Number.isInteger(opts.preserveFds)) throw new RuntimeError(`--preserve-fds: invalid value ${opts.preserveFds}`);
+  const inheritFds = preservedFds(opts.preserveFds);
   const store = new StateStore(opts.root);
   const handle = store.create(opts.id);
   let initPid = 0;
@@ -126,7 +127,6 @@ export function createContainer(opts: CreateOptions): Created {
       config: spec,
       cgroups: containerCgroups.record(),
     });
-    const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
     if (opts.consoleFd !== undefined) inheritFds.push(opts.consoleFd);
     initPid = launchInit({
       plan,

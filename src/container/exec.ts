@@ -25,6 +25,7 @@ import { containerStatus, stateObject } from '../state/status';
 import { StateStore } from '../state/store';
 import { asRuntimeError, cgroupsOf, pausedProbe } from './cgroups';
 import { writePidFile } from './create';
+import { preservedFds } from './preserve-fds';
 
 export interface ExecOptions {
   root: string;
@@ -192,7 +193,7 @@ function startProcess(opts: ExecOptions): Started {
         preserveFds: opts.preserveFds,
         process: planned.process,
       };
-      const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
+      const inheritFds = preservedFds(opts.preserveFds);
       if (pair) inheritFds.push(pair[1]);
       const pid = launchExec({
         plan,
@@ -257,7 +258,7 @@ async function waitForeground(started: Started): Promise<number> {
 export async function execContainer(opts: ExecOptions): Promise<number> {
   let started: Started;
   try {
-    if (!Number.isInteger(opts.preserveFds) || opts.preserveFds < 0) throw new RuntimeError(`--preserve-fds: invalid value ${opts.preserveFds}`);
+    preservedFds(opts.preserveFds);
     started = startProcess(opts);
   } catch (err) {
     const message =

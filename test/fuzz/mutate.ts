@@ -248,12 +248,19 @@ const NUMERIC_FIELDS = [
  * of a random existing field and targeted ones (paths, numbers) are mixed.
  */
 export function mutate(rng: Rng, config: Record<string, Json>, t: FuzzTargets): Mutation {
-  // The init names a mount by its destination: remember them before they change.
-  const destinations = Array.isArray(config.mounts) ? config.mounts.map((m) => (isObject(m) ? m.destination : undefined)) : [];
+  // Errors name a mount by its destination and a namespace by its type ("requires a UTS
+  // namespace"): remember them before they change.
+  const nameOf = (list: string, index: number, key: string): Json | undefined => getAt(config, `${list}/${index}/${key}`);
+  const before = (pointer: string): Json | undefined => {
+    const mount = /^\/mounts\/(\d+)/.exec(pointer)?.[1];
+    if (mount !== undefined) return nameOf('/mounts', Number(mount), 'destination');
+    const namespace = /^\/linux\/namespaces\/(\d+)/.exec(pointer)?.[1];
+    return namespace === undefined ? undefined : nameOf('/linux/namespaces', Number(namespace), 'type');
+  };
+  const snapshot = new Map(pointersOf(config).map((p) => [p, before(p)]));
   const m = mutateOnce(rng, config, t);
-  const mountIndex = /^\/mounts\/(\d+)/.exec(m.pointer)?.[1];
-  const destination = mountIndex === undefined ? undefined : destinations[Number(mountIndex)];
-  return typeof destination === 'string' ? { ...m, names: [destination] } : m;
+  const name = snapshot.get(m.pointer);
+  return typeof name === 'string' ? { ...m, names: [name] } : m;
 }
 
 function mutateOnce(rng: Rng, config: Record<string, Json>, t: FuzzTargets): Mutation {
