@@ -4,10 +4,9 @@
 // up; never a crash of Node or of the init helper, never a file outside the bundle.
 //
 // Replay a failure with RUNTS_FUZZ_SEED=<seed> (printed in every failure); fuzz longer with
-// RUNTS_FUZZ_SECONDS=<seconds per phase> (beyond the CI budget of 15 + 45 s, lift tap's
-// per-file limit: `npx tap --timeout=0 test/fuzz/config.test.ts`). The in-process phase checks the validation and
-// planning that `create` runs before anything is made; the CLI phase sends a sample through
-// the real `runts create` / `runts run -d`.
+// RUNTS_FUZZ_SECONDS=<seconds per phase> (the CI budget is 15 + 45 s). The in-process phase
+// checks the validation and planning that `create` runs before anything is made; the CLI
+// phase sends a sample through the real `runts create` / `runts run -d`.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,6 +21,11 @@ import { SpecError } from '../../src/spec/errors';
 import { loadConfig, validateConfig } from '../../src/spec/validate';
 import { defaultConfig, leakGuard, makeBundle, requireRoot, runts, runtsRoot, runtsToFiles, tempDir, uniqueId } from '../lib';
 import { fuzzSeconds, fuzzSeed, mutate, pointersOf, Rng, serialize, type FuzzTargets, type Mutation } from './mutate';
+
+const IN_PROCESS_SECONDS = fuzzSeconds(15);
+const CLI_SECONDS = fuzzSeconds(45);
+// Room for the last CLI case and the teardown beyond the two budgets.
+t.setTimeout(Math.max(300_000, (IN_PROCESS_SECONDS + CLI_SECONDS + 120) * 1000));
 
 const seed = fuzzSeed();
 t.comment(`fuzz seed ${seed} (replay: RUNTS_FUZZ_SEED=${seed})`);
@@ -110,7 +114,7 @@ t.test('in process: every mutation is accepted or rejected with a message naming
   const configPath = path.join(dir, 'config.json');
   const base = await defaultConfig(['true']);
   const targets: FuzzTargets = { marker: `fuzzmark-${process.pid}`, canary: path.join(dir, 'canary'), id: 'fuzz-inproc' };
-  const deadline = Date.now() + fuzzSeconds(15) * 1000;
+  const deadline = Date.now() + IN_PROCESS_SECONDS * 1000;
   let accepted = 0;
   let rejected = 0;
   let i = 0;
@@ -152,9 +156,18 @@ function findMarked(dir: string, marker: string, depth = 3): string[] {
   });
 }
 
-/** Symlinks an image may carry to lead the runtime onto the host (each aimed at `canary`). */
-function rootfsTrick(rng: Rng, rootfs: string, canary: string): string {
+/**
+ * Symlinks an image may carry to lead the runtime onto the host (aimed at `canary` or at
+ * /), with the mounts that would follow them added to `config`.
+ */
+function rootfsTrick(rng: Rng, rootfs: string, canary: string, marker: string, config: Record<string, any>): string {
+  const mountThrough = (link: string, target: string) => () => {
+    fs.symlinkSync(target, path.join(rootfs, link));
+    config.mounts.push({ destination: `/${link}/${marker}`, type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] });
+  };
   const tricks: [string, () => void][] = [
+    ['mount target under /mnt → /', mountThrough('mnt', '/')],
+    ['mount target under /mnt → ../../canary', mountThrough('mnt', `../../../../../../../..${canary}`)],
     ['/dev → canary', () => {
       fs.rmSync(path.join(rootfs, 'dev'), { recursive: true, force: true });
       fs.symlinkSync(canary, path.join(rootfs, 'dev'));
@@ -191,7 +204,7 @@ t.test('through the CLI: exit 0 or 1 naming the field, no crash, nothing outside
   const marker = `fuzzmark-${process.pid}`;
   const hostDirs = ['/', '/etc', '/tmp', '/root', '/run', '/dev', path.dirname(canary)];
   const base = await defaultConfig(['true']);
-  const deadline = Date.now() + fuzzSeconds(45) * 1000;
+  const deadline = Date.now() + CLI_SECONDS * 1000;
   let created = 0;
   let rejected = 0;
   let i = 0;
@@ -211,8 +224,9 @@ t.test('through the CLI: exit 0 or 1 naming the field, no crash, nothing outside
     let what = describeCase(i, mutations);
     if (rng.chance(0.25)) {
       // A valid config over a hostile image: the image's symlinks must lead nowhere.
-      ({ text, mutations } = { text: JSON.stringify(base), mutations: [] });
-      what = `seed ${seed} case ${i}: ${rootfsTrick(rng, rootfs, canary)}`;
+      const config = structuredClone(base);
+      what = `seed ${seed} case ${i}: ${rootfsTrick(rng, rootfs, canary, marker, config)}`;
+      ({ text, mutations } = { text: JSON.stringify(config), mutations: [] });
     }
     fs.writeFileSync(configPath, text);
     const command = rng.chance(0.5) ? ['create'] : ['run', '--detach'];
@@ -249,4 +263,30 @@ t.test('the mutator reaches every field of the default config', async (t) => {
   t.ok(namesField('config.json: /process/args/0: must be string', { what: '', pointer: '/process/args/0' }));
   t.ok(namesField('config.json: /process: must have required property \'args\'', { what: '', pointer: '/process/args' }));
   t.notOk(namesField('open /tmp/x: no such file or directory', { what: '', pointer: '/process/args/0' }));
+});
+
+t.test('what the fuzzer found, through the CLI: each refused with the field named, nothing left', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const root = runtsRoot(t);
+  const work = tempDir(t, 'found');
+  const cases: [string, (config: Record<string, any>) => void, (text: string) => string, RegExp][] = [
+    // JSON.stringify of the state record overflowed the stack ("Maximum call stack size exceeded").
+    ['a value nested 100000 deep in an unknown field', (c) => (c.extra = '@'), (text) => text.replace('"@"', `${'['.repeat(100_000)}${']'.repeat(100_000)}`), /config\.json: \/extra\/0\/0\/0\/…: nested more than 512 levels deep/],
+    // A NUL cut the path short in the C++ init; Node refused it in a cgroup path with its own wording.
+    ['a NUL byte in a mount destination', (c) => (c.mounts[1].destination = '/dev\u0000/x'), (text) => text, /config\.json: \/mounts\/1\/destination: must not contain a NUL byte/],
+    ['a NUL byte in cgroupsPath', (c) => (c.linux.cgroupsPath = 'a\u0000b'), (text) => text, /config\.json: \/linux\/cgroupsPath: must not contain a NUL byte/],
+    // runc fails here too; runts blamed the fifo's permissions.
+    ['no proc mount', (c) => (c.mounts = c.mounts.filter((m: { type?: string }) => m.type !== 'proc')), (text) => text, /is proc mounted on \/proc\?/],
+  ];
+  for (const [what, edit, patch, message] of cases) {
+    const { bundle, configPath, config } = await makeBundle(path.join(work, `b${cases.findIndex((c) => c[0] === what)}`), { args: ['true'] });
+    edit(config);
+    fs.writeFileSync(configPath, patch(JSON.stringify(config)));
+    const r = await runtsToFiles(work, ['--root', root, 'create', '--bundle', bundle, uniqueId('found')]);
+    t.equal(r.code, 1, `${what}: exit 1`);
+    t.match(r.stderr, message, `${what}: the message`);
+    t.notMatch(r.stderr, CRASH_SIGNS, `${what}: no crash signs`);
+  }
+  t.same(fs.readdirSync(root), [], 'no state dir');
 });

@@ -54,7 +54,8 @@ export function footprint(dirs: string[], root: string, idPrefix: string, runtim
     mounts: readMounts().map((m) => m.mountPoint).filter(mine),
     cgroups: listCgroupDirs().filter((d) => d.includes(idPrefix)),
     processes: listProcesses()
-      .filter((p) => p.pid !== process.pid && (p.ppid === process.pid || mine(p.cmdline) || p.cgroup.includes(idPrefix)))
+      // Children of the test that are runtimes (not the test runner's helpers, like tsx's esbuild).
+      .filter((p) => (p.ppid === process.pid && /runts|runc|python3/.test(p.cmdline)) || mine(p.cmdline) || p.cgroup.includes(idPrefix))
       .map((p) => `${p.pid} ${p.cmdline}`),
     stateDirs: fs.readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name),
     tempFiles: [
