@@ -10,7 +10,7 @@ import { cycle, footprint, settledFootprint, soakCount } from './soak';
 
 const WORKERS = 8;
 const perWorker = soakCount('RUNTS_SOAK_PARALLEL', 25, 50);
-t.setTimeout(Math.max(300_000, perWorker * WORKERS * 3_000));
+t.setTimeout(Math.max(300_000, perWorker * WORKERS * 5_000));
 
 t.test(`${WORKERS} × ${perWorker} parallel create/start/delete cycles on one root: all succeed, no growth`, async (t) => {
   if (!requireRoot(t)) return;
