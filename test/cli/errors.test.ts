@@ -109,6 +109,28 @@ t.test('bad signals are refused and never reach the container', async (t) => {
   t.equal((await rt('delete', '--force', id)).code, 0);
 });
 
+t.test('update --resources with a document of the wrong shape names the file and the field', async (t) => {
+  if (!requireRoot(t)) return;
+  const { root, rt } = cliSetup(t);
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), { args: ['true'] });
+  const id = uniqueId();
+  t.equal((await rt('create', '-b', bundle, id)).code, 0);
+  const update = (input: string) => runts(['--root', root, 'update', '--resources', '-', id], { input });
+  // Before: "undefined" written to pids.max, and a stack overflow.
+  const cases: [string, RegExp][] = [
+    [JSON.stringify({ pids: 'x' }), /stdin: \/pids: must be object/],
+    [JSON.stringify({ pids: { limit: '5' } }), /stdin: \/pids\/limit: must be integer/],
+    ['[]', /stdin: must be object/],
+    [`{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, /stdin: \/x\/0\/0\/0\/…: nested more than 512 levels deep/],
+  ];
+  for (const [input, message] of cases) {
+    const r = await update(input);
+    t.equal(r.code, 1, `${input.slice(0, 30)}: exit 1`);
+    t.match(r.stderr, message, `${input.slice(0, 30)}: the message`);
+  }
+  t.equal((await rt('delete', '--force', id)).code, 0);
+});
+
 t.test('empty strings, overlong IDs and IDs with slashes or odd characters', async (t) => {
   if (!requireRoot(t)) return;
   const { rt, stateDirs } = cliSetup(t);

@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { SpecError, loadConfig, schemaErrorMessage, validateConfig, validateProcess, validateState } from '../../src/spec/validate';
+import { SpecError, loadConfig, schemaErrorMessage, validateConfig, validateProcess, validateResources, validateState } from '../../src/spec/validate';
 import type { Spec } from '../../src/spec/types';
 import runcSpecConfig from './data/runc-spec-config.json';
 
@@ -148,6 +148,16 @@ t.test('validateProcess checks a lone process document', async (t) => {
     message: 'process.json: /terminal: a detached container with a terminal requires --console-socket',
   });
   t.same(validateProcess({ ...process, terminal: true }, { ...processOpts, consoleSocket: '/tmp/sock' }).terminal, true);
+});
+
+t.test('validateResources checks an update --resources document', async (t) => {
+  t.same(validateResources({ pids: { limit: 5 }, memory: { limit: 1048576 } }, 'r.json'), { pids: { limit: 5 }, memory: { limit: 1048576 } });
+  t.throws(() => validateResources({ pids: 'x' }, 'r.json'), { name: 'SpecError', message: 'r.json: /pids: must be object' });
+  t.throws(() => validateResources([], 'stdin'), { message: 'stdin: must be object' });
+  t.throws(() => validateResources({ cpu: { shares: -1 } }, 'r.json'), { message: /^r\.json: \/cpu\/shares: must be >= 0$/ });
+  let deep: unknown = 1;
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  t.throws(() => validateResources({ unknownField: deep }, 'r.json'), { message: 'r.json: /unknownField/0/0/0/…: nested more than 512 levels deep' });
 });
 
 t.test('validateState', async (t) => {
