@@ -62,7 +62,9 @@ export function namesField(message: string, m: Mutation): boolean {
   if (m.value === undefined || m.value === '') return false;
   // A short value only counts quoted (exec: "/": permission denied).
   const quoted = [`"${m.value}"`, `\\"${m.value}\\"`];
-  return quoted.some((q) => message.includes(q)) || (m.value.length >= 2 && message.includes(m.value));
+  // A path may be named as resolved: "/dev/../../x" as "/x".
+  const long = [m.value, path.posix.normalize(m.value)].filter((v) => v.length >= 2);
+  return quoted.some((q) => message.includes(q)) || long.some((v) => message.includes(v));
 }
 
 type Verdict = { accepted: true } | { accepted: false; message: string };
