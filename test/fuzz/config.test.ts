@@ -42,7 +42,7 @@ const TOP_LEVEL_FIELDS = ['ociVersion', 'process', 'root', 'hostname', 'domainna
  * Whether an error message names the mutated field: a JSON pointer in it on the path to or
  * below the field, the dotted field name, the last field name, or the offending value.
  */
-export function namesField(message: string, m: Mutation): boolean {
+function namesField(message: string, m: Mutation): boolean {
   const toks = m.pointer.split('/').slice(1);
   const related = (p: string) => {
     const first = p.split('/')[1];
