@@ -30,14 +30,17 @@ function outDirArgument() {
 }
 
 // Each schema's root gets a validator; `parts` adds validators for definitions that other
-// documents reuse (`exec --process` takes a lone Process).
+// documents reuse (`exec --process` takes a lone Process, `update --resources` LinuxResources).
 const schemas = [
   {
     file: 'config.schema.json',
     exportName: 'validateConfig',
     typesFile: 'config-types.ts',
     rootType: 'Spec',
-    parts: [{ exportName: 'validateProcess', definition: 'Process' }],
+    parts: [
+      { exportName: 'validateProcess', definition: 'Process' },
+      { exportName: 'validateResources', definition: 'LinuxResources' },
+    ],
   },
   { file: 'state.schema.json', exportName: 'validateState', typesFile: 'state-types.ts', rootType: 'State', parts: [] },
 ];

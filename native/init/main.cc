@@ -135,7 +135,10 @@ void lend_netlink_socket() {
 // (a mapped uid in a user namespace) must be able to open the fifo for writing.
 void check_fifo_writable(int fifo) {
   std::string path = "/proc/self/fd/" + std::to_string(fifo);
-  if (access(path.c_str(), W_OK) != 0) fail_errno("exec fifo is not writable by the container's root");
+  if (access(path.c_str(), W_OK) == 0) return;
+  // Without a proc mount (config.json mounts) the fd's /proc link is missing, as in runc.
+  if (errno == ENOENT) fail_errno("access exec fifo through " + path + " (is proc mounted on /proc?)");
+  fail_errno("exec fifo is not writable by the container's root");
 }
 
 // Blocks until `runts start` opens exec.fifo for reading, then releases it.

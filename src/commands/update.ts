@@ -5,6 +5,7 @@ import { defineCommand } from '../cli/command';
 import { errnoMessage, RuntimeError, UsageError } from '../errors';
 import { updateContainer } from '../container/control';
 import type { LinuxResources } from '../spec/types';
+import { validateResources } from '../spec/validate';
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
 
@@ -34,8 +35,7 @@ function readResources(source: string): LinuxResources {
   } catch (err) {
     throw new RuntimeError(`parse resources from ${source === '-' ? 'stdin' : source}: ${(err as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RuntimeError('resources: expected a JSON object (LinuxResources)');
-  return value as LinuxResources;
+  return validateResources(value, source === '-' ? 'stdin' : source);
 }
 
 type Flags = Record<string, string | undefined>;

@@ -29,6 +29,7 @@ import { EXEC_FIFO, stateObject } from '../state/status';
 import { cgroupsToMake } from './cgroups';
 import { crashPoint } from './crash-point';
 import { adoptJoinedUserNs, hostIdOfRoot } from './userns';
+import { preservedFds } from './preserve-fds';
 
 export interface CreateOptions {
   root: string;
@@ -93,7 +94,7 @@ function create(opts: CreateOptions): Created {
   const { spec, bundle } = loadSpec(opts);
   const netDevices = planNetDevices(spec, 'config.json');
   const resctrl = planResctrl(spec.linux?.intelRdt, opts.id, 'config.json');
-  if (opts.preserveFds < 0 || !Number.isInteger(opts.preserveFds)) throw new RuntimeError(`--preserve-fds: invalid value ${opts.preserveFds}`);
+  const inheritFds = preservedFds(opts.preserveFds);
   const rootlessEuid = isRootlessEuid();
   if (rootlessEuid) checkRootlessSpec(spec, currentIds(), callerLimits());
   const rootlessCgroups = useRootlessCgroups(opts.rootless);
@@ -178,7 +179,6 @@ function create(opts: CreateOptions): Created {
     if (rootless && cgroups.placements.length === 0 && !spec.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path)) {
       log.warn('creating a rootless container with no cgroup and no private pid namespace: its processes cannot all be found and killed reliably');
     }
-    const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
     if (opts.consoleFd !== undefined) inheritFds.push(opts.consoleFd);
     launchInit({
       plan,

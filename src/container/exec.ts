@@ -32,6 +32,7 @@ import { asRuntimeError, cgroupsOf, pausedProbe } from './cgroups';
 import { writePidFile } from './create';
 import { crashPoint } from './crash-point';
 import { rootIdsOf } from './userns';
+import { preservedFds } from './preserve-fds';
 
 export interface ExecOptions {
   root: string;
@@ -215,7 +216,7 @@ function startProcess(opts: ExecOptions): Started {
         preserveFds: opts.preserveFds,
         process: planned.process,
       };
-      const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
+      const inheritFds = preservedFds(opts.preserveFds);
       if (pair) inheritFds.push(pair[1]);
       const pid = launchExec({
         plan,
@@ -297,7 +298,7 @@ async function waitForeground(started: Started): Promise<number> {
 export async function execContainer(opts: ExecOptions): Promise<number> {
   let started: Started;
   try {
-    if (!Number.isInteger(opts.preserveFds) || opts.preserveFds < 0) throw new RuntimeError(`--preserve-fds: invalid value ${opts.preserveFds}`);
+    preservedFds(opts.preserveFds);
     started = startProcess(opts);
   } catch (err) {
     const message =

@@ -6,7 +6,8 @@ const SIGNALS = constants.signals as Readonly<Record<string, number>>;
 
 export function parseSignal(arg: string | number | undefined): number {
   if (arg === undefined || arg === '') return SIGNALS.SIGTERM;
-  const text = String(arg).trim();
+  // Taken as given, like runc (strconv.Atoi or a name): " 9" is no signal.
+  const text = String(arg);
   if (/^\d+$/.test(text)) {
     const n = Number(text);
     if (n >= 1 && n <= 64) return n;

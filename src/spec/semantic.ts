@@ -73,6 +73,7 @@ export function checkSemantics(spec: Spec, opts: ValidateOptions): { spec: Spec;
   const linux = spec.linux ?? {};
   const namespaces = new NamespaceSet(linux.namespaces ?? []);
 
+  for (const field of KERNEL_BOUND_FIELDS) checkNoNulBytes(spec[field], `/${field}`, checker);
   checkNamespaces(namespaces, checker);
   checkIdMappings(linux, namespaces, checker);
   checkTimeOffsets(linux, namespaces, checker);
@@ -89,8 +90,38 @@ export function checkSemantics(spec: Spec, opts: ValidateOptions): { spec: Spec;
 /** The checks for a lone process document (`exec --process`); throws SpecError. */
 export function checkProcessSemantics(process: Process, opts: ValidateOptions): void {
   const checker = new Checker(opts.file);
+  checkNoNulBytes(process, '', checker);
   checkProcess(process, checker, '');
   checkTerminal(process.terminal === true, opts, checker, '');
+}
+
+/** The fields whose strings end up in syscalls; annotations and unknown fields never do. */
+const KERNEL_BOUND_FIELDS = ['process', 'root', 'hostname', 'domainname', 'mounts', 'hooks', 'linux'] as const satisfies readonly (keyof Spec)[];
+
+/**
+ * A NUL byte would silently cut a string short in the C++ init (a path, an argument, a
+ * sysctl name), where Go's syscalls (runc) refuse it: refuse it up front. Iterative, as
+ * unknown fields may nest deeper than the stack allows; pointers are built only on failure.
+ */
+function checkNoNulBytes(value: unknown, at: string, checker: Checker): void {
+  type Entry = { value: unknown; key: string; parent?: Entry };
+  const pointerOf = (entry: Entry): string => {
+    const keys: string[] = [];
+    for (let e: Entry | undefined = entry; e?.parent; e = e.parent) keys.push(pointerToken(e.key));
+    return at + keys.reverse().map((k) => `/${k}`).join('');
+  };
+  const stack: Entry[] = [{ value, key: '' }];
+  for (let entry = stack.pop(); entry; entry = stack.pop()) {
+    const v = entry.value;
+    if (typeof v === 'string') {
+      if (v.includes('\0')) checker.fail(pointerOf(entry), 'must not contain a NUL byte');
+    } else if (v !== null && typeof v === 'object') {
+      for (const [key, child] of Object.entries(v)) {
+        if (key.includes('\0')) checker.fail(pointerOf(entry), `key ${JSON.stringify(key)} must not contain a NUL byte`);
+        stack.push({ value: child, key, parent: entry });
+      }
+    }
+  }
 }
 
 /** linux.namespaces by type; an empty path means "new", as in runc. */

@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as generated from './generated/validators';
 import type { SchemaError, SchemaValidator } from './generated/validators';
-import { SpecError, describeFsError, specErrorMessage, type ValidateOptions } from './errors';
+import { SpecError, describeFsError, pointerToken, specErrorMessage, type ValidateOptions } from './errors';
 import { checkProcessSemantics, checkSemantics } from './semantic';
-import type { Process, Spec, State } from './types';
+import type { LinuxResources, Process, Spec, State } from './types';
 
 export { SpecError, type ValidateOptions } from './errors';
 
@@ -69,6 +69,12 @@ export function validateProcess(raw: unknown, opts: ValidateOptions): Process {
   return process;
 }
 
+/** Validates a LinuxResources document (`update --resources F`). Throws SpecError. */
+export function validateResources(raw: unknown, file: string): LinuxResources {
+  checkNestingDepth(raw, file);
+  return checkSchema(generated.validateResources, raw, file);
+}
+
 /** Checks a state JSON document against the state schema. Throws SpecError. */
 export function validateState(raw: unknown, file: string): State {
   return checkSchema(generated.validateState, raw, file);
@@ -81,10 +87,33 @@ function readConfigJson(path: string): unknown {
   } catch (err) {
     throw new SpecError(describeFsError(err, path, 'open'));
   }
+  let raw: unknown;
   try {
-    return JSON.parse(text);
+    raw = JSON.parse(text);
   } catch (err) {
     throw new SpecError(`${CONFIG_FILE}: invalid JSON: ${(err as Error).message}`);
+  }
+  checkNestingDepth(raw, CONFIG_FILE);
+  return raw;
+}
+
+/** Far beyond any real config; deeper values overflow the stack of JSON.stringify (the state record). */
+const MAX_NESTING = 512;
+
+/** Refuses values nested deeper than MAX_NESTING (Go's JSON decoder, runc's, stops at 10000). */
+function checkNestingDepth(raw: unknown, file: string): void {
+  const stack: { value: unknown; depth: number; pointer: string }[] = [{ value: raw, depth: 0, pointer: '' }];
+  for (let entry = stack.pop(); entry; entry = stack.pop()) {
+    const { value, depth, pointer } = entry;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_NESTING) {
+      throw new SpecError(specErrorMessage(file, pointer, `nested more than ${MAX_NESTING} levels deep`));
+    }
+    for (const [key, child] of Object.entries(value)) {
+      // The pointer names the first few levels: enough to find the field.
+      const childPointer = depth < 4 ? `${pointer}/${pointerToken(key)}` : depth === 4 ? `${pointer}/…` : pointer;
+      stack.push({ value: child, depth: depth + 1, pointer: childPointer });
+    }
   }
 }
 

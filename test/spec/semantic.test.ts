@@ -211,6 +211,17 @@ t.test('hook paths must be absolute', async (t) => {
   rejects(t, 'relative', (s) => (s.hooks = { poststart: [{ path: '/bin/true' }, { path: 'bin/true' }] }), 'config.json: /hooks/poststart/1/path: must be an absolute path');
 });
 
+t.test('NUL bytes in strings that reach syscalls are refused, at any depth', async (t) => {
+  rejects(t, 'in a mount destination', (s) => (s.mounts[2].destination = '/dev/a\u0000b'), 'config.json: /mounts/2/destination: must not contain a NUL byte');
+  rejects(t, 'in an argument', (s) => (s.process.args = ['sh', '\u0000']), 'config.json: /process/args/1: must not contain a NUL byte');
+  rejects(t, 'in a sysctl name', (s) => (s.linux.sysctl = { 'net.ipv4.ip_forward\u0000x': '1' }), 'config.json: /linux/sysctl: key "net.ipv4.ip_forward\\u0000x" must not contain a NUL byte');
+  rejects(t, 'in cgroupsPath', (s) => (s.linux.cgroupsPath = '/a\u0000'), 'config.json: /linux/cgroupsPath: must not contain a NUL byte');
+  accepts(t, 'in an annotation', (s) => (s.annotations = { 'a\u0000': 'b\u0000' }));
+  let deep: unknown = 'x';
+  for (let i = 0; i < 200_000; i++) deep = [deep];
+  accepts(t, 'a deeply nested unknown field', (s) => (s.linux.unknownField = deep));
+});
+
 t.test('relative mount destinations are deprecated: warned about and made absolute', async (t) => {
   const raw = config((s) => {
     s.mounts[0].destination = 'proc';

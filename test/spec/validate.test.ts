@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { SpecError, loadConfig, schemaErrorMessage, validateConfig, validateProcess, validateState } from '../../src/spec/validate';
+import { SpecError, loadConfig, schemaErrorMessage, validateConfig, validateProcess, validateResources, validateState } from '../../src/spec/validate';
 import type { Spec } from '../../src/spec/types';
 import runcSpecConfig from './data/runc-spec-config.json';
 
@@ -46,6 +46,15 @@ t.test('loadConfig', async (t) => {
   t.test('invalid JSON', async (t) => {
     const dir = withBundle(t, { 'config.json': '{]' });
     t.throws(() => loadConfig(dir), { name: 'SpecError', message: /^config\.json: invalid JSON: .+/ });
+  });
+
+  t.test('values nested deeper than 512 levels (they would overflow the stack later)', async (t) => {
+    const text = JSON.stringify({ ...base, annotations: { deep: '@' } });
+    const nested = (depth: number) => text.replace('"@"', `${'{"a":['.repeat(depth / 2)}1${']}'.repeat(depth / 2)}`);
+    const deep = withBundle(t, { 'config.json': nested(200_000) });
+    t.throws(() => loadConfig(deep), { name: 'SpecError', message: 'config.json: /annotations/deep/a/0/…: nested more than 512 levels deep' });
+    const fine = withBundle(t, { 'config.json': nested(500) });
+    t.throws(() => loadConfig(fine), { message: 'config.json: /annotations/deep: must be string' }, 'up to the limit the schema decides');
   });
 
   t.test('schema errors', async (t) => {
@@ -139,6 +148,16 @@ t.test('validateProcess checks a lone process document', async (t) => {
     message: 'process.json: /terminal: a detached container with a terminal requires --console-socket',
   });
   t.same(validateProcess({ ...process, terminal: true }, { ...processOpts, consoleSocket: '/tmp/sock' }).terminal, true);
+});
+
+t.test('validateResources checks an update --resources document', async (t) => {
+  t.same(validateResources({ pids: { limit: 5 }, memory: { limit: 1048576 } }, 'r.json'), { pids: { limit: 5 }, memory: { limit: 1048576 } });
+  t.throws(() => validateResources({ pids: 'x' }, 'r.json'), { name: 'SpecError', message: 'r.json: /pids: must be object' });
+  t.throws(() => validateResources([], 'stdin'), { message: 'stdin: must be object' });
+  t.throws(() => validateResources({ cpu: { shares: -1 } }, 'r.json'), { message: /^r\.json: \/cpu\/shares: must be >= 0$/ });
+  let deep: unknown = 1;
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  t.throws(() => validateResources({ unknownField: deep }, 'r.json'), { message: 'r.json: /unknownField/0/0/0/…: nested more than 512 levels deep' });
 });
 
 t.test('validateState', async (t) => {
