@@ -137,7 +137,7 @@ void check_fifo_writable(int fifo) {
   std::string path = "/proc/self/fd/" + std::to_string(fifo);
   if (access(path.c_str(), W_OK) == 0) return;
   // Without a proc mount (config.json mounts) the fd's /proc link is missing, as in runc.
-  if (errno == ENOENT) fail_errno("access exec fifo through " + path + " (is proc mounted on /proc?)");
+  if (errno == ENOENT) fail_errno("access exec fifo through " + path + " (do mounts have proc on /proc?)");
   fail_errno("exec fifo is not writable by the container's root");
 }
 

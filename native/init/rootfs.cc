@@ -63,6 +63,8 @@ std::string fd_target(int fd) {
 // Whether fd (as the kernel names it now) lies within root_real.
 bool fd_inside(int fd, const std::string& root_real) {
   std::string path = fd_target(fd);
+  // A rootfs of "/" (root.path "/") holds every path.
+  if (root_real == "/") return !path.empty() && path[0] == '/';
   return path == root_real || (path.size() > root_real.size() && path.compare(0, root_real.size(), root_real) == 0 &&
                                path[root_real.size()] == '/');
 }
@@ -181,7 +183,8 @@ class RootfsBuilder {
 
   std::string host_path(const std::string& path) const {
     std::string clean = clean_path(path);
-    return clean == "/" ? plan_.rootfs : plan_.rootfs + clean;
+    if (clean == "/") return plan_.rootfs;
+    return plan_.rootfs == "/" ? clean : plan_.rootfs + clean;
   }
 
   void check_inside(int fd, const std::string& what) const {

@@ -3,7 +3,8 @@
 // Every one must be rejected with an error that names the field, or accepted and cleaned
 // up; never a crash of Node or of the init helper, never a file outside the bundle.
 //
-// Replay a failure with RUNTS_FUZZ_SEED=<seed> (printed in every failure); fuzz longer with
+// The seed is fixed (1) unless RUNTS_FUZZ_SEED=<seed> replays a failure (the seed is printed in
+// every failure) or RUNTS_FUZZ_SEED=random explores; fuzz longer with
 // RUNTS_FUZZ_SECONDS=<seconds per phase> (the CI budget is 15 + 45 s). The in-process phase
 // checks the validation and planning that `create` runs before anything is made; the CLI
 // phase sends a sample through the real `runts create` / `runts run -d`.
@@ -279,7 +280,7 @@ t.test('what the fuzzer found, through the CLI: each refused with the field name
     ['a NUL byte in a mount destination', (c) => (c.mounts[1].destination = '/dev\u0000/x'), (text) => text, /config\.json: \/mounts\/1\/destination: must not contain a NUL byte/],
     ['a NUL byte in cgroupsPath', (c) => (c.linux.cgroupsPath = 'a\u0000b'), (text) => text, /config\.json: \/linux\/cgroupsPath: must not contain a NUL byte/],
     // runc fails here too; runts blamed the fifo's permissions.
-    ['no proc mount', (c) => (c.mounts = c.mounts.filter((m: { type?: string }) => m.type !== 'proc')), (text) => text, /is proc mounted on \/proc\?/],
+    ['no proc mount', (c) => (c.mounts = c.mounts.filter((m: { type?: string }) => m.type !== 'proc')), (text) => text, /do mounts have proc on \/proc\?/],
   ];
   for (const [what, edit, patch, message] of cases) {
     const { bundle, configPath, config } = await makeBundle(path.join(work, `b${cases.findIndex((c) => c[0] === what)}`), { args: ['true'] });
