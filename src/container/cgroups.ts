@@ -15,10 +15,7 @@ export function cgroupsOf(rec: ContainerRecord): ContainerCgroups | undefined {
   return rec.cgroups && rec.cgroups.placements.length > 0 ? ContainerCgroups.fromRecord(rec.cgroups) : undefined;
 }
 
-/** The isPaused callback containerStatus takes: the container's freezer says frozen. */
-export function pausedProbe(rec: ContainerRecord): () => boolean {
-  return () => cgroupsOf(rec)?.isFrozen() ?? false;
-}
+export { pausedProbe } from '../cgroups/freezer';
 
 /** Wrap a cgroup failure as the RuntimeError commands report. */
 export function asRuntimeError<T>(action: () => T): T {
