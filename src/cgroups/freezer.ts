@@ -1,7 +1,7 @@
 // Where a container's freezer is and whether it is frozen, from its recorded placements
 // alone: `state` and `list` need only this, not the cgroup manager (a third of their bundle).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CgroupPlacement } from './paths';
 
 export interface Freezer {
@@ -15,14 +15,14 @@ export function freezerOf(placements: readonly CgroupPlacement[]): Freezer | und
   const v1 = placements.find((p) => p.fstype === 'cgroup' && p.subsystems.includes('freezer'));
   if (v1) return { kind: 1, dir: v1.dir };
   const u = placements.find((p) => p.fstype === 'cgroup2');
-  if (u && fs.existsSync(path.join(u.dir, 'cgroup.freeze'))) return { kind: 2, dir: u.dir };
+  if (u && existsSync(join(u.dir, 'cgroup.freeze'))) return { kind: 2, dir: u.dir };
   return undefined;
 }
 
 /** A file's text, undefined when it cannot be read (gone with its cgroup). */
 export function readOptional(file: string): string | undefined {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
@@ -32,8 +32,8 @@ export function readOptional(file: string): string | undefined {
 export function isFrozen(placements: readonly CgroupPlacement[]): boolean {
   const f = freezerOf(placements);
   if (!f) return false;
-  if (f.kind === 1) return readOptional(path.join(f.dir, 'freezer.state'))?.trim() === 'FROZEN';
-  return readOptional(path.join(f.dir, 'cgroup.freeze'))?.trim() === '1';
+  if (f.kind === 1) return readOptional(join(f.dir, 'freezer.state'))?.trim() === 'FROZEN';
+  return readOptional(join(f.dir, 'cgroup.freeze'))?.trim() === '1';
 }
 
 /** The isPaused callback containerStatus takes: the container's recorded freezer says frozen. */
