@@ -33,6 +33,9 @@ export interface NativeAddon {
   mkfifo(path: string, mode: number): void;
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
+  /** One poll(2) for POLLIN on `fds` (negative ones ignored); their revents, all 0 on timeout
+   *  or a signal. A pidfd turns readable when its process exits. timeoutMs -1: no limit. */
+  pollIn(fds: number[], timeoutMs: number): number[];
   setWinsize(fd: number, rows: number, cols: number): void;
   /** statfs f_type of an open fd (PROC_SUPER_MAGIC = 0x9fa0). */
   fstatfsType(fd: number): number;

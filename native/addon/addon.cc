@@ -2,6 +2,7 @@
 // TypeScript (src/native.ts is the one typed boundary). Nothing here enters a namespace:
 // spawnInit execs the single-threaded init helper, which does that.
 #include <napi.h>
+#include <poll.h>
 
 #include <cerrno>
 #include <csignal>
@@ -373,6 +374,28 @@ Napi::Value FstatfsType(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(sfs.f_type));
 }
 
+// pollIn(fds, timeoutMs) -> revents per fd: one poll(2) for POLLIN (a fifo's byte or its
+// writer's close, a pidfd's process exiting), so waits need no sleep loop. timeoutMs -1: no
+// limit. A signal ends it early with nothing reported; callers loop with the time left.
+Napi::Value PollIn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array fdArray = info[0].As<Napi::Array>();
+  std::vector<struct pollfd> fds(fdArray.Length());
+  for (uint32_t i = 0; i < fds.size(); i++) {
+    fds[i] = {fdArray.Get(i).As<Napi::Number>().Int32Value(), POLLIN, 0};
+  }
+  if (poll(fds.data(), fds.size(), IntArg(info, 1)) < 0) {
+    if (errno != EINTR) {
+      ThrowErrno(env, "poll", errno);
+      return env.Undefined();
+    }
+    for (auto& p : fds) p.revents = 0;
+  }
+  Napi::Array out = Napi::Array::New(env, fds.size());
+  for (uint32_t i = 0; i < fds.size(); i++) out.Set(i, Napi::Number::New(env, fds[i].revents));
+  return out;
+}
+
 // ---- eBPF cgroup device filters (cgroup v2 has no devices.allow/deny files).
 
 long Bpf(int cmd, union bpf_attr* attr) {
@@ -540,6 +563,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
   exports.Set("fstatfsType", Napi::Function::New(env, FstatfsType));
+  exports.Set("pollIn", Napi::Function::New(env, PollIn));
   exports.Set("bpfProgLoadDevice", Napi::Function::New(env, BpfProgLoadDevice));
   exports.Set("bpfProgAttachDevice", Napi::Function::New(env, BpfProgAttachDevice));
   exports.Set("bpfProgDetachDevice", Napi::Function::New(env, BpfProgDetachDevice));

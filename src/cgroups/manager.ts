@@ -8,6 +8,7 @@ import { native } from '../native';
 import type { LinuxDevice, LinuxResources } from '../spec/types';
 import { applyDeviceRulesV2 } from './devices-bpf';
 import { deviceRulesV1, effectiveDeviceRules } from './devices';
+import { freezerOf, isFrozen, readOptional } from './freezer';
 import { hostHierarchies } from './hierarchy';
 import { CgroupPathError, parseSystemdPath, placeContainer, placeSystemdUnit, type CgroupPlacement, type SystemdUnit } from './paths';
 import { planResourceWrites, ResourceError, type CgroupWrite, type ControllerWrites } from './resources';
@@ -57,14 +58,6 @@ const errCode = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code;
 
 function readText(file: string): string {
   return fs.readFileSync(file, 'utf8');
-}
-
-function readOptional(file: string): string | undefined {
-  try {
-    return readText(file);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Write one value to a cgroup file, reporting which field, file and errno failed. */
@@ -316,12 +309,8 @@ export class ContainerCgroups {
 
   // ---- freezer ----
 
-  private freezer(): { kind: 1 | 2; dir: string } | undefined {
-    const v1 = this.v1('freezer');
-    if (v1) return { kind: 1, dir: v1.dir };
-    const u = this.unified;
-    if (u && fs.existsSync(path.join(u.dir, 'cgroup.freeze'))) return { kind: 2, dir: u.dir };
-    return undefined;
+  private freezer() {
+    return freezerOf(this.placements);
   }
 
   canFreeze(): boolean {
@@ -329,10 +318,7 @@ export class ContainerCgroups {
   }
 
   isFrozen(): boolean {
-    const f = this.freezer();
-    if (!f) return false;
-    if (f.kind === 1) return readOptional(path.join(f.dir, 'freezer.state'))?.trim() === 'FROZEN';
-    return readOptional(path.join(f.dir, 'cgroup.freeze'))?.trim() === '1';
+    return isFrozen(this.placements);
   }
 
   /** Freeze (true) or thaw (false), waiting until the kernel reports it done. */

@@ -6,7 +6,7 @@ import { errnoMessage, NotExistError, UsageError } from '../errors';
 import { log } from '../log';
 import { containerStatus, stateObject, type StateObject } from '../state/status';
 import { StateStore } from '../state/store';
-import { pausedProbe } from '../container/cgroups';
+import { pausedProbe } from '../cgroups/freezer';
 
 /** User names by uid from /etc/passwd; runc shows "#UID" for a uid with no entry. */
 function userNames(): (uid: number) => string {

@@ -3,7 +3,7 @@ import { defineCommand } from '../cli/command';
 import { writeStdout } from '../cli/output';
 import { containerStatus, stateJson } from '../state/status';
 import { StateStore } from '../state/store';
-import { pausedProbe } from '../container/cgroups';
+import { pausedProbe } from '../cgroups/freezer';
 
 export default defineCommand({
   command: 'state <container-id>',

@@ -15,10 +15,7 @@ export function cgroupsOf(rec: ContainerRecord): ContainerCgroups | undefined {
   return rec.cgroups && rec.cgroups.placements.length > 0 ? ContainerCgroups.fromRecord(rec.cgroups) : undefined;
 }
 
-/** The isPaused callback containerStatus takes: the container's freezer says frozen. */
-export function pausedProbe(rec: ContainerRecord): () => boolean {
-  return () => cgroupsOf(rec)?.isFrozen() ?? false;
-}
+export { pausedProbe } from '../cgroups/freezer';
 
 /** Wrap a cgroup failure as the RuntimeError commands report. */
 export function asRuntimeError<T>(action: () => T): T {
@@ -40,12 +37,14 @@ function waitEmpty(cg: ContainerCgroups, timeoutMs: number): boolean {
   }
 }
 
-/** SIGKILL everything in the container's cgroup (thawing it: frozen v1 tasks die only then). */
-export function killCgroupMembers(cg: ContainerCgroups): void {
-  asRuntimeError(() => {
-    if (cg.pids().length === 0) return;
+/** SIGKILL everything in the container's cgroup (thawing it: frozen v1 tasks die only then).
+ *  false: it was empty, nothing to wait for. */
+export function killCgroupMembers(cg: ContainerCgroups): boolean {
+  return asRuntimeError(() => {
+    if (cg.pids().length === 0) return false;
     cg.signalAll(SIGKILL);
     if (cg.isFrozen()) cg.setFrozen(false);
+    return true;
   });
 }
 
@@ -56,8 +55,9 @@ export function killCgroupMembers(cg: ContainerCgroups): void {
 export function removeContainerCgroups(rec: ContainerRecord): void {
   const cg = cgroupsOf(rec);
   if (!cg) return;
-  killCgroupMembers(cg);
-  if (!waitEmpty(cg, 10_000)) throw new RuntimeError(`container ${rec.id}: processes ${cg.pids().join(' ')} are still in its cgroup after SIGKILL`);
+  // An empty cgroup (the usual case: the init took its pid namespace with it) is not
+  // listed a second time.
+  if (killCgroupMembers(cg) && !waitEmpty(cg, 10_000)) throw new RuntimeError(`container ${rec.id}: processes ${cg.pids().join(' ')} are still in its cgroup after SIGKILL`);
   asRuntimeError(() => cg.destroy());
 }
 

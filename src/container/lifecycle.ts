@@ -9,7 +9,8 @@ import { StateStore } from '../state/store';
 import type { ContainerHandle, ContainerRecord } from '../state/store';
 import { isAlive } from '../state/process';
 import { containerStatus, holdsFile, stateJson } from '../state/status';
-import { signalAll, signalInit, sleepMs, waitForExit } from './processes';
+import { native } from '../native';
+import { openPidfd, signalAll, signalInit, waitForExit } from './processes';
 import { asRuntimeError, cgroupsOf, killCgroupMembers, pausedProbe, removeContainerCgroups } from './cgroups';
 import { crashPoint } from './crash-point';
 import { removeResctrlGroup } from '../intelrdt/resctrl';
@@ -30,10 +31,13 @@ function specOf(rec: ContainerRecord): Spec {
  * Release a created container: open the fifo for reading without blocking, read the
  * init's byte (the init is blocked opening it for writing until we open it), then read on
  * until EOF. The init keeps its write end open, close-on-exec, through the startContainer
- * hooks, so EOF means the user process has been exec'd (or the init died). A dead init
- * cannot leave us hanging: we poll its liveness while nothing arrives.
+ * hooks, so EOF means the user process has been exec'd (or the init died). Between reads we
+ * poll the fifo together with the init's pidfd: a byte, the writer's close or the init's
+ * death wakes us at once, and a dead init cannot leave us hanging.
  */
 function releaseInit(fifo: string, rec: ContainerRecord): void {
+  // Opened before the liveness checks below, which so make sure it is the init's.
+  const pidfd = openPidfd(rec.initPid);
   const fd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   const buf = Buffer.alloc(1);
   // 1: got the byte; 0: EOF (no writer); -1: a writer, nothing written yet.
@@ -47,7 +51,7 @@ function releaseInit(fifo: string, rec: ContainerRecord): void {
   };
   try {
     let released = false;
-    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+    for (;;) {
       const got = readOnce();
       if (got === 1) released = true;
       else if (got === 0 && released) return;
@@ -58,10 +62,11 @@ function releaseInit(fifo: string, rec: ContainerRecord): void {
       }
       // Released and exec'd without us: a start killed between its read and the unlink.
       else if (got === 0 && !holdsFile(rec.initPid, fifo)) return;
-      if (got !== 1) sleepMs(delay);
+      if (got !== 1) native().pollIn([fd, pidfd ?? -1], -1);
     }
   } finally {
     closeSync(fd);
+    if (pidfd !== null) closeSync(pidfd);
   }
 }
 

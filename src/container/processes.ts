@@ -67,12 +67,30 @@ export function signalAll(initPid: number, startTime: string, signal: number): v
   }
 }
 
-/** Wait until the init is gone (or a zombie); false on timeout. */
+/** A pidfd for `pid`, or null when there is no such process. */
+export function openPidfd(pid: number): number | null {
+  try {
+    return native().pidfdOpen(pid);
+  } catch {
+    return null;
+  }
+}
+
+/** Wait until the init is gone (or a zombie); false on timeout. Its pidfd turns readable
+ *  when it exits, so this wakes then, not at the next tick of a sleep loop. */
 export function waitForExit(pid: number, startTime: string, timeoutMs: number): boolean {
   const deadline = Date.now() + timeoutMs;
-  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-    if (!isAlive(pid, startTime)) return true;
-    if (Date.now() >= deadline) return false;
-    sleepMs(delay);
+  const pidfd = openPidfd(pid);
+  try {
+    for (;;) {
+      // Checked after the pidfd is open: it is then known to be this process's.
+      if (!isAlive(pid, startTime)) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      if (pidfd === null) sleepMs(Math.min(left, 10));
+      else native().pollIn([pidfd], left);
+    }
+  } finally {
+    if (pidfd !== null) closeSync(pidfd);
   }
 }

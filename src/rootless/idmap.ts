@@ -2,7 +2,6 @@
 // itself. An unprivileged runtime may write only a map of its own single id (and for the gid
 // map only after denying setgroups); anything else goes through the setuid helpers
 // newuidmap/newgidmap (package uidmap), which check /etc/subuid and /etc/subgid.
-import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { errnoMessage } from '../errors';
 import { native, PROC_SUPER_MAGIC } from '../native';
@@ -61,6 +60,9 @@ function writeProcFile(pid: number, file: string, text: string): void {
 function runMapHelper(tool: 'newuidmap' | 'newgidmap', pid: number, mappings: LinuxIDMapping[]): void {
   const args = [String(pid), ...mappings.flatMap((m) => [String(m.containerID), String(m.hostID), String(m.size)])];
   const field = tool === 'newuidmap' ? 'linux.uidMappings' : 'linux.gidMappings';
+  // Loaded here: node:child_process (with net and streams) cost every create and run ~15 ms
+  // of start-up, and only rootless containers with subordinate ids get here.
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const result = spawnSync(tool, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
   if (result.error) {
     const code = (result.error as NodeJS.ErrnoException).code;
