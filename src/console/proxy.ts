@@ -1,7 +1,7 @@
 // Foreground `run` with process.terminal: the container's pty master arrives here (the
 // init allocates the pty inside the container and sends only the master), and we relay it
 // to and from our own terminal, in raw mode, following window size changes.
-import { closeSync, createReadStream, writeSync } from 'node:fs';
+import { createReadStream, writeSync } from 'node:fs';
 import { native } from '../native';
 
 export interface ConsoleRelay {
@@ -59,12 +59,10 @@ export function relayConsole(master: number): ConsoleRelay {
       process.stdin.pause();
       if (stdinIsTty) process.stdin.setRawMode(false);
       if (stdoutIsTty) process.stdout.off('resize', resize);
+      // destroy() closes the master itself (autoClose only governs closing at end or error),
+      // once any read in flight is done. Closing it here as well would, a moment later, close
+      // whatever fd had reused the number (a pidfd delete opens, for one).
       output.destroy();
-      try {
-        closeSync(master);
-      } catch {
-        // already closed
-      }
     },
   };
 }
