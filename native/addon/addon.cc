@@ -446,14 +446,20 @@ Napi::Value BpfProgLoadDevice(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// bpfProgAttachDevice(cgroupFd, progFd, flags): BPF_PROG_ATTACH as BPF_CGROUP_DEVICE.
-Napi::Value BpfProgAttachDevice(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// The bpf_attr naming a device program on a cgroup: (cgroupFd, progFd) arguments.
+union bpf_attr DeviceProgAttr(const Napi::CallbackInfo& info) {
   union bpf_attr attr;
   memset(&attr, 0, sizeof attr);
   attr.target_fd = IntArg(info, 0);
   attr.attach_bpf_fd = IntArg(info, 1);
   attr.attach_type = BPF_CGROUP_DEVICE;
+  return attr;
+}
+
+// bpfProgAttachDevice(cgroupFd, progFd, flags): BPF_PROG_ATTACH as BPF_CGROUP_DEVICE.
+Napi::Value BpfProgAttachDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  union bpf_attr attr = DeviceProgAttr(info);
   attr.attach_flags = info[2].As<Napi::Number>().Uint32Value();
   if (Bpf(BPF_PROG_ATTACH, &attr) < 0) ThrowErrno(env, "bpf(BPF_PROG_ATTACH) cgroup device program", errno);
   return env.Undefined();
@@ -462,11 +468,7 @@ Napi::Value BpfProgAttachDevice(const Napi::CallbackInfo& info) {
 // bpfProgDetachDevice(cgroupFd, progFd): BPF_PROG_DETACH of that program from BPF_CGROUP_DEVICE.
 Napi::Value BpfProgDetachDevice(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.target_fd = IntArg(info, 0);
-  attr.attach_bpf_fd = IntArg(info, 1);
-  attr.attach_type = BPF_CGROUP_DEVICE;
+  union bpf_attr attr = DeviceProgAttr(info);
   if (Bpf(BPF_PROG_DETACH, &attr) < 0) ThrowErrno(env, "bpf(BPF_PROG_DETACH) cgroup device program", errno);
   return env.Undefined();
 }

@@ -10,6 +10,7 @@ import { closeSync, readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import * as path from 'node:path';
 import { relayConsole } from '../console/proxy';
+import { finishForeground } from '../console/foreground';
 import type { ConsoleRelay } from '../console/proxy';
 import { StdioPipes } from '../console/pipes';
 import { errnoMessage, RuntimeError } from '../errors';
@@ -282,16 +283,7 @@ async function waitForeground(started: Started): Promise<number> {
   for (const s of FORWARDED) process.on(s, forward);
   const status = await native().waitPidAsync(started.pid);
   for (const s of FORWARDED) process.off(s, forward);
-  if (relay) {
-    await Promise.race([relay.closed, new Promise((r) => setTimeout(r, 200))]);
-    relay.stop();
-  }
-  if (stdio) {
-    // Like runc: everything the process wrote is delivered before we exit.
-    await stdio.drained;
-    stdio.stop();
-  }
-  return status.signal !== undefined ? 128 + status.signal : status.exitCode ?? 0;
+  return finishForeground(status, relay, stdio);
 }
 
 /** runts exec: resolves to the exit status; every failure is a RuntimeError with status 255. */

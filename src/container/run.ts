@@ -5,6 +5,7 @@ import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { relayConsole } from '../console/proxy';
 import type { ConsoleRelay } from '../console/proxy';
+import { finishForeground } from '../console/foreground';
 import { StdioPipes, type StdioRelay } from '../console/pipes';
 import { native } from '../native';
 import type { Spec } from '../spec/types';
@@ -52,17 +53,9 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     target = { pid: record.initPid, startTime: record.initStartTime };
     // The init is our child (the helper forks it with CLONE_PARENT), so we can reap it.
     const status = await native().waitPidAsync(record.initPid);
-    if (relay) {
-      await Promise.race([relay.closed, new Promise((r) => setTimeout(r, 200))]);
-      relay.stop();
-    }
-    if (stdio) {
-      // Like runc: everything the container wrote is delivered before we exit.
-      await stdio.drained;
-      stdio.stop();
-    }
+    const code = await finishForeground(status, relay, stdio);
     if (!opts.keep) deleteContainer(opts.root, opts.id, true);
-    return status.signal !== undefined ? 128 + status.signal : status.exitCode ?? 0;
+    return code;
   } finally {
     for (const s of FORWARDED) process.off(s, forward);
   }
