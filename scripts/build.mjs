@@ -4,12 +4,13 @@
 // Start-up cost is what this layout is for: V8 pre-parses every byte of a script it loads,
 // so one bundle of everything (yargs, the ajv validators, the whole engine) cost every call
 // ~20 ms before it did anything. Instead:
-//   bin/runts             the dispatcher: global flags, --version, help, the plain-flag parser;
+//   bin/runts             a few lines (src/bin.ts): load dist/cli.js through its code cache
+//   dist/cli.js           the dispatcher: global flags, --version, help, the plain-flag parser;
 //                         it hands the bundles below the modules with state or classes they
 //                         must share with it (the configured logger, error classes)
 //   dist/<command>.js     one bundle per subcommand, everything it needs, loaded on demand
 //   dist/yargs-args.js    yargs, for --help and the flags the plain parser leaves to it
-//   dist/*.js.cache       V8 code caches of the on-demand bundles (src/cli/code-cache.ts)
+//   dist/*.js.cache       V8 code caches of the bundles in dist/ (src/cli/code-cache.ts)
 // bin/runts's shebang names this machine's node by absolute path (podman calls the runtime
 // with an environment holding no PATH), through env(1) to drop NODE_EXTRA_CA_CERTS: with it
 // set, node parses that CA file and its own root store at boot (70 ms of CPU on the test
@@ -41,10 +42,11 @@ function gitCommit() {
 const ENV = '/usr/bin/env';
 const shebang = existsSync(ENV) ? `#!${ENV} -S -u NODE_EXTRA_CA_CERTS ${process.execPath}` : `#!${process.execPath}`;
 
-/** The shared modules: bundled into bin/runts, required by the other bundles under an id
- *  of their own that src/cli/code-cache.ts maps to bin/runts's instance. */
+/** The shared modules: bundled into dist/cli.js, required by the other bundles under an id
+ *  of their own that src/cli/code-cache.ts maps to dist/cli.js's instance. */
 const SHARED = new Map(['log', 'errors'].map((name) => [join(src, name), `runts:${name}`]));
-const outfile = join(root, 'bin', 'runts');
+const binFile = join(root, 'bin', 'runts');
+const dispatcher = join(dist, 'cli.js');
 
 /** Modules the dispatcher loads on demand (without extension) → their bundles. */
 const commandNames = readdirSync(join(src, 'commands')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
@@ -115,14 +117,19 @@ const common = {
 
 rmSync(dist, { recursive: true, force: true });
 await Promise.all([
-  build({
-    ...common,
-    entryPoints: [join(src, 'cli.ts')],
-    outfile,
-    banner: { js: shebang },
-    plugins: [splitPlugin(outfile, { dispatcher: true })],
-  }),
+  build({ ...common, entryPoints: [join(src, 'bin.ts')], outfile: binFile, banner: { js: shebang } }),
+  build({ ...common, entryPoints: [join(src, 'cli.ts')], outfile: dispatcher, plugins: [splitPlugin(dispatcher, { dispatcher: true })] }),
   ...[...LAZY].map(([module, out]) => build({ ...common, entryPoints: [`${module}.ts`], outfile: out, plugins: [splitPlugin(out, { dispatcher: false })] })),
 ]);
-writeCodeCaches([...LAZY.values()]);
-chmodSync(outfile, 0o755);
+// esbuild gives every `import * as fs from 'node:fs'` an ESM view of the module (__toESM: a
+// getter per export, made when the importing module loads; ~2.5 ms for the run bundle). Node's
+// builtins are used only through their named exports, which the module itself has.
+for (const file of [dispatcher, ...LAZY.values()]) {
+  const text = readFileSync(file, 'utf8');
+  // A default import would need the ESM view's `default`.
+  const defaultImport = /import_node_\w+\.default\b/.exec(text);
+  if (defaultImport) throw new Error(`${file}: ${defaultImport[0]}: import node builtins by name, not by default`);
+  writeFileSync(file, text.replace(/__toESM\((require\("node:[\w/]+"\))\)/g, '$1'));
+}
+writeCodeCaches([dispatcher, ...LAZY.values()]);
+chmodSync(binFile, 0o755);

@@ -1,4 +1,4 @@
-// Entry point of the bundled CLI (bin/runts). The table names every subcommand; a command's
+// The dispatcher (dist/cli.js, loaded by bin/runts). The table names every subcommand; a command's
 // module is required only when that command runs (or shows its --help), to keep start-up short.
 import type { CommandEntry } from './cli/command';
 import { runCli } from './cli/main';
@@ -21,7 +21,8 @@ export const commands: CommandEntry[] = [
   { name: 'features', describe: 'show the enabled features', load: () => require('./commands/features') },
 ];
 
-if (require.main === module) {
+/** Run the command line and exit with its status (bin/runts calls this). */
+export function main(): void {
   runCli(process.argv.slice(2), commands).then(
     (code) => process.exit(code),
     // runCli reports its own errors; this is only a bug in the dispatcher itself.
@@ -31,3 +32,6 @@ if (require.main === module) {
     },
   );
 }
+
+// Run directly (the single-file bundle tests build from this module).
+if (require.main === module) main();

@@ -23,8 +23,14 @@ t.test('node starts without loading NODE_EXTRA_CA_CERTS (70 ms of CPU at every c
   t.equal(r.stderr, '', 'no warning about the CA file');
 });
 
+t.test('bin/runts only loads the dispatcher, which has a code cache like the command bundles', async (t) => {
+  t.ok(fs.statSync(BIN).size < 2_000, `bin/runts is small (${fs.statSync(BIN).size} bytes)`);
+  t.match(fs.readFileSync(BIN, 'utf8'), /dist.*cli\.js/);
+  t.ok(fs.existsSync(path.join(DIST, 'cli.js.cache')), 'dist/cli.js.cache');
+});
+
 t.test('yargs is only in its own bundle, loaded for --help and unusual flags', async (t) => {
-  t.notOk(fs.readFileSync(BIN, 'utf8').includes(YARGS_MARKER), 'not in bin/runts');
+  t.notOk(fs.readFileSync(path.join(DIST, 'cli.js'), 'utf8').includes(YARGS_MARKER), 'not in the dispatcher');
   for (const name of ['create', 'run', 'start', 'state', 'delete', 'kill']) {
     t.notOk(fs.readFileSync(path.join(DIST, `${name}.js`), 'utf8').includes(YARGS_MARKER), `not in dist/${name}.js`);
   }
@@ -37,12 +43,18 @@ t.test('the schema validators are only in the bundles of commands that read a co
   for (const name of ['state', 'start', 'delete', 'kill', 'list']) t.ok(size(name) < 100_000, `dist/${name}.js is small (${size(name)} bytes)`);
 });
 
-t.test('every on-demand bundle has a code cache this node accepts', async (t) => {
+t.test('every bundle in dist/ has a code cache this node accepts', async (t) => {
   const bundles = fs.readdirSync(DIST).filter((f) => f.endsWith('.js'));
   t.ok(bundles.length > 10);
   for (const name of bundles) {
     const file = path.join(DIST, name);
     const script = new Script(wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData: fs.readFileSync(`${file}.cache`) });
     t.equal(script.cachedDataRejected, false, `${name}.cache`);
+  }
+});
+
+t.test("node's builtins are used as they are, without an ESM view made at every load", async (t) => {
+  for (const name of fs.readdirSync(DIST).filter((f) => f.endsWith('.js'))) {
+    t.notMatch(fs.readFileSync(path.join(DIST, name), 'utf8'), /__toESM\(require\("node:/, name);
   }
 });
