@@ -6,6 +6,7 @@ import { wrap } from 'node:module';
 import * as path from 'node:path';
 import { Script } from 'node:vm';
 import t from 'tap';
+import { wrapBundle } from '../src/cli/code-cache';
 import { REPO_ROOT } from './lib';
 import { envWithoutTap } from './lib/env';
 
@@ -41,6 +42,10 @@ t.test('the schema validators are only in the bundles of commands that read a co
   const size = (name: string) => fs.statSync(path.join(DIST, `${name}.js`)).size;
   t.ok(size('create') > 150_000 && size('run') > 150_000, 'create and run hold them');
   for (const name of ['state', 'start', 'delete', 'kill', 'list']) t.ok(size(name) < 100_000, `dist/${name}.js is small (${size(name)} bytes)`);
+});
+
+t.test('the bundles are wrapped as node wraps a module, the source their caches were made from', async (t) => {
+  t.equal(wrapBundle('exports.x = 1;'), wrap('exports.x = 1;'));
 });
 
 t.test('every bundle in dist/ has a code cache this node accepts', async (t) => {

@@ -4,13 +4,20 @@
 // missing or rejected cache (another node, other V8 flags) only costs that time back. The
 // build writes bundle and cache together; V8 checks the cache against the source's length,
 // node version and flags, not its content: never edit a bundle without rebuilding.
+// node:module is not used here: loading it compiles node's ESM loader (~1 ms).
 import { readFileSync } from 'node:fs';
-import { createRequire, wrap } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 
+/** The CommonJS wrapper, exactly as node's Module.wrap writes it: the build makes the code
+ *  caches of the wrapped source, and V8 takes a cache only for the source it was made from. */
+export function wrapBundle(source: string): string {
+  return `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
+}
+
 /** require() of a CommonJS bundle, through its code cache when there is one. Its require()
- *  of an id in `shared` returns that module (the caller's instance) without a lookup. */
+ *  of an id in `shared` returns that module (the caller's instance); any other id is one of
+ *  node's builtins (a bundle holds everything else it needs). */
 export function requireBundle(file: string, shared: Record<string, unknown>): unknown {
   let cachedData: Buffer | undefined;
   try {
@@ -18,9 +25,8 @@ export function requireBundle(file: string, shared: Record<string, unknown>): un
   } catch {
     // no cache: V8 compiles from source
   }
-  const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
-  let requireFromFile: NodeRequire | undefined;
-  const requireShared = (id: string): unknown => (id in shared ? shared[id] : (requireFromFile ??= createRequire(file))(id));
+  const script = new Script(wrapBundle(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  const requireShared = (id: string): unknown => (id in shared ? shared[id] : require(id));
   const module = { exports: {} };
   script.runInThisContext()(module.exports, requireShared, module, file, dirname(file));
   return module.exports;
