@@ -130,8 +130,12 @@ export class ContainerHandle {
   /** Delete the container directory and everything in it. The lock stays held until close(). */
   remove(): void {
     try {
-      fs.rmSync(this.dir, { recursive: true, force: true });
+      // It holds only files runts writes (state.json, exec.fifo, a state.json being written):
+      // unlinking them by name spares loading node's recursive rm (~1 ms at every delete).
+      for (const name of fs.readdirSync(this.dir)) fs.unlinkSync(path.join(this.dir, name));
+      fs.rmdirSync(this.dir);
     } catch (err) {
+      if (isErrno(err, 'ENOENT')) return;
       throw new RuntimeError(`remove state of container ${this.id}: ${errnoMessage(err)}`, { cause: err });
     }
   }

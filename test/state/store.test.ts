@@ -97,9 +97,12 @@ t.test('remove deletes the dir; a closed handle refuses to lock', async (t) => {
   const store = new StateStore(tempRoot(t));
   const handle = store.create('c1');
   handle.write(record('c1'));
+  fs.writeFileSync(path.join(handle.dir, '.state.json.123.tmp'), '{}', { mode: 0o600 });
   handle.remove();
-  t.notOk(fs.existsSync(handle.dir));
+  t.notOk(fs.existsSync(handle.dir), 'gone with state.json and a leftover temp file');
   t.throws(() => store.open('c1'), NotExistError);
+  handle.remove();
+  t.pass('removing it again is no error');
   handle.close();
   handle.close();
   t.throws(() => handle.lock(), /already closed/);
