@@ -19,6 +19,12 @@ export interface NativeAddon {
   waitPid(pid: number): WaitStatus;
   /** waitpid on a worker thread. */
   waitPidAsync(pid: number): Promise<WaitStatus>;
+  /** The wait of a foreground process (a direct child) whose stdio are pipes, on a worker
+   *  thread: copies our fd 0 into `stdinTo` (closed at our EOF; no more of ours is read once
+   *  the process closed its stdin) and `stdoutFrom`/`stderrFrom` out to our fds 1 and 2 until
+   *  EOF (closing one whose copy fails, so the process gets EPIPE). Resolves once the process
+   *  has exited and both are at EOF; reaps it only then. Closes the three fds in any case. */
+  waitAndRelay(pid: number, fds: { stdinTo: number; stdoutFrom: number; stderrFrom: number }): Promise<WaitStatus>;
   /** An AF_UNIX stream socket pair, both ends close-on-exec. */
   socketPair(): [number, number];
   /** A blocking AF_UNIX stream socket connected to `path` (close-on-exec); reads and writes

@@ -28,14 +28,18 @@
 
 namespace {
 
-// Throws a JS Error whose message carries the syscall, the subject and errno text, plus
-// `code` (e.g. "ENOENT") and `errno` properties like Node's own errors.
-void ThrowErrno(Napi::Env env, const std::string& what, int err) {
+// A JS Error whose message carries the syscall, the subject and errno text, plus `code`
+// (e.g. "ENOENT") and `errno` properties like Node's own errors.
+Napi::Error ErrnoError(Napi::Env env, const std::string& what, int err) {
   Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
   e.Set("errno", Napi::Number::New(env, err));
   const char* name = strerrorname_np(err);
   e.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
-  e.ThrowAsJavaScriptException();
+  return e;
+}
+
+void ThrowErrno(Napi::Env env, const std::string& what, int err) {
+  ErrnoError(env, what, err).ThrowAsJavaScriptException();
 }
 
 int IntArg(const Napi::CallbackInfo& info, size_t i) {
@@ -194,7 +198,7 @@ class WaitWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     if (err_) {
-      deferred_.Reject(Napi::Error::New(env, "waitpid " + std::to_string(pid_) + ": " + strerror(err_)).Value());
+      deferred_.Reject(ErrnoError(env, "waitpid " + std::to_string(pid_), err_).Value());
     } else {
       deferred_.Resolve(StatusObject(env, status_));
     }
@@ -209,6 +213,183 @@ class WaitWorker : public Napi::AsyncWorker {
 
 Napi::Value WaitPidAsync(const Napi::CallbackInfo& info) {
   auto* worker = new WaitWorker(info.Env(), IntArg(info, 0));
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
+}
+
+// waitAndRelay(pid, { stdinTo, stdoutFrom, stderrFrom }) -> Promise<{ exitCode } | { signal }>:
+// the whole wait of a foreground process without a terminal, in one poll(2) loop on a worker
+// thread: our fd 0 into stdinTo (closed at our EOF, so the process sees EOF), stdoutFrom and
+// stderrFrom out to our fds 1 and 2 until EOF, and its exit (a pidfd). It resolves once the
+// process has exited and both outputs are at EOF, so that everything it wrote is delivered,
+// and reaps it only then: until the promise settles, its pid is ours to signal. The three fds
+// are closed in every case. Our own fds 0-2 keep their flags (their file descriptions are
+// shared with whoever started us); blocking writes to them are fine on this thread.
+class RelayWorker : public Napi::AsyncWorker {
+ public:
+  RelayWorker(Napi::Env env, pid_t pid, int stdinTo, int stdoutFrom, int stderrFrom)
+      : Napi::AsyncWorker(env),
+        pid_(pid),
+        stdinTo_(stdinTo),
+        from_{stdoutFrom, stderrFrom},
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    Relay();
+    CloseFd(&stdinTo_);
+    CloseFd(&from_[0]);
+    CloseFd(&from_[1]);
+    CloseFd(&pidfd_);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_) {
+      deferred_.Reject(ErrnoError(env, failed_, err_).Value());
+    } else {
+      deferred_.Resolve(StatusObject(env, status_));
+    }
+  }
+
+ private:
+  static constexpr size_t kBufSize = 64 * 1024;
+
+  static void CloseFd(int* fd) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+  void Fail(const std::string& what, int err) {
+    failed_ = what;
+    err_ = err;
+  }
+
+  void Relay() {
+    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+    if (pidfd_ < 0) return Fail("pidfd_open " + std::to_string(pid_), errno);
+    // Only our end of its stdin is non-blocking: a process that never reads its stdin must
+    // not stall the copies of its output.
+    int flags = fcntl(stdinTo_, F_GETFL);
+    if (flags < 0 || fcntl(stdinTo_, F_SETFL, flags | O_NONBLOCK) < 0) {
+      return Fail("fcntl O_NONBLOCK fd " + std::to_string(stdinTo_), errno);
+    }
+    bool exited = false;
+    while (!exited || from_[0] >= 0 || from_[1] >= 0) {
+      struct pollfd fds[4];
+      nfds_t n = 0;
+      int exitAt = -1, inAt = -1, outAt[2] = {-1, -1};
+      if (!exited) {
+        exitAt = n;
+        fds[n++] = {pidfd_, POLLIN, 0};
+      }
+      if (stdinTo_ >= 0) {
+        // Read our stdin only once what we read before has gone in.
+        inAt = n;
+        fds[n++] = pending_ > 0 ? pollfd{stdinTo_, POLLOUT, 0} : pollfd{0, POLLIN, 0};
+      }
+      for (int i = 0; i < 2; i++) {
+        if (from_[i] < 0) continue;
+        outAt[i] = n;
+        fds[n++] = {from_[i], POLLIN, 0};
+      }
+      if (poll(fds, n, -1) < 0) {
+        if (errno == EINTR) continue;
+        return Fail("poll", errno);
+      }
+      if (exitAt >= 0 && fds[exitAt].revents) exited = true;
+      if (inAt >= 0 && fds[inAt].revents) {
+        if (pending_ > 0) {
+          FeedStdin();
+        } else {
+          ReadStdin();
+        }
+      }
+      for (int i = 0; i < 2; i++) {
+        if (outAt[i] >= 0 && fds[outAt[i]].revents && !CopyOut(i)) return;
+      }
+    }
+    pid_t r;
+    do r = waitpid(pid_, &status_, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) Fail("waitpid " + std::to_string(pid_), errno);
+  }
+
+  // Our EOF, or an error reading fd 0, is the process's EOF.
+  void ReadStdin() {
+    ssize_t n = read(0, inBuf_, kBufSize);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) return CloseFd(&stdinTo_);
+    pending_ = static_cast<size_t>(n);
+    offset_ = 0;
+    FeedStdin();
+  }
+
+  // As much as its stdin pipe takes now; the rest once poll says there is room. EPIPE (it
+  // closed its stdin) ends the copy: we read no more of ours.
+  void FeedStdin() {
+    while (pending_ > 0) {
+      ssize_t n = write(stdinTo_, inBuf_ + offset_, pending_);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      if (n < 0) {
+        pending_ = 0;
+        return CloseFd(&stdinTo_);
+      }
+      offset_ += static_cast<size_t>(n);
+      pending_ -= static_cast<size_t>(n);
+    }
+  }
+
+  // One read of output pipe i, written out whole to our fd 1 or 2. When that write fails
+  // (nobody reads our output any more), the pipe is closed so that the process gets EPIPE
+  // instead of blocking on a full pipe forever. False after an error reading the pipe.
+  bool CopyOut(int i) {
+    ssize_t n = read(from_[i], outBuf_, kBufSize);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+    if (n < 0) {
+      Fail("read fd " + std::to_string(from_[i]), errno);
+      return false;
+    }
+    if (n == 0 || !WriteAll(i + 1, outBuf_, static_cast<size_t>(n))) CloseFd(&from_[i]);
+    return true;
+  }
+
+  // A blocking write of everything; our fd may still be non-blocking (its flags belong to
+  // whoever shares it): then wait for room instead of spinning.
+  static bool WriteAll(int fd, const char* data, size_t len) {
+    while (len > 0) {
+      ssize_t n = write(fd, data, len);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {
+        struct pollfd room = {fd, POLLOUT, 0};
+        poll(&room, 1, -1);
+        continue;
+      }
+      if (n < 0) return false;
+      data += n;
+      len -= static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  pid_t pid_;
+  int pidfd_ = -1;
+  int stdinTo_;
+  int from_[2];
+  int status_ = 0;
+  std::string failed_;
+  int err_ = 0;
+  size_t pending_ = 0;
+  size_t offset_ = 0;
+  char inBuf_[kBufSize];
+  char outBuf_[kBufSize];
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value WaitAndRelay(const Napi::CallbackInfo& info) {
+  Napi::Object fds = info[1].As<Napi::Object>();
+  auto fd = [&](const char* name) { return fds.Get(name).As<Napi::Number>().Int32Value(); };
+  auto* worker = new RelayWorker(info.Env(), IntArg(info, 0), fd("stdinTo"), fd("stdoutFrom"), fd("stderrFrom"));
   Napi::Promise p = worker->Promise();
   worker->Queue();
   return p;
@@ -555,6 +736,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnInit", Napi::Function::New(env, SpawnInit));
   exports.Set("waitPid", Napi::Function::New(env, WaitPid));
   exports.Set("waitPidAsync", Napi::Function::New(env, WaitPidAsync));
+  exports.Set("waitAndRelay", Napi::Function::New(env, WaitAndRelay));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
   exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("recvFd", Napi::Function::New(env, RecvFd));
