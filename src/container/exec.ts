@@ -271,7 +271,6 @@ async function waitForeground(started: Started): Promise<number> {
       closeSync(started.consoleEnd);
     }
   }
-  const stdio = started.pipes?.relay() ?? null;
   // The process is our unreaped child: its pid cannot be reused while we signal it.
   const forward = (signal: NodeJS.Signals): void => {
     try {
@@ -281,9 +280,11 @@ async function waitForeground(started: Started): Promise<number> {
     }
   };
   for (const s of FORWARDED) process.on(s, forward);
-  const status = await native().waitPidAsync(started.pid);
-  for (const s of FORWARDED) process.off(s, forward);
-  return finishForeground(status, relay, stdio);
+  try {
+    return await finishForeground(started.pid, relay, started.pipes);
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+  }
 }
 
 /** runts exec: resolves to the exit status; every failure is a RuntimeError with status 255. */

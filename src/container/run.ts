@@ -6,7 +6,7 @@ import { constants } from 'node:os';
 import { relayConsole } from '../console/proxy';
 import type { ConsoleRelay } from '../console/proxy';
 import { finishForeground } from '../console/foreground';
-import { StdioPipes, type StdioRelay } from '../console/pipes';
+import { StdioPipes } from '../console/pipes';
 import { native } from '../native';
 import type { Spec } from '../spec/types';
 import { createContainer, type Created } from './create';
@@ -49,11 +49,10 @@ export async function runContainer(opts: RunOptions): Promise<number> {
   };
   for (const s of FORWARDED) process.on(s, forward);
   try {
-    const { record, relay, stdio } = createAndStart(opts);
+    const { record, relay, pipes } = createAndStart(opts);
     target = { pid: record.initPid, startTime: record.initStartTime };
     // The init is our child (the helper forks it with CLONE_PARENT), so we can reap it.
-    const status = await native().waitPidAsync(record.initPid);
-    const code = await finishForeground(status, relay, stdio);
+    const code = await finishForeground(record.initPid, relay, pipes);
     if (!opts.keep) deleteContainer(opts.root, opts.id, true);
     return code;
   } finally {
@@ -63,7 +62,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
 
 /** create + start; in the foreground, also the relay of the container's terminal (pty
  *  master) or, without one, of the pipes that are its stdio. */
-function createAndStart(opts: RunOptions): { record: Created['record']; relay: ConsoleRelay | null; stdio: StdioRelay | null } {
+function createAndStart(opts: RunOptions): { record: Created['record']; relay: ConsoleRelay | null; pipes: StdioPipes | null } {
   const foregroundConsole = !opts.detach && !opts.consoleSocket;
   // Without -d the container gets pipes unless it has a terminal (runc's rule); whether it
   // has one is known once create has read config.json. With -d it inherits our stdio.
@@ -115,5 +114,5 @@ function createAndStart(opts: RunOptions): { record: Created['record']; relay: C
   } finally {
     if (pair) closeSync(pair[0]);
   }
-  return { record: created.record, relay, stdio: pipes?.relay() ?? null };
+  return { record: created.record, relay, pipes };
 }
