@@ -30,15 +30,17 @@ interface BinaryResult {
   stderr: string;
 }
 
-/** runts with piped stdio: `input` written to its stdin, which is then closed; output as bytes. */
-function runtsBinary(args: string[], input = ''): Promise<BinaryResult> {
+/** runts with piped stdio: `input` written to its stdin, which is then closed (null: left
+ *  open until runts exits); output as bytes. */
+function runtsBinary(args: string[], input: string | Buffer | null = ''): Promise<BinaryResult> {
   const child = spawn(RUNTS_BIN, args, { stdio: ['pipe', 'pipe', 'pipe'], env: runtimeEnv() });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (d: Buffer) => out.push(d));
   child.stderr.on('data', (d: Buffer) => err.push(d));
   child.stdin.on('error', () => undefined);
-  child.stdin.end(input);
+  if (input === null) child.on('exit', () => child.stdin.destroy());
+  else child.stdin.end(input);
   const killTimer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
@@ -87,6 +89,62 @@ t.test('foreground run in a user namespace: 4 MiB of binary output arrive intact
   const root = runtsRoot(t);
   const bundle = await userNsBundle(t, ['sh', '-c', BINARY_SCRIPT]);
   checkBinary(t, await runtsBinary(['--root', root, 'run', '-b', bundle, uniqueId()]));
+  t.same(stateDirs(root), [], 'the container is deleted');
+});
+
+t.test('a container that never reads its stdin while it writes MiBs: no deadlock, every byte arrives', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const root = runtsRoot(t);
+  const made = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['sh', '-c', BINARY_SCRIPT],
+    config: (c) => {
+      c.root.readonly = false;
+    },
+  });
+  // 4 MiB of input fill its stdin pipe many times over; it never reads a byte of it.
+  checkBinary(t, await runtsBinary(['--root', root, 'run', '-b', made.bundle, uniqueId()], Buffer.alloc(MIB4, 'x')));
+  t.same(stateDirs(root), [], 'the container is deleted');
+});
+
+t.test('the container closes its stdin: the rest of ours is dropped and run ends with it', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const root = runtsRoot(t);
+  const made = await makeBundle(tempDir(t, 'bundle'), { args: ['sh', '-c', 'exec 0<&-; sleep 0.2; echo done'] });
+  const r = await runtsBinary(['--root', root, 'run', '-b', made.bundle, uniqueId()], Buffer.alloc(MIB4, 'x'));
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout.toString(), 'done\n');
+  t.equal(r.stderr, '', 'the broken stdin pipe is no error of ours');
+});
+
+t.test('our stdin never ends: run still ends when the container does', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const root = runtsRoot(t);
+  const made = await makeBundle(tempDir(t, 'bundle'), { args: ['sh', '-c', 'echo hi; exit 4'] });
+  const r = await runtsBinary(['--root', root, 'run', '-b', made.bundle, uniqueId()], null);
+  t.equal(r.code, 4, r.stderr);
+  t.equal(r.stdout.toString(), 'hi\n');
+  t.same(stateDirs(root), [], 'the container is deleted');
+});
+
+t.test('nobody reads our stdout any more: the container gets EPIPE (SIGPIPE) and run ends', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const root = runtsRoot(t);
+  // Not yes as the init: a PID namespace's init ignores SIGPIPE (no handler), only gets EPIPE.
+  const made = await makeBundle(tempDir(t, 'bundle'), { args: ['sh', '-c', 'yes; echo "yes: $?" >&2'] });
+  const child = spawn(RUNTS_BIN, ['--root', root, 'run', '-b', made.bundle, uniqueId()], { stdio: ['ignore', 'pipe', 'pipe'], env: runtimeEnv() });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Close our end of runts's stdout after its first output.
+  child.stdout.once('data', () => child.stdout.destroy());
+  const killTimer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  clearTimeout(killTimer);
+  t.equal(code, 0, `run ends with the container's status (stderr: ${stderr.trim()})`);
+  t.equal(stderr, `yes: ${128 + 13}\n`, 'yes was killed by SIGPIPE');
   t.same(stateDirs(root), [], 'the container is deleted');
 });
 
