@@ -61,7 +61,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
 }
 
 /** create + start; in the foreground, also the relay of the container's terminal (pty
- *  master) or, without one, of the pipes that are its stdio. */
+ *  master) or, without one, the pipes that are its stdio, ready to relay. */
 function createAndStart(opts: RunOptions): { record: Created['record']; relay: ConsoleRelay | null; pipes: StdioPipes | null } {
   const foregroundConsole = !opts.detach && !opts.consoleSocket;
   // Without -d the container gets pipes unless it has a terminal (runc's rule); whether it
