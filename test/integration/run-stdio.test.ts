@@ -2,7 +2,7 @@
 // without a terminal gives it pipes owned by the container's root (so that a user
 // namespace's root can reopen /dev/stdin, /dev/stdout, /dev/stderr), relayed binary-safe
 // until EOF both ways; `run -d`, `create` and `exec -d` hand it the caller's own stdio.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -146,6 +146,29 @@ t.test('nobody reads our stdout any more: the container gets EPIPE (SIGPIPE) and
   t.equal(code, 0, `run ends with the container's status (stderr: ${stderr.trim()})`);
   t.equal(stderr, `yes: ${128 + 13}\n`, 'yes was killed by SIGPIPE');
   t.same(stateDirs(root), [], 'the container is deleted');
+});
+
+t.test('a foreground run without a terminal loads neither net nor streams (compiling them costs 5-7 ms)', { skip: process.env.RUNTS_BIN !== undefined && 'about runts itself' }, async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const root = runtsRoot(t);
+  const dir = tempDir(t, 'modules');
+  const list = path.join(dir, 'modules.txt');
+  const recorder = path.join(dir, 'record.js');
+  fs.writeFileSync(recorder, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`);
+  const made = await makeBundle(tempDir(t, 'bundle'), { args: ['sh', '-c', 'cat; echo hi'] });
+  // NODE_OPTIONS set by env(1): tap adds its own hook to the NODE_OPTIONS of what a test spawns.
+  const r = spawnSync('/usr/bin/env', [`NODE_OPTIONS=--require ${recorder}`, RUNTS_BIN, '--root', root, 'run', '-b', made.bundle, uniqueId()], {
+    input: 'in\n',
+    env: runtimeEnv(),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, 'in\nhi\n', 'stdin and stdout relayed');
+  const loaded = fs.readFileSync(list, 'utf8').split('\n');
+  t.ok(loaded.includes('NativeModule fs'), 'the list is node\'s');
+  for (const name of ['net', 'stream', 'internal/streams/readable']) t.notOk(loaded.includes(`NativeModule ${name}`), `${name} is not loaded`);
 });
 
 // runc >= 1.2 destroys the container (killing what is left in a shared PID namespace) only
