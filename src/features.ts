@@ -3,6 +3,7 @@
 // the code; test/commands/features.test.ts checks each claim against its implementation.
 import * as os from 'node:os';
 import { commitString, OCI_SPEC_VERSION, RUNTS_VERSION } from './cli/version';
+import { kernelAtLeast, kernelVersion } from './kernel';
 import { CLONE_FLAGS } from './plan/build';
 import { CAPABILITY_NUMBERS } from './plan/capabilities';
 import { honouredMountOptions } from './plan/mount-options';
@@ -62,16 +63,6 @@ const MEMPOLICY_MIN_KERNEL: Readonly<Record<string, readonly [number, number]>> 
   MPOL_PREFERRED_MANY: [5, 15],
   MPOL_WEIGHTED_INTERLEAVE: [6, 9],
 };
-
-/** "6.18.44-fc-v657" → [6, 18]; [0, 0] when unreadable (then only TSYNC is supported). */
-export function kernelVersion(release: string): [number, number] {
-  const match = /^(\d+)\.(\d+)/.exec(release);
-  return match ? [Number(match[1]), Number(match[2])] : [0, 0];
-}
-
-function kernelAtLeast(have: readonly [number, number], want: readonly [number, number]): boolean {
-  return have[0] !== want[0] ? have[0] > want[0] : have[1] >= want[1];
-}
 
 /** The document for a kernel release (default: the running kernel, for supportedFlags). */
 export function buildFeatures(kernelRelease: string = os.release()): Features {

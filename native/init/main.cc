@@ -1,8 +1,9 @@
-// runts-init <syncfd>: the container's init. Stage1 enters or creates the namespaces and
-// forks stage2 as a sibling (CLONE_PARENT); stage2 builds the rootfs, reports "created",
-// waits on exec.fifo and execs the container process. For `runts exec` (an ExecPlan) the
-// same stage1 joins the namespaces of a running container and exec_stage2 only sets up
-// the process and execs it. See src/plan/types.ts.
+// runts-init <syncfd>: the container's init. Stage1 joins the container's cgroups (unless
+// the runtime put it there), enters or creates the namespaces (stage2 enters the cgroup
+// namespace) and forks stage2 as a sibling (CLONE_PARENT); stage2 builds the rootfs,
+// reports "created", waits on exec.fifo and execs the container process. For `runts exec`
+// (an ExecPlan) the same stage1 joins the namespaces of a running container and
+// exec_stage2 only sets up the process and execs it. See src/plan/types.ts.
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
@@ -43,9 +45,37 @@ int namespace_flag(const std::string& type) {
   fail("unknown namespace type \"" + type + "\"");
 }
 
+// PlanCgroupJoin, v1: moves this (single-threaded) process by writing "0" to each tasks
+// file, which the kernel does without its global threadgroup lock. Runs before any
+// namespace or credential change.
+void join_v1_cgroups(const Plan& plan) {
+  for (const CgroupTasks& tasks : plan.cgroup_tasks) {
+    std::string what = "join cgroup " + tasks.cgroup + ": write \"0\" to " + tasks.file;
+    int fd = open(tasks.file.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) fail_errno(what);
+    close(fd);
+  }
+}
+
+// A cgroup namespace is entered by stage2, once it is in all the container's cgroups: a new
+// one is rooted at the cgroups of the process that unshares it, and clone3 cannot move a
+// child into a cgroup outside the caller's namespace (nsdelegate). With a new user namespace
+// a path is joined by stage1 before it (stage2 would lack CAP_SYS_ADMIN in its owner); such
+// a container never clones into a cgroup (src/cgroups/join.ts).
+bool cgroupns_joined_by_stage2(const Plan& plan, const NamespaceJoin& join) {
+  return join.type == "cgroup" && !plan.new_user;
+}
+
+// A cgroup namespace stage1 opened for stage2 to join (fd -1: none).
+struct CgroupNamespace {
+  int fd = -1;
+  std::string path;
+};
+
 // Opens every path first (joining the user or mount namespace changes what later paths
-// and permission checks would see), then joins them in plan order.
-void join_namespaces(const Plan& plan) {
+// and permission checks would see), then joins them in plan order, except the cgroup
+// namespace left for stage2.
+CgroupNamespace join_namespaces(const Plan& plan) {
   std::vector<int> fds;
   for (const NamespaceJoin& join : plan.joins) {
     int fd = open(join.path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -56,11 +86,47 @@ void join_namespaces(const Plan& plan) {
       fail("join " + join.type + " namespace: " + join.path + " is not a " + join.type + " namespace");
     fds.push_back(fd);
   }
+  CgroupNamespace cgroupns;
   for (size_t i = 0; i < fds.size(); i++) {
+    if (cgroupns_joined_by_stage2(plan, plan.joins[i])) {
+      cgroupns = {fds[i], plan.joins[i].path};
+      continue;
+    }
     if (setns(fds[i], namespace_flag(plan.joins[i].type)) != 0)
       fail_errno("join " + plan.joins[i].type + " namespace " + plan.joins[i].path);
     close(fds[i]);
   }
+  return cgroupns;
+}
+
+// Stage2, first thing: the cgroup namespace (see cgroupns_joined_by_stage2).
+void enter_cgroup_namespace(const Plan& plan, const CgroupNamespace& cgroupns) {
+  if (cgroupns.fd >= 0) {
+    if (setns(cgroupns.fd, CLONE_NEWCGROUP) != 0) fail_errno("join cgroup namespace " + cgroupns.path);
+    close(cgroupns.fd);
+  } else if ((plan.unshare_flags & CLONE_NEWCGROUP) != 0 && unshare(CLONE_NEWCGROUP) != 0) {
+    fail_errno("unshare cgroup namespace");
+  }
+}
+
+// Forks stage2 as a sibling, not a child (the runtime reaps both stages); with a v2 cgroup
+// in the plan, stage2 is born in it (stage1 never enters it). Returns 0 in stage2.
+long fork_stage2(const Plan& plan) {
+  long pid;
+  if (plan.unified_cgroup_fd < 0) {
+    pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+    if (pid < 0) fail_errno("clone stage2");
+    return pid;
+  }
+  struct clone_args args = {};
+  // exit_signal stays 0: with CLONE_PARENT the kernel refuses any other and gives stage2
+  // stage1's own (SIGCHLD), as clone() does.
+  args.flags = CLONE_PARENT | CLONE_INTO_CGROUP;
+  args.cgroup = unsigned(plan.unified_cgroup_fd);
+  pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) fail_errno("join cgroup " + plan.unified_cgroup + ": clone3 into " + plan.unified_cgroup_dir);
+  close(plan.unified_cgroup_fd);
+  return pid;
 }
 
 void create_user_namespace() {
@@ -96,10 +162,10 @@ int open_console_socket(const Plan& plan) {
   return plan.console_fd;
 }
 
-// Stage1: returns only in the forked stage2.
-void stage1(const Plan& plan) {
+// Stage1: returns only in the forked stage2, with the cgroup namespace it is to join.
+CgroupNamespace stage1(const Plan& plan) {
   if (plan.has_process && plan.process.has_oom_score_adj) write_oom_score_adj(plan.process.oom_score_adj);
-  join_namespaces(plan);
+  CgroupNamespace cgroupns = join_namespaces(plan);
   bool in_user_namespace = plan.new_user;
   for (const NamespaceJoin& join : plan.joins) in_user_namespace |= join.type == "user";
   if (plan.new_user) create_user_namespace();
@@ -107,13 +173,12 @@ void stage1(const Plan& plan) {
     if (setresgid(0, 0, 0) != 0) fail_errno("setresgid 0 in the user namespace");
     if (setresuid(0, 0, 0) != 0) fail_errno("setresuid 0 in the user namespace");
   }
-  if (plan.unshare_flags != 0 && unshare(int(plan.unshare_flags)) != 0) fail_errno("unshare namespaces");
+  int unshare_flags = int(plan.unshare_flags) & ~CLONE_NEWCGROUP;
+  if (unshare_flags != 0 && unshare(unshare_flags) != 0) fail_errno("unshare namespaces");
   write_time_offsets(plan);
 
-  // A sibling, not a child: the runtime reaps both stages.
-  long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-  if (pid < 0) fail_errno("clone stage2");
-  if (pid == 0) return;
+  long pid = fork_stage2(plan);
+  if (pid == 0) return cgroupns;
   channel::send_raw("{\"type\":\"pid\",\"pid\":" + std::to_string(pid) + "}");
   _exit(0);
 }
@@ -154,9 +219,10 @@ void wait_for_start(int fifo) {
   close(fifo);
 }
 
-[[noreturn]] void stage2(const Plan& plan, int console_sock, int fifo) {
+[[noreturn]] void stage2(const Plan& plan, const CgroupNamespace& cgroupns, int console_sock, int fifo) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  enter_cgroup_namespace(plan, cgroupns);
   if (setsid() < 0) fail_errno("setsid");
   // Device and directory modes from the plan are exact.
   mode_t caller_umask = umask(0);
@@ -215,9 +281,12 @@ void wait_for_start(int fifo) {
 // the root of the container's mount namespace, i.e. the container's root (setns of a mount
 // namespace leaves no path into the runtime's tree, so no chroot is needed). It waits for
 // the runtime to confirm that the namespaces it joined still belong to the container.
-[[noreturn]] void exec_stage2(const Plan& plan, int console_sock) {
+[[noreturn]] void exec_stage2(const Plan& plan, const CgroupNamespace& cgroupns, int console_sock) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  enter_cgroup_namespace(plan, cgroupns);
+  // In all the container's cgroups by now (joining a cpuset cgroup resets the affinity).
+  apply_initial_affinity(plan.process.attrs);
   if (setsid() < 0) fail_errno("setsid");
   json::Value message;
   channel::receive("exec", message);
@@ -239,6 +308,11 @@ void wait_for_start(int fifo) {
 void close_inherited_fds(const Plan& plan, int sync_fd) {
   std::vector<unsigned> keep = {unsigned(sync_fd)};
   if (plan.console_fd >= 0) keep.push_back(unsigned(plan.console_fd));
+  if (plan.unified_cgroup_fd >= 0) {
+    keep.push_back(unsigned(plan.unified_cgroup_fd));
+    if (fcntl(plan.unified_cgroup_fd, F_SETFD, FD_CLOEXEC) != 0)
+      fail_errno("cgroup directory fd " + std::to_string(plan.unified_cgroup_fd));
+  }
   std::sort(keep.begin(), keep.end());
   unsigned next = 3u + unsigned(plan.preserve_fds);
   for (unsigned fd : keep) {
@@ -270,19 +344,15 @@ int main(int argc, char** argv) {
   channel::receive("plan", message);
   Plan plan = decode_plan(message["plan"]);
   close_inherited_fds(plan, sync_fd);
+  join_v1_cgroups(plan);
   int console_sock = open_console_socket(plan);
   if (plan.has_process) connect_seccomp_agent(plan.process);
-  if (plan.exec) {
-    apply_initial_affinity(plan.process.attrs);  // we are in the container's cgroups by now
-    stage1(plan);
-    exec_stage2(plan, console_sock);
-  }
+  if (plan.exec) exec_stage2(plan, stage1(plan), console_sock);
   // Opened while still in the runtime's namespaces and credentials: the state dir (0700,
   // owned by the runtime) is not traversable by a user namespace's root. Only an O_PATH
   // fd, never the directory (security rule 10).
   int fifo = open(plan.exec_fifo.c_str(), O_PATH | O_CLOEXEC);
   if (fifo < 0) fail_errno("open exec fifo " + plan.exec_fifo);
   prepare_idmapped_mounts(plan);
-  stage1(plan);
-  stage2(plan, console_sock, fifo);
+  stage2(plan, stage1(plan), console_sock, fifo);
 }

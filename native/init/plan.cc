@@ -276,6 +276,18 @@ std::vector<NamespaceJoin> decode_joins(const json::Value& namespaces) {
   return joins;
 }
 
+void decode_cgroup_join(const json::Value& v, Plan& plan) {
+  const json::Value& join = v["cgroupJoin"];
+  if (join.is_null()) return;
+  for (const json::Value& t : list(join, "tasks")) plan.cgroup_tasks.push_back({str(t, "cgroup"), str(t, "file")});
+  const json::Value& unified = join["unified"];
+  if (unified.is_null()) return;
+  plan.unified_cgroup = str(unified, "cgroup");
+  plan.unified_cgroup_dir = str(unified, "dir");
+  plan.unified_cgroup_fd = int(num(unified, "fd"));
+  if (plan.unified_cgroup_fd < 3) fail("invalid init plan: cgroupJoin.unified.fd is not an inherited fd");
+}
+
 // ExecPlan: join the container's namespaces and run one process.
 Plan decode_exec_plan(const json::Value& v) {
   Plan plan;
@@ -286,6 +298,7 @@ Plan decode_exec_plan(const json::Value& v) {
   decode_preserve_fds(v, plan);
   plan.has_process = true;
   plan.process = decode_process(field(v, "process", json::Kind::Object));
+  decode_cgroup_join(v, plan);
   return plan;
 }
 
@@ -339,5 +352,6 @@ Plan decode_plan(const json::Value& v) {
     plan.has_process = true;
     plan.process = decode_process(field(v, "process", json::Kind::Object));
   }
+  decode_cgroup_join(v, plan);
   return plan;
 }

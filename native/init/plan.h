@@ -13,6 +13,12 @@ struct NamespaceJoin {
   std::string path;
 };
 
+// PlanCgroupJoin: the helper joins the container's cgroups itself.
+struct CgroupTasks {
+  std::string cgroup;  // for error messages
+  std::string file;    // the v1 hierarchy's <dir>/tasks
+};
+
 struct TimeOffset {
   std::string clock;  // "monotonic" | "boottime"
   long long secs = 0;
@@ -118,8 +124,8 @@ struct Process {
 };
 
 struct Plan {
-  // `runts exec` (an ExecPlan): only container_id, joins, console_*, preserve_fds and
-  // process are set; there is no rootfs to build, no fifo and no hooks.
+  // `runts exec` (an ExecPlan): only container_id, joins, console_*, preserve_fds, process
+  // and the cgroup join are set; there is no rootfs to build, no fifo and no hooks.
   bool exec = false;
   std::string container_id;
   std::string rootfs;
@@ -145,6 +151,11 @@ struct Plan {
   int preserve_fds = 0;
   bool has_process = false;
   Process process;
+  // PlanCgroupJoin (none: the runtime put stage1 into the cgroups): v1 tasks files to write
+  // "0" to, and the inherited fd of the v2 cgroup directory stage2 is cloned into (-1: none).
+  std::vector<CgroupTasks> cgroup_tasks;
+  int unified_cgroup_fd = -1;
+  std::string unified_cgroup, unified_cgroup_dir;
 };
 
 // Decodes the "plan" member of the {type:"plan"} message (an InitPlan, or an ExecPlan when

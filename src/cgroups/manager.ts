@@ -2,14 +2,17 @@
 // list and signal their processes, read statistics, and remove exactly what was made.
 // The one place that writes cgroup files (besides devices-bpf.ts, which it calls).
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { errnoMessage } from '../errors';
 import { native } from '../native';
+import type { PlanCgroupJoin } from '../plan/types';
 import type { LinuxDevice, LinuxResources } from '../spec/types';
 import { applyDeviceRulesV2 } from './devices-bpf';
 import { deviceRulesV1, effectiveDeviceRules } from './devices';
 import { freezerOf, isFrozen, readOptional } from './freezer';
 import { hostHierarchies } from './hierarchy';
+import { chooseJoinMethod, type JoinMethod } from './join';
 import { CgroupPathError, parseSystemdPath, placeContainer, placeSystemdUnit, type CgroupPlacement, type SystemdUnit } from './paths';
 import { planResourceWrites, ResourceError, type CgroupWrite, type ControllerWrites } from './resources';
 import { resourceProperties, scopeProperties, systemdIsRunning, withSystemd, type SystemdManager } from './systemd';
@@ -188,6 +191,25 @@ export class ContainerCgroups {
       } catch (err) {
         if (!this.skipUnwritable(p, err)) throw err;
       }
+    }
+  }
+
+  /** Who puts the container's next process into its cgroups (join.ts): `userns` when it
+   *  enters a user namespace. */
+  joinMethod(userns: boolean, kernelRelease = os.release()): JoinMethod {
+    return chooseJoinMethod({ systemd: this.systemd !== undefined, rootless: this.rootless !== undefined, unified: this.unified !== undefined, userns, kernelRelease });
+  }
+
+  /** What the helper needs to join the cgroups itself; the v2 cgroup's directory is opened
+   *  here, for the helper to inherit (the caller closes our copy). */
+  openHelperJoin(): PlanCgroupJoin {
+    const tasks = this.placed.filter((p) => p.fstype === 'cgroup').map((p) => ({ cgroup: p.cgroup, file: path.join(p.dir, 'tasks') }));
+    const u = this.unified;
+    if (!u) return { tasks, unified: null };
+    try {
+      return { tasks, unified: { cgroup: u.cgroup, dir: u.dir, fd: fs.openSync(u.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY) } };
+    } catch (err) {
+      throw new CgroupError(`join cgroup ${u.cgroup}: ${errnoMessage(err)}`, { cause: err });
     }
   }
 

@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { CgroupError, ContainerCgroups, type CgroupRecord } from '../cgroups/manager';
 import { RuntimeError } from '../errors';
+import { log } from '../log';
+import type { PlanCgroupJoin } from '../plan/types';
 import type { ContainerRecord } from '../state/store';
 import { sleepMs } from './processes';
 
@@ -25,6 +27,22 @@ export function asRuntimeError<T>(action: () => T): T {
     if (err instanceof CgroupError) throw new RuntimeError(err.message, { cause: err });
     throw err;
   }
+}
+
+/**
+ * The plan's cgroupJoin for the helper about to start (src/cgroups/join.ts): how it joins
+ * `cg` itself, or null when the runtime is to write its pid to cgroup.procs (beforePlan).
+ * `userns`: the process enters a user namespace.
+ */
+export function helperCgroupJoin(cg: ContainerCgroups | undefined, userns: boolean): PlanCgroupJoin | null {
+  if (!cg) return null;
+  const method = cg.joinMethod(userns);
+  if (method.by === 'runtime') {
+    log.debug(`cgroups: the runtime writes the helper's pid to cgroup.procs (${method.reason})`);
+    return null;
+  }
+  log.debug('cgroups: the helper joins them itself (v1 tasks, clone3 into the v2 cgroup)');
+  return asRuntimeError(() => cg.openHelperJoin());
 }
 
 /** Wait until the cgroup has no processes; false on timeout. */

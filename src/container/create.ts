@@ -26,7 +26,7 @@ import { currentIds } from '../rootless/idmap';
 import { isRootlessEuid, useRootlessCgroups } from '../rootless/mode';
 import { isAlive, readStartTime } from '../state/process';
 import { EXEC_FIFO, stateObject } from '../state/status';
-import { cgroupsToMake } from './cgroups';
+import { cgroupsToMake, helperCgroupJoin } from './cgroups';
 import { crashPoint } from './crash-point';
 import { adoptJoinedUserNs, hostIdOfRoot } from './userns';
 import { preservedFds } from './preserve-fds';
@@ -180,6 +180,8 @@ function create(opts: CreateOptions): Created {
       log.warn('creating a rootless container with no cgroup and no private pid namespace: its processes cannot all be found and killed reliably');
     }
     if (opts.consoleFd !== undefined) inheritFds.push(opts.consoleFd);
+    const userns = spec.linux?.namespaces?.some((ns) => ns.type === 'user') === true;
+    plan = { ...plan, cgroupJoin: helperCgroupJoin(cgroups, userns) };
     launchInit({
       plan,
       uidMappings: spec.linux?.uidMappings ?? [],
@@ -195,7 +197,7 @@ function create(opts: CreateOptions): Created {
       warn: (m) => log.warn(m),
       onNetlinkSocket: (sock, pid) => moveNetDevices(netDevices, pid, sock),
       beforePlan: (stage1Pid) => {
-        cgroups.join(stage1Pid, resources);
+        if (!plan.cgroupJoin) cgroups.join(stage1Pid, resources);
         crashPoint('create:helper');
       },
       onInitPid: (pid) => {

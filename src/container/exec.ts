@@ -1,7 +1,7 @@
 // exec: run one more process in a running (or created) container, as runc does. The init
 // helper joins every namespace of the container's init that differs from ours (user first,
-// then the pid namespace, so the process is forked into it), after the runtime has put
-// the helper into the container's cgroups; the process is planned like the init's, from
+// then the pid namespace, so the process is forked into it) and the container's cgroups
+// (src/cgroups/join.ts); the process is planned like the init's, from
 // --process FILE or from the container's own process with the flags applied. Foreground:
 // relay the terminal (or the stdio pipes), forward signals, exit with the process's status
 // (128+N for signal N); --detach: return once the process runs. Every failure exits 255,
@@ -29,7 +29,7 @@ import { StateStore } from '../state/store';
 import { callerLimits, checkRootlessProcess, setgroupsDenied } from '../rootless/checks';
 import { currentIds } from '../rootless/idmap';
 import { isRootlessEuid } from '../rootless/mode';
-import { asRuntimeError, cgroupsOf, pausedProbe } from './cgroups';
+import { asRuntimeError, cgroupsOf, helperCgroupJoin, pausedProbe } from './cgroups';
 import { writePidFile } from './create';
 import { crashPoint } from './crash-point';
 import { rootIdsOf } from './userns';
@@ -209,23 +209,26 @@ function startProcess(opts: ExecOptions): Started {
         const root = rootIdsOf(rec.initPid);
         pipes.chown(root.uid, root.gid);
       }
+      const join = namespacesToJoin(rec.initPid);
+      const inheritFds = preservedFds(opts.preserveFds);
+      if (pair) inheritFds.push(pair[1]);
+      const cgroups = cgroupsOf(rec);
       const plan: ExecPlan = {
         mode: 'exec',
         containerId: rec.id,
-        namespaces: { join: namespacesToJoin(rec.initPid) },
+        namespaces: { join },
         console: !terminal ? null : pair ? { fd: pair[1] } : { socketPath: path.resolve(opts.consoleSocket!) },
         preserveFds: opts.preserveFds,
         process: planned.process,
+        cgroupJoin: helperCgroupJoin(cgroups, join.some((ns) => ns.type === 'user')),
       };
-      const inheritFds = preservedFds(opts.preserveFds);
-      if (pair) inheritFds.push(pair[1]);
       const pid = launchExec({
         plan,
         inheritFds,
         stdio: pipes?.containerFds,
         // stage2, forked later, is born in the container's cgroups (as the init was).
         beforePlan: (stage1Pid) => {
-          asRuntimeError(() => cgroupsOf(rec)?.join(stage1Pid));
+          if (!plan.cgroupJoin) asRuntimeError(() => cgroups?.join(stage1Pid));
           crashPoint('exec:helper');
         },
         initStillRecorded: () => {

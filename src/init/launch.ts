@@ -33,7 +33,8 @@ export interface LaunchOptions {
   /** Called as soon as the init pid is known, so a later failure can still be cleaned up. */
   onInitPid?(pid: number): void;
   /** Called with the helper's pid before the plan is sent: whatever it forks later (the
-   *  container init) is born where this callback puts it (its cgroups). */
+   *  container init) is born where this callback puts it (its cgroups, unless the plan has
+   *  the helper join them itself). */
   beforePlan?(stage1Pid: number): void;
 }
 
@@ -72,7 +73,14 @@ function converse<T>(
   onMessage: (msg: SyncMessage, session: Session) => T | undefined,
   atEof: (session: Session) => T,
 ): T {
-  const helper = native().spawnInit(initHelperPath, common.inheritFds, common.stdio);
+  // The v2 cgroup directory the helper clones stage2 into is its alone once it is spawned.
+  const cgroupFd = plan.cgroupJoin?.unified?.fd;
+  let helper: { pid: number; syncFd: number };
+  try {
+    helper = native().spawnInit(initHelperPath, cgroupFd === undefined ? common.inheritFds : [...common.inheritFds, cgroupFd], common.stdio);
+  } finally {
+    if (cgroupFd !== undefined) closeSync(cgroupFd);
+  }
   let stage1Reaped = false;
   let stage2Pid = 0;
   const session: Session = {
@@ -174,7 +182,8 @@ export interface ExecLaunchOptions {
   /** The helper's fds 0-2 when not ours (foreground stdio pipes). */
   stdio?: [number, number, number];
   /** Called with stage1's pid before it gets the plan, i.e. before it joins anything and
-   *  forks: the place to put it into the container's cgroups, which stage2 inherits. */
+   *  forks: the place to put it into the container's cgroups, which stage2 inherits (unless
+   *  the plan has the helper join them itself). */
   beforePlan?(stage1Pid: number): void;
   /** Asked once the namespaces are joined (they were opened through /proc/<init pid>):
    *  false when the container's init is no longer the recorded process. */

@@ -157,6 +157,8 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     startContainerHooks: (hooks.startContainer ?? []).map(planHook),
     preserveFds: inputs.preserveFds,
     process,
+    // Decided by create once the cgroups exist (src/cgroups/join.ts).
+    cgroupJoin: null,
   };
   if ((plan.hostname !== null || plan.domainname !== null) && !hasNewNamespace(spec, 'uts')) {
     throw new PlanError('unable to set hostname or domainname without a private UTS namespace');

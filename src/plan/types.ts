@@ -7,7 +7,8 @@
 // a 4-byte little-endian length followed by that many bytes of UTF-8 JSON, one object with
 // a "type" field (see SyncMessage). The parent always speaks first with {type:"plan"}.
 //
-//   parent  -> stage1  {type:"plan", plan}
+//   parent  -> stage1  {type:"plan", plan}      plan.cgroupJoin null: the parent has put
+//                                               stage1 into the container's cgroups first
 //   stage1  -> parent  {type:"userns"}          only when plan.namespaces.newUser
 //   parent  -> stage1  {type:"userns-done"}     after writing setgroups/uid_map/gid_map
 //   stage1  -> parent  {type:"pid", pid}        host pid of stage2 (the container init);
@@ -29,8 +30,7 @@
 //
 // `runts exec` sends an ExecPlan instead (mode "exec"); the same stage1 joins the running
 // container's namespaces and forks stage2 into its pid namespace:
-//   parent  -> stage1  {type:"plan", plan}      the parent has put stage1 into the
-//                                               container's cgroups first
+//   parent  -> stage1  {type:"plan", plan}      cgroups as for create (plan.cgroupJoin)
 //   stage1  -> parent  {type:"pid", pid}        host pid of stage2 (the exec'd process);
 //                                               stage1 then exits 0
 //   parent  -> stage2  {type:"exec", state}     after re-checking that the container's
@@ -45,9 +45,13 @@
 export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
 
 export interface PlanNamespaces {
-  /** Existing namespaces to setns() into, in this order (user first when present). */
+  /** Existing namespaces to setns() into, in this order (user first when present). A
+   *  cgroup namespace is opened by stage1 with the others but joined by stage2 first thing,
+   *  once it is in the container's cgroups (see PlanCgroupJoin). */
   join: { type: NamespaceType; path: string }[];
-  /** CLONE_NEW* flags to unshare() in stage1, after any joins; excludes CLONE_NEWUSER. */
+  /** CLONE_NEW* flags to unshare() in stage1, after any joins; excludes CLONE_NEWUSER.
+   *  CLONE_NEWCGROUP is unshared by stage2 instead, first thing, so that the namespace's
+   *  root is the container's cgroup. */
   unshareFlags: number;
   /** Create a new user namespace first (stage1 unshares it, parent writes the maps). */
   newUser: boolean;
@@ -199,10 +203,10 @@ export interface PlanProcessAttrs {
   memoryPolicy: { mode: number; nodes: CpuRanges } | null;
   /**
    * process.execCPUAffinity, for `runts exec` only (the spec and runc leave the init's
-   * alone). initial: set by stage1 right after the plan arrives (the helper was put in the
-   * container's cgroups before), so all of the helper's work runs there; final: set just
-   * before execve. Both null: reset to every CPU before the process runs, so it does not
-   * inherit the runtime's affinity (runc does the same for the init and exec).
+   * alone). initial: set by stage2 first thing, once it is in all the container's cgroups
+   * (joining a cpuset cgroup resets the affinity); final: set just before execve. Both
+   * null: reset to every CPU before the process runs, so it does not inherit the runtime's
+   * affinity (runc does the same for the init and exec).
    */
   cpuAffinity: { initial: CpuRanges | null; final: CpuRanges | null };
   /** Written as "exec <profile>" to attr/apparmor/exec (or attr/exec). */
@@ -231,6 +235,23 @@ export interface PlanSeccomp {
    * listener fd as SCM_RIGHTS; then it closes both fds.
    */
   listener: { path: string; metadata: string; ociVersion: string } | null;
+}
+
+/**
+ * How the helper puts itself into the container's cgroups, without the cgroup.procs write
+ * that takes the kernel's global threadgroup lock (an RCU grace period, 10-20 ms). Stage1
+ * writes "0" (itself, a single thread: no global lock) to each v1 tasks file first thing,
+ * with the runtime's credentials, and forks stage2 with clone3(CLONE_INTO_CGROUP) into the
+ * v2 cgroup; stage1 itself never enters that one. A failure reads
+ * `join cgroup <cgroup>: write "0" to <file>: <errno text>` (or `clone3 into <dir>`).
+ * null in the plan: the runtime wrote stage1's pid to every cgroup.procs before the plan.
+ */
+export interface PlanCgroupJoin {
+  /** Every v1 hierarchy's cgroup and its tasks file. */
+  tasks: { cgroup: string; file: string }[];
+  /** The v2 cgroup, opened O_RDONLY|O_DIRECTORY by the runtime and inherited as `fd`;
+   *  null without a v2 placement. */
+  unified: { cgroup: string; dir: string; fd: number } | null;
 }
 
 export interface InitPlan {
@@ -275,6 +296,7 @@ export interface InitPlan {
   preserveFds: number;
   /** null when config.json has no process: the init waits on the fifo forever. */
   process: PlanProcess | null;
+  cgroupJoin: PlanCgroupJoin | null;
 }
 
 /** The plan of `runts exec`: one more process in a running container. No rootfs work, no
@@ -293,6 +315,7 @@ export interface ExecPlan {
   /** fds 3 .. 3+preserveFds-1 stay open in the process; every other fd >= 3 is closed. */
   preserveFds: number;
   process: PlanProcess;
+  cgroupJoin: PlanCgroupJoin | null;
 }
 
 export type SyncMessage =

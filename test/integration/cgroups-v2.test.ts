@@ -2,8 +2,9 @@
 // layout has no v2 memory/pids/cpu/io controllers. One boot runs every check in a shell script
 // that prints key=value lines (each boot, and each node start inside, costs seconds).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import t from 'tap';
-import { RUNTS_BIN, leakGuard, makeBundle, tempDir, uniqueId } from '../lib';
+import { REPO_ROOT, RUNTS_BIN, leakGuard, makeBundle, tempDir, uniqueId } from '../lib';
 import { guestAvailable, parseReport, runInGuest } from '../vm/guest';
 
 /** The guest's scratch disk (cg2vm --disk): /dev/ubda, block 98:0. */
@@ -37,15 +38,19 @@ t.test('v2: limits written and enforced, pause/resume, update, ps, events, kill 
     args: ['sh', '-c', '/bin/true; echo "rc=$?"'],
     config: (c) => void (c.linux!.resources = { pids: { limit: 1 } }),
   });
+  // In a cgroup namespace: exec joins it after the helper cloned itself into the cgroup
+  // (nsdelegate refuses that across a cgroup namespace boundary).
   const running = await makeBundle(tempDir(t, 'bundle'), {
     args: ['sh', '-c', 'sleep 1000 & sleep 1000 & wait'],
-    config: (c) =>
-      void (c.linux!.resources = {
+    config: (c) => {
+      cgroupns(c);
+      c.linux!.resources = {
         memory: { limit: 16 * MiB },
         pids: { limit: 10 },
         cpu: { shares: 1024, quota: 50000, period: 100000, burst: 20000 },
         devices: [{ allow: false, access: 'rwm' }],
-      }),
+      };
+    },
   });
   // io.max on the scratch disk, timed from inside: 512 KiB written at 512 KiB/s, 16 reads at 16/s.
   const io = await makeBundle(tempDir(t, 'bundle'), {
@@ -114,8 +119,11 @@ t.test('v2: limits written and enforced, pause/resume, update, ps, events, kill 
     report io-unthrottled "times $t0 $t1 $t2"
     report io "$($R run -b "$IO" "$C-io" 2>&1)"
 
-    $R run -d -b "$RUNNING" "$B" </dev/null >/dev/null 2>&1
+    $R --debug --log /tmp/join.log run -d -b "$RUNNING" "$B" </dev/null >/dev/null 2>&1
     report run-d "$?"
+    init=$($R state "$B" | grep -o '"pid": [0-9]*' | cut -d' ' -f2)
+    report members "$(grep ^0:: /proc/$init/cgroup)|$($R --debug --log /tmp/join.log exec "$B" grep ^0:: /proc/self/cgroup)"
+    report joins "$(grep -o 'cgroups: [^"(]*' /tmp/join.log)"
     report cpu "$(cat $CG/$B/cpu.weight)|$(cat $CG/$B/cpu.max)|$(cat $CG/$B/cpu.max.burst)"
     $R pause "$B"; report pause "$?"
     report paused "$($R state "$B" | grep -o '"status": "[a-z]*"')|$(cat $CG/$B/cgroup.freeze)"
@@ -188,6 +196,10 @@ t.test('v2: limits written and enforced, pause/resume, update, ps, events, kill 
 
   t.equal(r.cpu, '39|50000 100000|20000', 'cpu.shares 1024 → cpu.weight 39; quota/period → cpu.max; burst → cpu.max.burst');
   t.equal(r['run-d'], '0');
+  t.equal(r.members, `0::/${b}|0::/`, "the init is in the container's cgroup, an exec'd process at the root of its cgroup namespace");
+  if (RUNTS_BIN === path.join(REPO_ROOT, 'bin', 'runts')) {
+    t.equal(r.joins, 'cgroups: the helper joins them itself |cgroups: the helper joins them itself ', 'run and exec: the helper cloned itself into it');
+  }
   t.equal(r.pause, '0');
   t.equal(r.paused, '"status": "paused"|1', 'paused through cgroup.freeze');
   t.equal(r.resumed, '"status": "running"');

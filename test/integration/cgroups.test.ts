@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
+import { leakGuard, makeBundle, prepareForUserNs, REPO_ROOT, requireRoot, RUNTS_BIN, runts, runtsRoot, runtsToFiles, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const ownCgroups = (): Map<string, string> => {
@@ -82,6 +82,47 @@ t.test('relative cgroupsPath: nested under our own cgroups, joined in every hier
   t.notOk(fs.existsSync(path.dirname(memDir)), 'the parent create made is removed too');
   t.notOk(fs.existsSync(path.join(CGROUP_ROOT, 'unified', own.get('')!, `${id}-group`)), 'unified cgroups removed');
   t.ok(fs.existsSync(v1Dir('memory', own.get('memory')!)), 'our own cgroup stays');
+});
+
+t.test('init and exec: in every container cgroup, joined by the helper itself, or by the runtime with a user namespace', { skip: !hybrid && 'needs the hybrid layout of the test host' }, async (t) => {
+  if (!requireRoot(t)) return;
+  const { root, rt } = setup(t);
+  const USERNS_HOST_ID = 320000;
+  for (const userns of [false, true]) {
+    const id = uniqueId();
+    const made = await makeBundle(tempDir(t, 'bundle'), {
+      args: ['sleep', '1000'],
+      config: (c) => {
+        if (!userns) return;
+        c.root.readonly = false;
+        c.linux!.namespaces.push({ type: 'user' });
+        c.linux!.uidMappings = [{ containerID: 0, hostID: USERNS_HOST_ID, size: 65536 }];
+        c.linux!.gidMappings = [{ containerID: 0, hostID: USERNS_HOST_ID, size: 65536 }];
+      },
+    });
+    if (userns) prepareForUserNs(made, USERNS_HOST_ID);
+    const out = tempDir(t, 'out');
+    const logFile = path.join(out, 'runts.log');
+    const r = await runtsToFiles(out, ['--root', root, '--debug', '--log', logFile, 'run', '-d', '-b', made.bundle, id]);
+    t.equal(r.code, 0, `run -d: ${r.stderr}`);
+    const pidFile = path.join(out, 'exec.pid');
+    const e = await runtsToFiles(out, ['--root', root, '--debug', '--log', logFile, 'exec', '--detach', '--pid-file', pidFile, id, 'sleep', '999']);
+    t.equal(e.code, 0, `exec --detach: ${e.stderr}`);
+
+    const own = ownCgroups();
+    const init = cgroupsOfPid(await pidOf(rt, id));
+    const what = userns ? 'user namespace' : 'no user namespace';
+    t.same([...init.keys()].sort(), [...own.keys()].sort(), `${what}: the init is in a cgroup of every hierarchy`);
+    for (const [controllers, cgroup] of own) t.equal(init.get(controllers), path.posix.join(cgroup, id), `${what}: init in the container's ${controllers || 'unified'} cgroup`);
+    t.same(cgroupsOfPid(Number(fs.readFileSync(pidFile, 'utf8'))), init, `${what}: the exec'd process is in the same cgroups`);
+    if (RUNTS_BIN === path.join(REPO_ROOT, 'bin', 'runts')) {
+      const joins = fs.readFileSync(logFile, 'utf8').match(/cgroups: [^"(]*/g);
+      const expected = userns ? "cgroups: the runtime writes the helper's pid to cgroup.procs " : 'cgroups: the helper joins them itself ';
+      t.same(joins, [expected, expected], `${what}: run and exec say who joined the cgroups`);
+    }
+    const del = await rt('delete', '--force', id);
+    t.equal(del.code, 0, `delete --force: ${del.stderr}`);
+  }
 });
 
 t.test('absolute cgroupsPath: a parent that existed before is never removed', { skip: !hybrid && 'needs the hybrid layout of the test host' }, async (t) => {
@@ -342,7 +383,7 @@ t.test('the cgroup mount shows the container its own cgroups, with and without a
   for (const cgroupns of [false, true]) {
     const id = uniqueId();
     const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
-      args: ['sh', '-c', 'cat /sys/fs/cgroup/pids/pids.max; grep "^0::" /proc/self/cgroup'],
+      args: ['sh', '-c', 'cat /sys/fs/cgroup/pids/pids.max; grep "^0::" /proc/self/cgroup; grep -vc ":/$" /proc/self/cgroup; true'],
       config: (c) => {
         c.linux!.resources = { pids: { limit: 33 } };
         if (cgroupns) c.linux!.namespaces.push({ type: 'cgroup' });
@@ -350,9 +391,13 @@ t.test('the cgroup mount shows the container its own cgroups, with and without a
     });
     const r = await rt('run', '-b', bundle, id);
     t.equal(r.code, 0, r.stderr);
-    const [pidsMax, unifiedLine] = r.stdout.trim().split('\n');
+    const [pidsMax, unifiedLine, notAtRoot] = r.stdout.trim().split('\n');
     t.equal(pidsMax, '33', `${cgroupns ? 'cgroupns' : 'no cgroupns'}: /sys/fs/cgroup/pids is the container's cgroup`);
-    if (cgroupns) t.equal(unifiedLine, '0::/', 'in its cgroup namespace the container is at the root');
-    else t.match(unifiedLine, new RegExp(`^0::/.*${id}$`), 'without one it sees its host path');
+    if (cgroupns) {
+      t.equal(unifiedLine, '0::/', 'in its cgroup namespace the container is at the root');
+      t.equal(notAtRoot, '0', 'of every hierarchy');
+    } else {
+      t.match(unifiedLine, new RegExp(`^0::/.*${id}$`), 'without one it sees its host path');
+    }
   }
 });
