@@ -26,7 +26,10 @@ export function parseProcStat(text: string): ProcStat | null {
 export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   try {
-    return parseProcStat(fs.readFileSync(`${procRoot}/${pid}/stat`, 'latin1'));
+    // utf8, though the command name may hold any bytes: a byte that is not UTF-8 becomes
+    // U+FFFD, never ')', and only the fields after the last ')' are read. node reads utf8 in
+    // C++; other encodings take a JS path whose first call costs ~1 ms.
+    return parseProcStat(fs.readFileSync(`${procRoot}/${pid}/stat`, 'utf8'));
   } catch {
     return null;
   }

@@ -25,6 +25,17 @@ t.test('real processes', async (t) => {
   t.equal(isAlive(2 ** 22 + 1, mine!), false, 'beyond pid_max');
 });
 
+t.test('a command name holding bytes that are not UTF-8, and a ")"', async (t) => {
+  const proc = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-proc-'));
+  t.teardown(() => fs.rmSync(proc, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(proc, '7'));
+  const line = Buffer.from(statLine(7, 'XX) Y', 'S', '4242'), 'latin1');
+  line[3] = 0xff; // the first X
+  line[4] = 0xc3; // a lone UTF-8 lead byte
+  fs.writeFileSync(path.join(proc, '7', 'stat'), line);
+  t.equal(readStartTime(7, proc), '4242');
+});
+
 t.test('a zombie or dead process is not alive', async (t) => {
   const proc = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-proc-'));
   t.teardown(() => fs.rmSync(proc, { recursive: true, force: true }));
