@@ -85,7 +85,15 @@ function converse<T>(
   let stage2Pid = 0;
   const session: Session = {
     stage1Pid: helper.pid,
-    send: (msg) => writeMessage(helper.syncFd, msg),
+    send: (msg) => {
+      try {
+        writeMessage(helper.syncFd, msg);
+      } catch (err) {
+        // The helper failed and exited meanwhile (stage2 builds the rootfs while we record
+        // its pid): the error it sent before is still ours to read, which the loop does next.
+        if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+      }
+    },
     receiveFd: () => native().recvFd(helper.syncFd),
     adoptStage2(pid) {
       stage2Pid = pid;
