@@ -196,14 +196,6 @@ void lend_netlink_socket() {
   channel::receive("netlink-done", reply);
 }
 
-// The container's state for hooks, sent once the runtime has recorded our pid.
-std::string receive_state() {
-  json::Value message;
-  channel::receive("state", message);
-  if (!message["state"].is_string()) fail("sync message \"state\" has no state string");
-  return message["state"].text;
-}
-
 // Catches at create time what would otherwise fail only at start: the container's root
 // (a mapped uid in a user namespace) must be able to open the fifo for writing.
 void check_fifo_writable(int fifo) {
@@ -235,17 +227,15 @@ void wait_for_start(int fifo) {
   // Device and directory modes from the plan are exact.
   mode_t caller_umask = umask(0);
 
-  // The runtime records our pid and applies the cgroup limits meanwhile (runc, too, sets them
-  // once the rootfs is prepared); its netlink work, if any, wants the rootfs not yet built.
-  std::string state;
-  if (plan.netlink_socket) {
-    state = receive_state();
-    lend_netlink_socket();
-  }
+  json::Value message;
+  channel::receive("state", message);
+  if (!message["state"].is_string()) fail("sync message \"state\" has no state string");
+  const std::string state = message["state"].text;
+  set_seccomp_agent_state(state);
+  if (plan.netlink_socket) lend_netlink_socket();
+
   int rootfd = prepare_rootfs(plan);
   run_rootfs_ops(plan, rootfd);
-  if (!plan.netlink_socket) state = receive_state();
-  set_seccomp_agent_state(state);
   if (plan.runtime_hooks) {
     channel::send_type("hooks");
     json::Value reply;

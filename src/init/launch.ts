@@ -89,8 +89,8 @@ function converse<T>(
       try {
         writeMessage(helper.syncFd, msg);
       } catch (err) {
-        // The helper failed and exited meanwhile (stage2 builds the rootfs while we record
-        // its pid): the error it sent before is still ours to read, which the loop does next.
+        // The helper failed and exited meanwhile: the error it sent before is still ours to
+        // read, which the loop does next.
         if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
       }
     },

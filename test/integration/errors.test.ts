@@ -58,8 +58,6 @@ const createFailures: [string, (c: BundleConfig, dir: string) => void, (dir: str
     (dir) => new RegExp(`error mounting "${dir}/missing" to rootfs at "/mnt": stat ${dir}/missing: no such file or directory`),
   ],
   [
-    // stage2 fails at once, while the runtime still records it and writes its limits: the
-    // runtime's next message meets a closed socket, and the error must still come through.
     'a first mount the kernel refuses',
     (c) => {
       c.mounts.unshift({ destination: '/mnt', type: 'tmpfs', source: 'tmpfs', options: ['size=lots'] });
