@@ -24,6 +24,15 @@ function writeAll(fd: number, data: Buffer): void {
   }
 }
 
+/** Our terminal's size, when our stdout is one: the initial size of a foreground process's
+ *  pty whose config gives none. The init sets it before the process runs; the relay's first
+ *  resize comes only once the pty master has reached us, which for exec is too late. */
+export function callerConsoleSize(): { height: number; width: number } | undefined {
+  const tty = require('node:tty') as typeof import('node:tty');
+  if (!tty.isatty(1) || !process.stdout.rows || !process.stdout.columns) return undefined;
+  return { height: process.stdout.rows, width: process.stdout.columns };
+}
+
 export function relayConsole(master: number): ConsoleRelay {
   // Loaded here: node:tty pulls in net and streams, which only a terminal relay needs.
   const tty = require('node:tty') as typeof import('node:tty');

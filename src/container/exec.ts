@@ -9,7 +9,7 @@
 import { closeSync, readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import * as path from 'node:path';
-import { relayConsole } from '../console/proxy';
+import { callerConsoleSize, relayConsole } from '../console/proxy';
 import { finishForeground } from '../console/foreground';
 import type { ConsoleRelay } from '../console/proxy';
 import { StdioPipes } from '../console/pipes';
@@ -219,7 +219,7 @@ function startProcess(opts: ExecOptions): Started {
         namespaces: { join },
         console: !terminal ? null : pair ? { fd: pair[1] } : { socketPath: path.resolve(opts.consoleSocket!) },
         preserveFds: opts.preserveFds,
-        process: planned.process,
+        process: pair && !planned.process.consoleSize ? { ...planned.process, consoleSize: callerConsoleSize() ?? null } : planned.process,
         cgroupJoin: helperCgroupJoin(cgroups, join.some((ns) => ns.type === 'user')),
       };
       const pid = launchExec({
