@@ -472,8 +472,13 @@ export class ContainerCgroups {
     const ordered = [...this.created].sort((a, b) => b.split('/').length - a.split('/').length);
     for (const dir of ordered) {
       try {
-        if (leaves.has(dir)) removeChildren(dir);
-        rmdirRetrying(dir);
+        // Listed for sub-cgroups (the container may make some in its own) only when it has
+        // any, or processes, that rmdir reports (EBUSY): most often it is empty, and a readdir
+        // per hierarchy was half of delete's cgroup work.
+        if (!rmdirIfEmpty(dir)) {
+          if (leaves.has(dir)) removeChildren(dir);
+          rmdirRetrying(dir);
+        }
       } catch (err) {
         errors.push(err instanceof CgroupError ? err.message : `remove cgroup ${dir}: ${errnoMessage(err)}`);
       }
@@ -548,6 +553,18 @@ function removeChildren(dir: string): void {
     const child = path.join(dir, e.name);
     removeChildren(child);
     rmdirRetrying(child);
+  }
+}
+
+/** rmdir; false when the cgroup still has sub-cgroups or processes (EBUSY). */
+function rmdirIfEmpty(dir: string): boolean {
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch (err) {
+    if (errCode(err) === 'ENOENT') return true;
+    if (errCode(err) === 'EBUSY') return false;
+    throw new CgroupError(`remove cgroup ${dir}: ${errnoMessage(err)}`);
   }
 }
 

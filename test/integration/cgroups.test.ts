@@ -75,6 +75,9 @@ t.test('relative cgroupsPath: nested under our own cgroups, joined in every hier
   const memDir = v1Dir('memory', cg.get('memory')!);
   t.equal(fs.readFileSync(path.join(memDir, 'memory.limit_in_bytes'), 'utf8').trim(), String(64 << 20), 'memory limit written');
   t.equal(fs.readFileSync(path.join(v1Dir('pids', cg.get('pids')!), 'pids.max'), 'utf8').trim(), '40', 'pids limit written');
+  // Sub-cgroups the container (or its payload's own manager) made inside its cgroups go too.
+  fs.mkdirSync(path.join(memDir, 'sub', 'inner'), { recursive: true });
+  fs.mkdirSync(path.join(CGROUP_ROOT, 'unified', cg.get('')!, 'sub'));
 
   const del = await rt('delete', '--force', id);
   t.equal(del.code, 0, `delete --force: ${del.stderr}`);
