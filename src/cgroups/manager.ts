@@ -63,10 +63,16 @@ function readText(file: string): string {
   return fs.readFileSync(file, 'utf8');
 }
 
-/** Write one value to a cgroup file, reporting which field, file and errno failed. */
+/** Write one value to a cgroup file, reporting which field, file and errno failed. A missing
+ *  file is ENOENT (kernfs refuses O_CREAT with EACCES, so the file is opened without it). */
 function writeValue(file: string, value: string, field: string): void {
   try {
-    fs.writeFileSync(file, value);
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
+    try {
+      fs.writeSync(fd, value);
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
     throw new CgroupError(`${field}: write ${JSON.stringify(value)} to ${file}: ${errnoMessage(err)}`, { cause: err });
   }
@@ -500,15 +506,18 @@ function inheritCpuset(dir: string): void {
 
 function writeOne(dir: string, w: CgroupWrite): void {
   const file = path.join(dir, w.file);
-  if (!fs.existsSync(file)) {
-    if (w.ifExists) return;
-    if (w.orElse && fs.existsSync(path.join(dir, w.orElse.file))) {
-      writeValue(path.join(dir, w.orElse.file), w.orElse.value, w.field);
-      return;
-    }
-    throw new CgroupError(`${w.field}: ${file} does not exist (the kernel does not support it)`);
+  try {
+    writeValue(file, w.value, w.field);
+    return;
+  } catch (err) {
+    if (errCode((err as Error).cause) !== 'ENOENT') throw err;
   }
-  writeValue(file, w.value, w.field);
+  if (w.ifExists) return;
+  if (w.orElse && fs.existsSync(path.join(dir, w.orElse.file))) {
+    writeValue(path.join(dir, w.orElse.file), w.orElse.value, w.field);
+    return;
+  }
+  throw new CgroupError(`${w.field}: ${file} does not exist (the kernel does not support it)`);
 }
 
 /**
