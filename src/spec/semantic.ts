@@ -104,20 +104,27 @@ const KERNEL_BOUND_FIELDS = ['process', 'root', 'hostname', 'domainname', 'mount
  * unknown fields may nest deeper than the stack allows; pointers are built only on failure.
  */
 function checkNoNulBytes(value: unknown, at: string, checker: Checker): void {
-  type Entry = { value: unknown; key: string; parent?: Entry };
-  const pointerOf = (entry: Entry): string => {
-    const keys: string[] = [];
+  // Iterative (any depth); only objects and arrays get an entry, strings are checked in place.
+  type Entry = { value: object; key: string; parent?: Entry };
+  const pointerOf = (entry: Entry, key?: string): string => {
+    const keys: string[] = key === undefined ? [] : [pointerToken(key)];
     for (let e: Entry | undefined = entry; e?.parent; e = e.parent) keys.push(pointerToken(e.key));
     return at + keys.reverse().map((k) => `/${k}`).join('');
   };
+  if (typeof value === 'string') {
+    if (value.includes('\0')) checker.fail(at, 'must not contain a NUL byte');
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
   const stack: Entry[] = [{ value, key: '' }];
   for (let entry = stack.pop(); entry; entry = stack.pop()) {
-    const v = entry.value;
-    if (typeof v === 'string') {
-      if (v.includes('\0')) checker.fail(pointerOf(entry), 'must not contain a NUL byte');
-    } else if (v !== null && typeof v === 'object') {
-      for (const [key, child] of Object.entries(v)) {
-        if (key.includes('\0')) checker.fail(pointerOf(entry), `key ${JSON.stringify(key)} must not contain a NUL byte`);
+    const v = entry.value as Record<string, unknown>;
+    for (const key in v) {
+      if (key.includes('\0')) checker.fail(pointerOf(entry), `key ${JSON.stringify(key)} must not contain a NUL byte`);
+      const child = v[key];
+      if (typeof child === 'string') {
+        if (child.includes('\0')) checker.fail(pointerOf(entry, key), 'must not contain a NUL byte');
+      } else if (child !== null && typeof child === 'object') {
         stack.push({ value: child, key, parent: entry });
       }
     }

@@ -102,19 +102,26 @@ const MAX_NESTING = 512;
 
 /** Refuses values nested deeper than MAX_NESTING (Go's JSON decoder, runc's, stops at 10000). */
 function checkNestingDepth(raw: unknown, file: string): void {
-  const stack: { value: unknown; depth: number; pointer: string }[] = [{ value: raw, depth: 0, pointer: '' }];
-  for (let entry = stack.pop(); entry; entry = stack.pop()) {
-    const { value, depth, pointer } = entry;
-    if (value === null || typeof value !== 'object') continue;
-    if (depth >= MAX_NESTING) {
-      throw new SpecError(specErrorMessage(file, pointer, `nested more than ${MAX_NESTING} levels deep`));
-    }
-    for (const [key, child] of Object.entries(value)) {
-      // The pointer names the first few levels: enough to find the field.
-      const childPointer = depth < 4 ? `${pointer}/${pointerToken(key)}` : depth === 4 ? `${pointer}/…` : pointer;
-      stack.push({ value: child, depth: depth + 1, pointer: childPointer });
+  const keys = tooDeep(raw, 0);
+  if (!keys) return;
+  // The pointer names the first few levels: enough to find the field.
+  const pointer = keys.slice(0, 4).map((k) => `/${pointerToken(k)}`).join('') + (keys.length > 4 ? '/…' : '');
+  throw new SpecError(specErrorMessage(file, pointer, `nested more than ${MAX_NESTING} levels deep`));
+}
+
+/** The keys down to the first object or array nested MAX_NESTING deep, if any. Recursion
+ *  stops there, so the stack stays shallow; nothing is allocated for a config that passes. */
+function tooDeep(value: unknown, depth: number): string[] | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth >= MAX_NESTING) return [];
+  for (const key in value) {
+    const below = tooDeep((value as Record<string, unknown>)[key], depth + 1);
+    if (below) {
+      below.unshift(key);
+      return below;
     }
   }
+  return undefined;
 }
 
 function checkConfigSchema(raw: unknown, file: string): Spec {
