@@ -59,7 +59,9 @@ t.test('--systemd-cgroup: a transient scope per container, limits as unit proper
     report files-updated "$(cat $D/memory.max) $(cat $D/pids.max) $(cat $D/cpu.weight)"
     $R pause "$A"; report paused "$(cat $D/cgroup.freeze)|$($R state "$A" | grep -o '"status": "[a-z]*"')"
     $R resume "$A"
-    $R kill --all "$A" KILL; sleep 0.5
+    $R kill --all "$A" KILL
+    # The guest can be slow (tap runs another test file beside this one): wait for stopped.
+    for i in $(seq 100); do $R state "$A" | grep -q '"status": "stopped"' && break; sleep 0.1; done
     $R delete "$A"; report delete "$?"
     report unit-deleted "$(show $U -p LoadState -p ActiveState)"
 
