@@ -6,7 +6,7 @@ import { wrap } from 'node:module';
 import * as path from 'node:path';
 import { Script } from 'node:vm';
 import t from 'tap';
-import { wrapBundle } from '../src/cli/code-cache';
+import { compileBundle, wrapBundle } from '../src/cli/code-cache';
 import { REPO_ROOT } from './lib';
 import { envWithoutTap } from './lib/env';
 
@@ -55,6 +55,8 @@ t.test('every bundle in dist/ has a code cache this node accepts', async (t) => 
     const file = path.join(DIST, name);
     const script = new Script(wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData: fs.readFileSync(`${file}.cache`) });
     t.equal(script.cachedDataRejected, false, `${name}.cache`);
+    // The loader's own way (undefined, not false, if it passed no cache).
+    t.equal(compileBundle(file).cachedDataRejected, false, `${name}.cache, as bin/runts loads it`);
   }
 });
 

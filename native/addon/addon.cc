@@ -167,16 +167,21 @@ Napi::Object StatusObject(Napi::Env env, int status) {
   return out;
 }
 
+// Blocking waitpid of a child, EINTR retried: 0, or the errno.
+int Reap(pid_t pid, int* status) {
+  pid_t r;
+  do r = waitpid(pid, status, 0);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? errno : 0;
+}
+
 // waitPid(pid) -> { exitCode } | { signal }: blocking; for short-lived children only.
 Napi::Value WaitPid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   pid_t pid = IntArg(info, 0);
   int status;
-  pid_t r;
-  do r = waitpid(pid, &status, 0);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    ThrowErrno(env, "waitpid " + std::to_string(pid), errno);
+  if (int err = Reap(pid, &status)) {
+    ThrowErrno(env, "waitpid " + std::to_string(pid), err);
     return env.Undefined();
   }
   return StatusObject(env, status);
@@ -189,12 +194,7 @@ class WaitWorker : public Napi::AsyncWorker {
   WaitWorker(Napi::Env env, pid_t pid)
       : Napi::AsyncWorker(env), pid_(pid), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    pid_t r;
-    do r = waitpid(pid_, &status_, 0);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) err_ = errno;
-  }
+  void Execute() override { err_ = Reap(pid_, &status_); }
   void OnOK() override {
     Napi::Env env = Env();
     if (err_) {
@@ -308,10 +308,7 @@ class RelayWorker : public Napi::AsyncWorker {
         if (outAt[i] >= 0 && fds[outAt[i]].revents && !CopyOut(i)) return;
       }
     }
-    pid_t r;
-    do r = waitpid(pid_, &status_, 0);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) Fail("waitpid " + std::to_string(pid_), errno);
+    if (int err = Reap(pid_, &status_)) Fail("waitpid " + std::to_string(pid_), err);
   }
 
   // Our EOF, or an error reading fd 0, is the process's EOF.
@@ -395,6 +392,13 @@ Napi::Value WaitAndRelay(const Napi::CallbackInfo& info) {
   return p;
 }
 
+Napi::Array FdPair(Napi::Env env, const int fds[2]) {
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fds[0]));
+  out.Set(1u, Napi::Number::New(env, fds[1]));
+  return out;
+}
+
 // socketPair() -> [fd, fd]: AF_UNIX stream pair, both close-on-exec.
 Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -403,10 +407,7 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
     ThrowErrno(env, "socketpair", errno);
     return env.Undefined();
   }
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, Napi::Number::New(env, sv[0]));
-  out.Set(1u, Napi::Number::New(env, sv[1]));
-  return out;
+  return FdPair(env, sv);
 }
 
 // unixConnect(path, timeoutMs) -> fd: a blocking, close-on-exec AF_UNIX stream socket
@@ -455,10 +456,7 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
     ThrowErrno(env, "pipe2", errno);
     return env.Undefined();
   }
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, Napi::Number::New(env, fds[0]));
-  out.Set(1u, Napi::Number::New(env, fds[1]));
-  return out;
+  return FdPair(env, fds);
 }
 
 // recvFd(sock) -> fd: receives one SCM_RIGHTS fd (the console master), close-on-exec.

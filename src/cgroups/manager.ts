@@ -2,7 +2,6 @@
 // list and signal their processes, read statistics, and remove exactly what was made.
 // The one place that writes cgroup files (besides devices-bpf.ts, which it calls).
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { errnoMessage } from '../errors';
 import { native } from '../native';
@@ -201,8 +200,9 @@ export class ContainerCgroups {
   }
 
   /** Who puts the container's next process into its cgroups (join.ts): `userns` when it
-   *  enters a user namespace. */
-  joinMethod(userns: boolean, kernelRelease = os.release()): JoinMethod {
+   *  enters a user namespace. node:os is loaded here: the other commands with cgroups
+   *  (delete, pause, ps, ...) do not need it. */
+  joinMethod(userns: boolean, kernelRelease = (require('node:os') as typeof import('node:os')).release()): JoinMethod {
     return chooseJoinMethod({ systemd: this.systemd !== undefined, rootless: this.rootless !== undefined, unified: this.unified !== undefined, userns, kernelRelease });
   }
 

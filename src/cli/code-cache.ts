@@ -15,17 +15,23 @@ export function wrapBundle(source: string): string {
   return `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
 }
 
-/** require() of a CommonJS bundle, through its code cache when there is one. Its require()
- *  of an id in `shared` returns that module (the caller's instance); any other id is one of
- *  node's builtins (a bundle holds everything else it needs). */
-export function requireBundle(file: string, shared: Record<string, unknown>): unknown {
+/** A bundle compiled through its code cache when there is one (then cachedDataRejected is
+ *  false once V8 has taken it). */
+export function compileBundle(file: string): Script {
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(`${file}.cache`);
   } catch {
     // no cache: V8 compiles from source
   }
-  const script = new Script(wrapBundle(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  return new Script(wrapBundle(readFileSync(file, 'utf8')), { filename: file, cachedData });
+}
+
+/** require() of a CommonJS bundle, through its code cache when there is one. Its require()
+ *  of an id in `shared` returns that module (the caller's instance); any other id is one of
+ *  node's builtins (a bundle holds everything else it needs). */
+export function requireBundle(file: string, shared: Record<string, unknown>): unknown {
+  const script = compileBundle(file);
   const requireShared = (id: string): unknown => (id in shared ? shared[id] : require(id));
   const module = { exports: {} };
   script.runInThisContext()(module.exports, requireShared, module, file, dirname(file));
