@@ -18,6 +18,11 @@ export class Variant {
  *  arrays as arrays, structs and dict entries as arrays of their fields, v as Variant. */
 export type DBusValue = number | bigint | boolean | string | Variant | DBusValue[];
 
+/** The peer sent nothing within the connection's timeout. */
+export class DBusTimeoutError extends Error {
+  override name = 'DBusTimeoutError';
+}
+
 export class DBusError extends Error {
   override name = 'DBusError';
   constructor(
@@ -439,7 +444,7 @@ export class DBusConnection {
       return op();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') throw new Error(`D-Bus ${this.address}: no answer in time`);
+      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') throw new DBusTimeoutError(`D-Bus ${this.address}: no answer in time`);
       throw new Error(`D-Bus ${this.address}: ${(err as Error).message}`);
     }
   }

@@ -6,7 +6,8 @@
 // as runc's systemd manager does.
 import * as fs from 'node:fs';
 import type { LinuxCPU, LinuxResources } from '../spec/types';
-import { DBusConnection, DBusError, Variant, type DBusValue, type Message } from './dbus';
+import { log } from '../log';
+import { DBusConnection, DBusError, DBusTimeoutError, Variant, type DBusValue, type Message } from './dbus';
 import { sharesToWeight, swapMaxV2 } from './resources';
 
 export class SystemdError extends Error {
@@ -150,9 +151,9 @@ const isDBusError = (err: unknown, name: string) => err instanceof DBusError && 
 export class SystemdManager {
   private constructor(private readonly conn: DBusConnection) {}
 
-  static connect(socketPath = SYSTEMD_PRIVATE_SOCKET): SystemdManager {
+  static connect(socketPath = SYSTEMD_PRIVATE_SOCKET, timeoutMs?: number): SystemdManager {
     try {
-      return new SystemdManager(DBusConnection.connect(socketPath));
+      return new SystemdManager(DBusConnection.connect(socketPath, timeoutMs));
     } catch (err) {
       throw new SystemdError(`cannot talk to systemd: ${(err as Error).message}`);
     }
@@ -210,7 +211,16 @@ export class SystemdManager {
       if (!isDBusError(err, 'org.freedesktop.systemd1.NoSuchUnit')) throw new SystemdError(`systemd: stop ${name}: ${(err as Error).message}`);
     }
     if (job !== undefined) {
-      const result = this.waitForJob(job);
+      let result: string;
+      try {
+        result = this.waitForJob(job);
+      } catch (err) {
+        // A loaded systemd may be slow to finish the job; it stops the unit all the same.
+        // Like runc, delete goes on with a warning instead of failing on it.
+        if (!(err instanceof DBusTimeoutError)) throw err;
+        log.warn(`systemd: stop ${name}: no word from systemd that the stop job finished; going on`);
+        return;
+      }
       if (result !== 'done') throw new SystemdError(`systemd: stop ${name}: job ${result}`);
     }
     this.resetFailedUnit(name);

@@ -10,6 +10,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { DBusConnection, DBusError, decodeMessage, encodeMessage, marshalBody, MessageType, splitSignature, unmarshalBody, Variant, type DBusValue } from '../../src/cgroups/dbus';
 import { SystemdManager } from '../../src/cgroups/systemd';
+import { configureLog } from '../../src/log';
 
 const hex = (b: Buffer) => b.toString('hex');
 
@@ -89,6 +90,30 @@ async function fakeSystemd(t: Test): Promise<{ socket: string; calls: () => Prom
     },
   };
 }
+
+t.test('a stop job systemd does not report in time is a warning, not a failure (as runc)', async (t) => {
+  const fake = await fakeSystemd(t);
+  const systemd = SystemdManager.connect(fake.socket, 300);
+  const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'runts-dbus-log-')), 'log');
+  t.teardown(() => fs.rmSync(path.dirname(logFile), { recursive: true, force: true }));
+  configureLog({ format: 'text', debug: false, file: logFile });
+  try {
+    systemd.stopUnit('runts-slow.scope');
+  } finally {
+    configureLog({ format: 'text', debug: false });
+    systemd.close();
+  }
+  t.match(fs.readFileSync(logFile, 'utf8'), /level=warning msg="systemd: stop runts-slow\.scope: no word from systemd that the stop job finished; going on"/);
+  t.throws(() => {
+    const again = SystemdManager.connect(fake.socket, 300);
+    try {
+      again.startTransientUnit('runts-slow2.scope', []);
+    } finally {
+      again.close();
+    }
+  }, /no answer in time/, 'a start job that never finishes is still an error');
+  await fake.calls();
+});
 
 t.test('the client against a fake systemd: SASL, calls, skipped signals, JobRemoved, errors', async (t) => {
   const fake = await fakeSystemd(t);

@@ -2,7 +2,7 @@
 // speaks the server side of SASL (EXTERNAL, with or without an initial response, and fd
 // negotiation, as sd-bus clients such as busctl send it), answers Hello as a bus would, and
 // answers StartTransientUnit / StopUnit with a job path followed by that job's JobRemoved
-// signal, SetUnitProperties with an empty reply and anything else with an error.
+// signal (none for units whose name contains "slow"), SetUnitProperties with an empty reply and anything else with an error.
 // Run as `node --import=tsx fake-systemd.ts SOCKET`: prints "ready", then one JSON line per
 // method call it received ({member, signature, body}), and exits when its stdin closes.
 import * as fs from 'node:fs';
@@ -42,6 +42,8 @@ function serve(socket: net.Socket): void {
         // An unrelated signal first: the client must skip it.
         send({ type: MessageType.Signal, path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.systemd1.Manager', member: 'UnitNew', signature: 'so', body: ['other.service', '/x'] });
         reply(m, 'o', [job]);
+        // A systemd too busy to finish the job in the client's time.
+        if (unit.includes('slow')) return;
         return send({
           type: MessageType.Signal,
           path: '/org/freedesktop/systemd1',

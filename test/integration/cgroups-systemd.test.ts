@@ -62,7 +62,7 @@ t.test('--systemd-cgroup: a transient scope per container, limits as unit proper
     $R kill --all "$A" KILL
     # The guest can be slow (tap runs another test file beside this one): wait for stopped.
     for i in $(seq 100); do $R state "$A" | grep -q '"status": "stopped"' && break; sleep 0.1; done
-    $R delete "$A"; report delete "$?"
+    report delete "$($R delete "$A" 2>&1; echo "rc=$?")"
     report unit-deleted "$(show $U -p LoadState -p ActiveState)"
 
     report refused "$($R create -b "$REFUSED" "$B" 2>&1; echo "rc=$?")"
@@ -70,7 +70,7 @@ t.test('--systemd-cgroup: a transient scope per container, limits as unit proper
 
     $R run -d -b "$SLICED" "$C" </dev/null >/tmp/sliced.out 2>&1; report sliced-run "$?"
     report sliced "$(cat /tmp/sliced.out)|$(cat /sys/fs/cgroup/runts.slice/runts-test.slice/box-$C.scope/pids.max)|$(show box-$C.scope -p Slice -p TasksMax)"
-    $R delete --force "$C"; report sliced-delete "$?"
+    report sliced-delete "$($R delete --force "$C" 2>&1; echo "rc=$?")"
     report sliced-unit "$(show box-$C.scope -p LoadState -p ActiveState)"
     report left "$(find /sys/fs/cgroup -name 'runts-sd-*' -o -name 'box-sd-*' | wc -l)|$(ls /run/runts-sd)"
   `;
@@ -110,7 +110,8 @@ t.test('--systemd-cgroup: a transient scope per container, limits as unit proper
   t.same((r['unit-updated'] ?? '').split('|').sort(), ['CPUWeight=20', `MemoryMax=${48 * MiB}`, 'TasksMax=30'], 'update sets the unit properties');
   t.equal(r['files-updated'], `${48 * MiB} 30 20`, 'and the files');
   t.equal(r.paused, '1|"status": "paused"');
-  t.equal(r.delete, '0');
+  // A loaded guest's systemd may be slow to report the stop job: a warning, not a failure.
+  t.match(r.delete, /(^|\|)rc=0$/, 'delete: status 0 (its output, if any, shown on failure)');
   t.equal(r['unit-deleted'], 'LoadState=not-found|ActiveState=inactive', 'delete: the unit is gone');
 
   t.match(r.refused, /linux\.resources\.blockIO\.weight: .*does not exist.*\|rc=1$/, 'a limit refused after the scope started: create fails naming the field');
@@ -122,7 +123,7 @@ t.test('--systemd-cgroup: a transient scope per container, limits as unit proper
   t.same([nullOpen, diskOpen], ['null-ok', 'disk-denied'], 'the device program works in systemd\'s scope');
   t.equal(pidsMax, '5');
   t.same(sliceProps.sort(), ['Slice=runts-test.slice', 'TasksMax=5'], 'the scope is in the slice systemd made for it');
-  t.equal(r['sliced-delete'], '0');
+  t.match(r['sliced-delete'], /(^|\|)rc=0$/, 'delete --force: status 0');
   t.equal(r['sliced-unit'], 'LoadState=not-found|ActiveState=inactive');
   t.equal(r.left, '0|', 'no cgroup and no state left');
 });
