@@ -426,12 +426,16 @@ export class DBusConnection {
     return conn;
   }
 
+  /**
+   * AUTH and BEGIN go in one write, as sd-bus clients send them. systemd's server (252) parses
+   * nothing it read together with BEGIN until more data arrives: a first call written after a
+   * separate BEGIN, and read along with it by a busy systemd, would never be answered.
+   */
   private authenticate(): void {
     const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
-    this.write(Buffer.from(`\0AUTH EXTERNAL ${uid}\r\n`));
+    this.write(Buffer.from(`\0AUTH EXTERNAL ${uid}\r\nBEGIN\r\n`));
     const line = this.readLine();
     if (!line.startsWith('OK ')) throw new Error(`D-Bus ${this.address}: authentication refused (${line.trim()})`);
-    this.write(Buffer.from('BEGIN\r\n'));
   }
 
   private write(data: Buffer): void {

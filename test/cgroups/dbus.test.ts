@@ -162,6 +162,19 @@ t.test('the client against a fake systemd: SASL, calls, skipped signals, JobRemo
   t.same(calls[3].body, ['runts-c1.scope', true, [['TasksMax', { signature: 't', value: '5n' }]]], 'runtime-only properties');
 });
 
+t.test('the first call is answered by a systemd that reads late: AUTH and BEGIN go in one write', async (t) => {
+  // systemd 252 left a StopUnit that it read together with a separate BEGIN unparsed until
+  // the client gave up (the fake reads as late and as lazily).
+  const fake = await fakeSystemd(t);
+  const conn = DBusConnection.connect(fake.socket, 2000);
+  try {
+    t.same(conn.call({ destination: 'org.freedesktop.systemd1', path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.systemd1.Manager', member: 'ResetFailedUnit', signature: 's', body: ['x.scope'] }), []);
+  } finally {
+    conn.close();
+  }
+  t.same((await fake.calls()).map((c) => c.member), ['ResetFailedUnit']);
+});
+
 t.test('no socket: a clear error', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-test-dbus-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -3,6 +3,8 @@
 // negotiation, as sd-bus clients such as busctl send it), answers Hello as a bus would, and
 // answers StartTransientUnit / StopUnit with a job path followed by that job's JobRemoved
 // signal (none for units whose name contains "slow"), SetUnitProperties with an empty reply and anything else with an error.
+// It reads as late and as lazily as a busy systemd 252: nothing for a while after its OK, and
+// what arrives in the same read as BEGIN is parsed only once more data comes.
 // Run as `node --import=tsx fake-systemd.ts SOCKET`: prints "ready", then one JSON line per
 // method call it received ({member, signature, body}), and exits when its stdin closes.
 import * as fs from 'node:fs';
@@ -62,17 +64,23 @@ function serve(socket: net.Socket): void {
   };
   socket.on('data', (chunk: Buffer) => {
     buf = Buffer.concat([buf, chunk]);
-    while (!authenticated) {
-      if (buf[0] === 0) buf = buf.subarray(1);
-      const end = buf.indexOf('\r\n');
-      if (end < 0) return;
-      const line = buf.toString('utf8', 0, end);
-      buf = buf.subarray(end + 2);
-      if (line === 'AUTH EXTERNAL') socket.write('DATA\r\n');
-      else if (line.startsWith('AUTH EXTERNAL ') || line === 'DATA') socket.write(`OK ${GUID}\r\n`);
-      else if (line === 'NEGOTIATE_UNIX_FD') socket.write('AGREE_UNIX_FD\r\n');
-      else if (line === 'BEGIN') authenticated = true;
-      else socket.write('ERROR\r\n');
+    if (!authenticated) {
+      while (!authenticated) {
+        if (buf[0] === 0) buf = buf.subarray(1);
+        const end = buf.indexOf('\r\n');
+        if (end < 0) return;
+        const line = buf.toString('utf8', 0, end);
+        buf = buf.subarray(end + 2);
+        if (line === 'AUTH EXTERNAL') socket.write('DATA\r\n');
+        else if (line.startsWith('AUTH EXTERNAL ') || line === 'DATA') {
+          socket.write(`OK ${GUID}\r\n`);
+          socket.pause();
+          setTimeout(() => socket.resume(), 50);
+        } else if (line === 'NEGOTIATE_UNIX_FD') socket.write('AGREE_UNIX_FD\r\n');
+        else if (line === 'BEGIN') authenticated = true;
+        else socket.write('ERROR\r\n');
+      }
+      return;
     }
     for (let decoded = decodeMessage(buf); decoded; decoded = decodeMessage(buf)) {
       buf = buf.subarray(decoded.length);
