@@ -134,6 +134,8 @@ function create(opts: CreateOptions): Created {
   const creator = { pid: process.pid, startTime: readStartTime(process.pid) ?? '' };
   let initPid = 0;
   let initStartTime = '';
+  /** launchInit returned: the init is ours to kill if create fails after that. */
+  let launched = false;
   /** The record as far as create has got; `creator` stays in it until the last write. */
   const record = (cgroupRecord: CgroupRecord = cgroups.record(), finished = false): ContainerRecord => ({
     ociVersion: spec.ociVersion,
@@ -213,6 +215,7 @@ function create(opts: CreateOptions): Created {
         resctrl?.apply(pid);
       },
     });
+    launched = true;
     crashPoint('create:created');
     if (!isAlive(initPid, initStartTime)) throw new RuntimeError(`container init ${initPid} exited during create`);
     const rec = record(cgroups.record(), true);
@@ -222,7 +225,8 @@ function create(opts: CreateOptions): Created {
     handle.close();
     return { pid: initPid, record: rec };
   } catch (err) {
-    if (initPid) {
+    // A failed launch killed and reaped the init itself: its pid may be another process's now.
+    if (initPid && launched) {
       try {
         // Our unreaped child (the helper forks it with CLONE_PARENT): the pid is still its.
         process.kill(initPid, 'SIGKILL');

@@ -2,11 +2,12 @@
 // the errno text, as the last "level":"error" line of a JSON --log, as a text log line on
 // stderr without --log, and with exit status 1 (255 for an exec that cannot start).
 // Nothing is left behind.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, runtsToFiles, tempDir, uniqueId, type BundleConfig, type RuntsResult } from '../lib';
+import { RUNTS_BIN, leakGuard, makeBundle, requireRoot, runtimeEnv, runts, runtsRoot, runtsToFiles, tempDir, uniqueId, type BundleConfig, type RuntsResult } from '../lib';
 
 interface LogLine {
   level: string;
@@ -116,4 +117,26 @@ t.test('exec failures in the init are reported with exit 255', async (t) => {
   t.match(textError(cwd.stderr), /exec failed: unable to start container process: chdir to cwd \("\/no-such-dir"\) set in config\.json failed: no such file or directory/, cwd.stderr.trim());
   t.match(JSON.parse((await runts(['--root', root, 'state', id])).stdout), { status: 'running' }, 'the container is unharmed');
   t.equal((await runts(['--root', root, 'delete', '--force', id])).code, 0, 'delete --force');
+});
+
+t.test('a create failing once its init exists kills that init once, never its pid after the reap', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const root = runtsRoot(t);
+  const dir = tempDir(t, 'err');
+  // A createRuntime hook runs while the init waits in its namespaces: it fails, and so does create.
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['true'],
+    config: (c) => {
+      c.hooks = { createRuntime: [{ path: '/bin/false' }] };
+    },
+  });
+  const id = uniqueId('err');
+  const trace = path.join(dir, 'trace');
+  const r = spawnSync('strace', ['-qq', '-e', 'trace=kill', '-o', trace, RUNTS_BIN, '--root', root, 'create', '--bundle', bundle, id], { encoding: 'utf8', env: runtimeEnv() });
+  t.equal(r.status, 1, `create fails: ${r.stderr.trim()}`);
+  const kills = fs.readFileSync(trace, 'utf8').split('\n').filter((l) => /^kill\(\d+, SIGKILL\)/.test(l));
+  t.equal(kills.length, 1, `one SIGKILL, for the init (${kills.join(' | ')})`);
+  t.match(kills[0], / = 0$/, 'and it found the init alive');
+  t.notOk(fs.existsSync(path.join(root, id)), 'no state dir');
 });
