@@ -226,7 +226,7 @@ function create(opts: CreateOptions): Created {
     return { pid: initPid, record: rec };
   } catch (err) {
     // A failed launch killed and reaped the init itself: its pid may be another process's now.
-    if (initPid && launched) {
+    if (launched) {
       try {
         // Our unreaped child (the helper forks it with CLONE_PARENT): the pid is still its.
         process.kill(initPid, 'SIGKILL');

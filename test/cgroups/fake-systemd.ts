@@ -80,6 +80,7 @@ function serve(socket: net.Socket): void {
         else if (line === 'BEGIN') authenticated = true;
         else socket.write('ERROR\r\n');
       }
+      // As sd-bus: whatever came in the same read as BEGIN waits for the next data.
       return;
     }
     for (let decoded = decodeMessage(buf); decoded; decoded = decodeMessage(buf)) {
