@@ -1,4 +1,4 @@
-// Security rule 15 (docs/SECURITY.md): the pty is allocated inside the container from its own
+// Security rule 15 (SECURITY.md): the pty is allocated inside the container from its own
 // devpts instance, after pivot_root, and only the master is sent over --console-socket.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -1,4 +1,4 @@
-// Security rules about file descriptors and the working directory (docs/SECURITY.md 4, 5, 10):
+// Security rules about file descriptors and the working directory (SECURITY.md 4, 5, 10):
 // fds inherited from the caller never reach the container (CVE-2024-21626), the cwd is
 // verified after chdir, and the waiting init holds exec.fifo only as an O_PATH fd.
 import { spawn } from 'node:child_process';

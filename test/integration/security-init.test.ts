@@ -1,4 +1,4 @@
-// Security rules about the init helper itself (docs/SECURITY.md 1, 2, 3 and 14): what sits
+// Security rules about the init helper itself (SECURITY.md 1, 2, 3 and 14): what sits
 // in the container's namespaces before the user's execve, what /proc/<pid>/exe exposes, whether
 // it can be inspected or outlive its runtime, and the order of the last steps before execve.
 import { execFileSync } from 'node:child_process';

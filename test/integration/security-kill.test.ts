@@ -1,4 +1,4 @@
-// Security rule 13 (docs/SECURITY.md): everything is killed through the cgroup (cgroup.kill on
+// Security rule 13 (SECURITY.md): everything is killed through the cgroup (cgroup.kill on
 // v2; freeze, signal, thaw on v1) when the PID namespace is shared or on delete --force.
 // The containers share the host's PID namespace and leave orphans behind that respawn each
 // other: killing only the init's process tree, or killing members one by one while the

@@ -1,4 +1,4 @@
-// Security rules about paths inside the rootfs (docs/SECURITY.md 6, 7, 8, 9): symlinks in the
+// Security rules about paths inside the rootfs (SECURITY.md 6, 7, 8, 9): symlinks in the
 // image never lead a mount, a mkdir or a mknod onto the host (CVE-2021-30465, CVE-2024-45310,
 // CVE-2026-41579), proc must be real procfs before anything is written to it (CVE-2019-16884,
 // CVE-2019-19921), and masking uses only a verified /dev/null and never follows the image's

@@ -1,4 +1,4 @@
-// Security rules about the state store and recorded PIDs (docs/SECURITY.md 11, 12): IDs never
+// Security rules about the state store and recorded PIDs (SECURITY.md 11, 12): IDs never
 // become paths outside the root, the root and state dirs are private, state.json is replaced
 // atomically, and a recycled PID is never signalled.
 import { execFileSync, spawn } from 'node:child_process';
