@@ -16,6 +16,7 @@
 import * as fs from 'node:fs';
 import type { LinuxDeviceCgroup } from '../spec/types';
 import { native } from '../native';
+import { deviceAccess } from './devices';
 
 // struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }
 const CTX_ACCESS_TYPE = 0;
@@ -77,14 +78,8 @@ function normalizeRule(rule: LinuxDeviceCgroup, index: number): DeviceRule {
   const typeName = rule.type ?? 'a';
   const types: Record<string, number | undefined> = { a: undefined, b: BPF_DEVCG_DEV_BLOCK, c: BPF_DEVCG_DEV_CHAR };
   if (!(typeName in types)) throw new Error(`${where}: invalid device type ${JSON.stringify(typeName)} (want a, b or c)`);
-  // runtime-spec: an absent access means all of rwm (as the validator reads it too).
-  const accessText = rule.access || 'rwm';
   let access = 0;
-  for (const c of accessText) {
-    const bit = ACCESS_BITS[c];
-    if (bit === undefined) throw new Error(`${where}: invalid device access ${JSON.stringify(accessText)} (want letters of rwm)`);
-    access |= bit;
-  }
+  for (const letter of deviceAccess(rule.access, where)) access |= ACCESS_BITS[letter]!;
   return {
     allow: rule.allow,
     type: types[typeName],

@@ -29,17 +29,25 @@ export function effectiveDeviceRules(rules: LinuxDeviceCgroup[] | undefined, dev
   return [...(rules ?? []), ...DEFAULT_DEVICE_RULES, ...created];
 }
 
+/**
+ * The rwm letters of a rule's access, in that order; absent or empty means all three. Other
+ * letters are ignored, as runc does (its Permissions set ignores them): clients send such
+ * accesses, e.g. "rwa". An access with none of r, w, m is refused.
+ */
+export function deviceAccess(access: string | undefined, field: string): string {
+  const letters = [...'rwm'].filter((letter) => !access || access.includes(letter)).join('');
+  if (letters === '') throw new ResourceError(`${field}.access: invalid access ${JSON.stringify(access)} (none of r, w, m)`);
+  return letters;
+}
+
 const id = (n: number | undefined) => (n === undefined || n === -1 ? '*' : String(n));
 
 /** One rule as a devices.allow / devices.deny line ("c 1:3 rwm", "a"). */
 export function deviceRuleLine(rule: LinuxDeviceCgroup, index: number): string {
   const type = rule.type ?? 'a';
-  const access = rule.access ?? 'rwm';
   const field = `linux.resources.devices[${index}]`;
   if (!['a', 'b', 'c'].includes(type)) throw new ResourceError(`${field}.type: invalid device type ${JSON.stringify(type)}`);
-  if (!/^[rwm]{1,3}$/.test(access) || new Set(access).size !== access.length) {
-    throw new ResourceError(`${field}.access: invalid access ${JSON.stringify(access)}`);
-  }
+  const access = deviceAccess(rule.access, field);
   if (type === 'a') return 'a';
   return `${type} ${id(rule.major)}:${id(rule.minor)} ${access}`;
 }

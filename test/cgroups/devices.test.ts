@@ -7,7 +7,13 @@ t.test('v1 lines', async (t) => {
   t.equal(deviceRuleLine({ allow: true, type: 'c', major: 1, minor: 3, access: 'rw' }, 0), 'c 1:3 rw');
   t.equal(deviceRuleLine({ allow: true, type: 'b', major: -1, access: 'm' }, 0), 'b *:* m');
   t.throws(() => deviceRuleLine({ allow: true, type: 'x' }, 2), /devices\[2\].type/);
-  t.throws(() => deviceRuleLine({ allow: true, type: 'c', access: 'rx' }, 0), /access/);
+  t.throws(() => deviceRuleLine({ allow: true, type: 'c', access: 'x' }, 0), /devices\[0\]\.access: invalid access "x" \(none of r, w, m\)/);
+});
+
+t.test('access letters besides rwm are ignored, as runc does (issue #12: "rwa")', async (t) => {
+  t.equal(deviceRuleLine({ allow: true, type: 'c', major: 1, minor: 3, access: 'rwa' }, 0), 'c 1:3 rw');
+  t.equal(deviceRuleLine({ allow: true, type: 'c', major: 1, minor: 3, access: 'mwrr' }, 0), 'c 1:3 rwm', 'rwm order, once each');
+  t.equal(deviceRuleLine({ allow: true, type: 'c', major: 1, minor: 3 }, 0), 'c 1:3 rwm', 'absent: all three');
 });
 
 t.test('order: the config\'s rules first (deny-all), then defaults, then linux.devices', async (t) => {
