@@ -251,6 +251,7 @@ void wait_for_start(int fifo) {
   apply_readonly_paths(plan);
   apply_masked_paths(plan);
   if (plan.root_readonly) make_root_readonly();
+  apply_root_propagation(plan);
   if (plan.has_hostname && sethostname(plan.hostname.data(), plan.hostname.size()) != 0)
     fail_errno("sethostname " + plan.hostname);
   if (plan.has_domainname && setdomainname(plan.domainname.data(), plan.domainname.size()) != 0)

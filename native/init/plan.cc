@@ -321,6 +321,7 @@ Plan decode_plan(const json::Value& v) {
   for (const json::Value& t : list(ns, "timeOffsets"))
     plan.time_offsets.push_back({str(t, "clock"), (long long)num(t, "secs"), (long long)num(t, "nanosecs")});
 
+  plan.setup_propagation = (unsigned long)num(v, "setupPropagation");
   plan.root_propagation = (unsigned long)num(v, "rootPropagation");
   for (const json::Value& op : list(v, "rootfsOps")) plan.rootfs_ops.push_back(decode_op(op));
   plan.no_pivot = flag(v, "noPivot");

@@ -133,6 +133,9 @@ struct Plan {
   unsigned long unshare_flags = 0;
   bool new_user = false;
   std::vector<TimeOffset> time_offsets;
+  // MS_* flags for "/" before any mount; 0: no mount namespace of its own (chroot only).
+  unsigned long setup_propagation = 0;
+  // MS_* flags for the container's "/" after every mount; 0: none.
   unsigned long root_propagation = 0;
   std::vector<RootfsOp> rootfs_ops;
   bool no_pivot = false;

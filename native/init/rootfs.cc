@@ -446,11 +446,13 @@ int make_path_in_root(int rootfd, const std::string& path, MakeLast last) {
 }
 
 int prepare_rootfs(const Plan& plan) {
-  if (plan.root_propagation != 0 && mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) != 0)
-    fail_errno("change propagation of /");
-  make_rootfs_parent_private(plan.rootfs);
-  if (mount(plan.rootfs.c_str(), plan.rootfs.c_str(), "bind", MS_BIND | MS_REC, nullptr) != 0)
-    fail_errno("mount rootfs " + plan.rootfs + " on itself");
+  // Without a mount namespace of its own every mount here would be the host's.
+  if (plan.setup_propagation != 0) {
+    if (mount(nullptr, "/", nullptr, plan.setup_propagation, nullptr) != 0) fail_errno("change propagation of /");
+    make_rootfs_parent_private(plan.rootfs);
+    if (mount(plan.rootfs.c_str(), plan.rootfs.c_str(), "bind", MS_BIND | MS_REC, nullptr) != 0)
+      fail_errno("mount rootfs " + plan.rootfs + " on itself");
+  }
   int rootfd = open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) fail_errno("open rootfs " + plan.rootfs);
   return rootfd;
@@ -462,7 +464,10 @@ void run_rootfs_ops(const Plan& plan, int rootfd) {
 }
 
 void enter_rootfs(const Plan& plan, int rootfd) {
-  if (plan.no_pivot) {
+  if (plan.setup_propagation == 0) {
+    if (fchdir(rootfd) != 0) fail_errno("chdir to rootfs " + plan.rootfs);
+    if (chroot(".") != 0) fail_errno("chroot to rootfs " + plan.rootfs);
+  } else if (plan.no_pivot) {
     if (fchdir(rootfd) != 0) fail_errno("chdir to rootfs " + plan.rootfs);
     if (mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) fail_errno("move rootfs " + plan.rootfs + " to /");
     if (chroot(".") != 0) fail_errno("chroot to rootfs " + plan.rootfs);
@@ -559,6 +564,11 @@ void apply_masked_paths(const Plan& plan) {
   }
   close(null_fd);
   close(root);
+}
+
+void apply_root_propagation(const Plan& plan) {
+  if (plan.root_propagation != 0 && mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) != 0)
+    fail_errno("apply linux.rootfsPropagation to the container's /");
 }
 
 void make_root_readonly() {

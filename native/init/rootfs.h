@@ -17,12 +17,14 @@ int open_in_root(int rootfd, const std::string& path, int extra_flags = 0);
 int make_path_in_root(int rootfd, const std::string& path, MakeLast last);
 
 // Sets "/" propagation, binds plan.rootfs onto itself and returns an O_PATH fd of it.
+// Without a mount namespace of its own (setup_propagation 0) it only opens the rootfs.
 int prepare_rootfs(const Plan& plan);
 
 // Runs plan.rootfs_ops in order against rootfd.
 void run_rootfs_ops(const Plan& plan, int rootfd);
 
-// Makes the rootfs the root ("/") of this mount namespace and chdirs there.
+// Makes the rootfs the root ("/") of this mount namespace and chdirs there; without a
+// mount namespace of its own, chroots into it instead (changing no mount).
 void enter_rootfs(const Plan& plan, int rootfd);
 
 // Steps applied after enter_rootfs, on the container's own view of its filesystem.
@@ -30,3 +32,6 @@ void apply_sysctl(const Plan& plan);
 void apply_readonly_paths(const Plan& plan);
 void apply_masked_paths(const Plan& plan);
 void make_root_readonly();
+// Gives the container's "/" linux.rootfsPropagation, last: unbindable would stop the binds
+// that readonly and masked paths make.
+void apply_root_propagation(const Plan& plan);

@@ -7,7 +7,7 @@ import type { Hierarchy } from '../cgroups/hierarchy';
 import { hostCgroupDir } from '../cgroups/hierarchy';
 import { CAPABILITY_NUMBERS, capabilityNumbers } from './capabilities';
 import { sourceMountFlags, withLockedFlags } from './locked-flags';
-import { MS, parseMountOptions, type ParsedMountOptions } from './mount-options';
+import { MS, PROPAGATION_OPTIONS, parseMountOptions, type ParsedMountOptions } from './mount-options';
 import { RLIMIT_NUMBERS, rlimitValue } from './rlimits';
 import { idMapText } from './id-maps';
 import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanIdmap, PlanProcess, PlanSeccomp, RootfsOp } from './types';
@@ -98,7 +98,8 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   const lsm = lazyLsm(inputs.lsm);
   // runc applies it regardless and the first mount fails with EINVAL; say why instead.
   if (linux.mountLabel && !lsm().selinux) throw new PlanError(selinuxMissing('selinux mount label').message);
-  const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
+  if (!spec.root) throw new PlanError('root must be specified');
+  const rootfs = path.resolve(bundle, spec.root.path);
   const namespaces = planNamespaces(spec);
   const userJoin = namespaces.join.find((ns) => ns.type === 'user');
   // A joined user namespace cannot mknod either.
@@ -125,12 +126,17 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     containerUserns,
     mountLabel: linux.mountLabel ?? '',
   };
+  // Without a mount namespace of its own the container gets no mount at all (the spec
+  // checks refused every field that needs one): no devices, no /dev links, only the cwd.
+  const privateMounts = types.has('mount');
   const rootfsOps: RootfsOp[] = [];
-  for (const mount of spec.mounts ?? []) {
-    rootfsOps.push(...mountOps(mount, ctx));
+  if (privateMounts) {
+    for (const mount of spec.mounts ?? []) {
+      rootfsOps.push(...mountOps(mount, ctx));
+    }
+    rootfsOps.push(...deviceOps(spec, inUserNs));
+    rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
   }
-  rootfsOps.push(...deviceOps(spec, inUserNs));
-  rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
   if (spec.process?.cwd) rootfsOps.push({ op: 'mkdir', path: path.posix.normalize(spec.process.cwd) });
 
   const hooks = spec.hooks ?? {};
@@ -139,7 +145,8 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     containerId: inputs.id,
     rootfs,
     namespaces,
-    rootPropagation: rootPropagation(linux.rootfsPropagation),
+    setupPropagation: privateMounts ? setupPropagation(linux.rootfsPropagation) : 0,
+    rootPropagation: privateMounts ? finalRootPropagation(linux.rootfsPropagation) : 0,
     rootfsOps,
     noPivot: inputs.noPivot,
     rootReadonly: spec.root?.readonly === true,
@@ -160,14 +167,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     // Decided by create once the cgroups exist (src/cgroups/join.ts).
     cgroupJoin: null,
   };
-  if ((plan.hostname !== null || plan.domainname !== null) && !hasNewNamespace(spec, 'uts')) {
-    throw new PlanError('unable to set hostname or domainname without a private UTS namespace');
-  }
   return { plan, warnings, notes };
-}
-
-function hasNewNamespace(spec: Spec, type: NamespaceType): boolean {
-  return (spec.linux?.namespaces ?? []).some((ns) => ns.type === type && !ns.path);
 }
 
 function planNamespaces(spec: Spec): InitPlan['namespaces'] {
@@ -191,27 +191,34 @@ function planNamespaces(spec: Spec): InitPlan['namespaces'] {
   return { join, unshareFlags, newUser, timeOffsets };
 }
 
-function rootPropagation(value: string | undefined): number {
-  switch (value ?? 'rslave') {
-    case 'private':
-      return MS.PRIVATE;
-    case 'rprivate':
-      return MS.PRIVATE | MS.REC;
-    case 'slave':
-      return MS.SLAVE;
-    case 'rslave':
-      return MS.SLAVE | MS.REC;
-    case 'shared':
-      return MS.SHARED;
-    case 'rshared':
-      return MS.SHARED | MS.REC;
-    case 'unbindable':
-      return MS.UNBINDABLE;
-    case 'runbindable':
-      return MS.UNBINDABLE | MS.REC;
-    default:
-      throw new PlanError(`linux.rootfsPropagation: unknown propagation "${value}"`);
-  }
+/**
+ * The propagation of "/" right after the mount namespace exists, before any mount: rslave,
+ * so that nothing done while building the rootfs reaches the host. For shared and rshared,
+ * what was shared stays shared (as in runc): a volume bound from a shared host mount joins
+ * the host's peer group, which is what mountPropagation Bidirectional needs. Either way the
+ * rootfs's parent mount is then made private if shared (pivot_root requires it).
+ */
+function setupPropagation(value: string | undefined): number {
+  const flags = propagationFlags(value ?? 'rslave');
+  return flags & MS.SHARED ? flags : MS.SLAVE | MS.REC;
+}
+
+/**
+ * What linux.rootfsPropagation promises for the container's root mount, applied to its "/"
+ * once every mount is in place (unbindable earlier would stop the binds that build it). The
+ * slave kinds are left as the setup made them, keeping the volumes' own propagation options;
+ * 0: nothing to apply.
+ */
+function finalRootPropagation(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const flags = propagationFlags(value);
+  return flags & MS.SLAVE ? 0 : flags;
+}
+
+function propagationFlags(value: string): number {
+  const flags = PROPAGATION_OPTIONS[value];
+  if (flags === undefined) throw new PlanError(`linux.rootfsPropagation: unknown propagation "${value}"`);
+  return flags;
 }
 
 function mountOps(mount: Mount, ctx: MountContext): RootfsOp[] {

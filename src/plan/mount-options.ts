@@ -57,7 +57,8 @@ const FLAG_OPTIONS: Record<string, { clear: boolean; flag: number }> = {
   loud: { clear: true, flag: MS.SILENT },
 };
 
-const PROPAGATION_OPTIONS: Record<string, number> = {
+/** Propagation mount options, and the values of linux.rootfsPropagation, as mount(2) flags. */
+export const PROPAGATION_OPTIONS: Readonly<Record<string, number>> = {
   private: MS.PRIVATE,
   rprivate: MS.PRIVATE | MS.REC,
   shared: MS.SHARED,

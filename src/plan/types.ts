@@ -259,8 +259,13 @@ export interface InitPlan {
   /** Absolute host path of the rootfs. */
   rootfs: string;
   namespaces: PlanNamespaces;
-  /** mount(2) flags for "/" right after the mount namespace exists (MS_SLAVE|MS_REC by
-   *  default, or linux.rootfsPropagation). 0 when no new mount namespace. */
+  /** mount(2) flags for "/" right after the mount namespace exists, before any mount
+   *  (MS_SLAVE|MS_REC, or MS_SHARED[|MS_REC] for rootfsPropagation shared/rshared).
+   *  0: the container has no mount namespace of its own; the helper then changes no mount,
+   *  runs only the rootfs ops (a cwd mkdir) and enters the rootfs with chroot. */
+  setupPropagation: number;
+  /** mount(2) flags applied to the container's "/" once every mount, masked and readonly
+   *  path is in place (linux.rootfsPropagation); 0: none. */
   rootPropagation: number;
   /** Operations that build the rootfs, in order, before pivot_root. */
   rootfsOps: RootfsOp[];

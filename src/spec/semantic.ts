@@ -74,7 +74,10 @@ export function checkSemantics(spec: Spec, opts: ValidateOptions): { spec: Spec;
   const namespaces = new NamespaceSet(linux.namespaces ?? []);
 
   for (const field of KERNEL_BOUND_FIELDS) checkNoNulBytes(spec[field], `/${field}`, checker);
+  // runtime-spec: REQUIRED on Linux; runc refuses a config without it ("root must be specified").
+  if (!spec.root) checker.fail('/root', 'is required on Linux');
   checkNamespaces(namespaces, checker);
+  if (!namespaces.has('mount')) checkWithoutMountNamespace(spec, checker);
   checkIdMappings(linux, namespaces, checker);
   checkTimeOffsets(linux, namespaces, checker);
   checkUtsFields(spec, namespaces, checker);
@@ -163,7 +166,27 @@ function checkNamespaces(namespaces: NamespaceSet, checker: Checker): void {
   namespaces.entries.forEach((ns, index) => {
     if (ns.path) checkNamespacePath(ns.type, ns.path, `/linux/namespaces/${index}/path`, checker);
   });
-  if (!namespaces.has('mount')) checker.fail('/linux/namespaces', 'a mount namespace is required');
+}
+
+/**
+ * Without a mount namespace of its own the container shares the runtime's (runtime-spec: an
+ * unlisted namespace is inherited), so the init changes no mount at all and only chroots into
+ * root.path. runc 1.1 would instead make the host's / rslave and mount into the host; every
+ * field that needs mounts is refused here, naming it.
+ */
+function checkWithoutMountNamespace(spec: Spec, checker: Checker): void {
+  const linux = spec.linux ?? {};
+  const why = 'requires a mount namespace (linux.namespaces has none)';
+  if (spec.mounts?.length) checker.fail('/mounts', why);
+  if (spec.root?.readonly) checker.fail('/root/readonly', why);
+  if (linux.rootfsPropagation) checker.fail('/linux/rootfsPropagation', why);
+  if (linux.devices?.length) checker.fail('/linux/devices', why);
+  if (linux.maskedPaths?.length) checker.fail('/linux/maskedPaths', why);
+  if (linux.readonlyPaths?.length) checker.fail('/linux/readonlyPaths', why);
+  // They are written through the container's /proc/sys, which only a mount can provide.
+  if (Object.keys(linux.sysctl ?? {}).length > 0) checker.fail('/linux/sysctl', why);
+  // The pty comes from the container's own devpts (security rule 15), a mount.
+  if (spec.process?.terminal) checker.fail('/process/terminal', why);
 }
 
 /** statfs f_type of nsfs, where namespace files live. */
@@ -225,10 +248,18 @@ function checkTimeOffsets(linux: Linux, namespaces: NamespaceSet, checker: Check
   }
 }
 
+/**
+ * A UTS namespace joined by path is fine (CRI-O hands every container of a pod its pinned
+ * namespace with the pod's hostname); only the runtime's own UTS namespace is refused.
+ */
 function checkUtsFields(spec: Spec, namespaces: NamespaceSet, checker: Checker): void {
-  if (namespaces.has('uts')) return;
-  if (spec.hostname) checker.fail('/hostname', 'setting the hostname requires a UTS namespace');
-  if (spec.domainname) checker.fail('/domainname', 'setting the domainname requires a UTS namespace');
+  for (const field of ['hostname', 'domainname'] as const) {
+    if (!spec[field]) continue;
+    if (!namespaces.has('uts')) checker.fail(`/${field}`, `setting the ${field} requires a UTS namespace`);
+    if (isRuntimeNamespace(namespaces, 'uts', checker)) {
+      checker.fail(`/${field}`, `unable to set the ${field} in the runtime's own UTS namespace (linux.namespaces joins it by path)`);
+    }
+  }
 }
 
 /**
@@ -245,7 +276,7 @@ function checkSysctls(linux: Linux, namespaces: NamespaceSet, checker: Checker):
       continue;
     }
     if (name.startsWith('net.')) {
-      hostNetwork ??= usesHostNetwork(namespaces, checker);
+      hostNetwork ??= !namespaces.has('network') || isRuntimeNamespace(namespaces, 'network', checker);
       if (hostNetwork) checker.fail(pointer, `sysctl "${name}" is not allowed in the host's network namespace`);
       continue;
     }
@@ -264,11 +295,11 @@ function dotSeparatedSysctl(key: string): string {
   return key.replace(/[./]/g, (c) => (c === '/' ? '.' : '/'));
 }
 
-function usesHostNetwork(namespaces: NamespaceSet, checker: Checker): boolean {
-  if (!namespaces.has('network')) return true;
-  const path = namespaces.pathOf('network');
+/** Whether linux.namespaces joins, by path, the runtime's own namespace of that type. */
+function isRuntimeNamespace(namespaces: NamespaceSet, type: LinuxNamespaceType, checker: Checker): boolean {
+  const path = namespaces.pathOf(type);
   if (path === undefined) return false;
-  const ownPath = '/proc/self/ns/net';
+  const ownPath = `/proc/self/ns/${KERNEL_NAMESPACE_NAMES[type]}`;
   const [joined, own] = [path, ownPath].map((p) => {
     try {
       return statSync(p);

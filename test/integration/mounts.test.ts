@@ -245,29 +245,6 @@ t.test('a relative bind source is taken relative to the bundle', async (t) => {
   t.equal(result.stdout, 'next to config.json\n');
 });
 
-t.test('linux.rootfsPropagation sets how / propagates', async (t) => {
-  if (!requireRoot(t)) return;
-  leakGuard(t);
-  const dir = tempDir(t, 'bundle');
-  await whileShared(dir, async () => {
-    const made = await makeBundle(dir, { args: ['cat', '/proc/self/mountinfo'] });
-    const rootTags = async (propagation: string | undefined) => {
-      made.config.linux!.rootfsPropagation = propagation;
-      fs.writeFileSync(made.configPath, JSON.stringify(made.config));
-      const result = await runBundle(t, made);
-      t.equal(result.code, 0, `rootfsPropagation ${propagation}: ${result.stderr.trim()}`);
-      if (result.code !== 0) return ['(the container failed)'];
-      return tagKinds(mountAt(parseMountinfo(result.stdout), '/'));
-    };
-    t.same(await rootTags(undefined), ['master'], 'default (rslave): / is a slave of the shared host mount');
-    // As with runc, the parent of the rootfs is made private for pivot_root: no tags remain.
-    for (const propagation of ['private', 'slave', 'shared', 'unbindable']) {
-      t.same(await rootTags(propagation), [], `${propagation}: / has no propagation tags`);
-    }
-  });
-  t.same(readMountsUnder(dir), [], 'no container mount propagated back to the host');
-});
-
 t.test('per-mount propagation options', async (t) => {
   if (!requireRoot(t)) return;
   leakGuard(t);
@@ -322,13 +299,6 @@ t.test('propagation in action: host mounts reach a slave bind, not a private one
     }
   });
 });
-
-/** Host mounts strictly below `dir`. */
-function readMountsUnder(dir: string): string[] {
-  return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))
-    .map((m) => m.mountPoint)
-    .filter((p) => p.startsWith(`${dir}/`));
-}
 
 t.test('pivot_root by default, --no-pivot too: only the container\'s mounts are visible', async (t) => {
   if (!requireRoot(t)) return;

@@ -256,12 +256,30 @@ t.test('capabilities above the kernel last_cap are unknown', async (t) => {
   t.match(warnings[0], /CAP_BPF/);
 });
 
-t.test('hostname needs a new UTS namespace', async (t) => {
+t.test('hostname: set in a new UTS namespace or in one joined by path (CRI-O pods)', async (t) => {
   const spec = baseSpec();
   spec.hostname = 'box';
   t.equal(buildPlan(inputs(spec)).plan.hostname, 'box');
-  spec.linux!.namespaces = [{ type: 'mount' }];
-  t.throws(() => buildPlan(inputs(spec)), { message: /private UTS namespace/ });
+  spec.linux!.namespaces = [{ type: 'mount' }, { type: 'uts', path: '/var/run/utsns/pod' }];
+  const { plan } = buildPlan(inputs(spec));
+  t.equal(plan.hostname, 'box');
+  t.same(plan.namespaces.join, [{ type: 'uts', path: '/var/run/utsns/pod' }]);
+});
+
+t.test('no mount namespace: no mount, no device, no propagation; only the cwd is made', async (t) => {
+  const spec = baseSpec();
+  spec.linux!.namespaces = [{ type: 'pid' }, { type: 'uts' }];
+  spec.process!.cwd = '/work';
+  const { plan } = buildPlan(inputs(spec));
+  t.same(plan.rootfsOps, [{ op: 'mkdir', path: '/work' }]);
+  t.equal(plan.setupPropagation, 0, 'the helper changes no mount and chroots');
+  t.equal(plan.rootPropagation, 0);
+});
+
+t.test('root is required', async (t) => {
+  const spec = baseSpec();
+  delete spec.root;
+  t.throws(() => buildPlan(inputs(spec)), { message: 'root must be specified' });
 });
 
 t.test('no process: the plan carries none; hooks split by where they run', async (t) => {
@@ -283,11 +301,25 @@ t.test('linux.netDevices: the init lends a netlink socket only when devices are 
 
 t.test('rootfsPropagation and root.readonly', async (t) => {
   const spec = baseSpec();
-  t.equal(buildPlan(inputs(spec)).plan.rootPropagation, MS.SLAVE | MS.REC, 'rslave by default');
-  spec.linux!.rootfsPropagation = 'private';
+  const propagation = (value?: NonNullable<Spec['linux']>['rootfsPropagation']) => {
+    spec.linux!.rootfsPropagation = value;
+    const { setupPropagation, rootPropagation } = buildPlan(inputs(spec)).plan;
+    return [setupPropagation, rootPropagation];
+  };
+  // Setup: rslave (nothing reaches the host) unless shared, where volumes keep the host's
+  // peer groups. After: the value for the container's root, but for the slave kinds, which
+  // the setup already gave it (and which must not undo the volumes' own options).
+  t.same(propagation(undefined), [MS.SLAVE | MS.REC, 0], 'rslave by default');
+  t.same(propagation('rslave'), [MS.SLAVE | MS.REC, 0]);
+  t.same(propagation('slave'), [MS.SLAVE | MS.REC, 0]);
+  t.same(propagation('private'), [MS.SLAVE | MS.REC, MS.PRIVATE]);
+  t.same(propagation('rprivate'), [MS.SLAVE | MS.REC, MS.PRIVATE | MS.REC]);
+  t.same(propagation('shared'), [MS.SHARED, MS.SHARED]);
+  t.same(propagation('rshared'), [MS.SHARED | MS.REC, MS.SHARED | MS.REC]);
+  t.same(propagation('unbindable'), [MS.SLAVE | MS.REC, MS.UNBINDABLE]);
+  t.same(propagation('runbindable'), [MS.SLAVE | MS.REC, MS.UNBINDABLE | MS.REC]);
   spec.root!.readonly = true;
   const { plan } = buildPlan(inputs(spec));
-  t.equal(plan.rootPropagation, MS.PRIVATE);
   t.equal(plan.rootReadonly, true);
   t.equal(plan.rootfs, path.join(bundle, 'rootfs'));
 });

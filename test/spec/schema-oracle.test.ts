@@ -68,6 +68,29 @@ t.test('upstream fixtures get the official verdicts', { skip }, async (t) => {
   }
 });
 
+/**
+ * Where the project's schema accepts more than the official one, on purpose: runc accepts it
+ * and a real client sends it. Each entry is a document change, and the client that needs it.
+ */
+const WIDENINGS: { change: string; path: Path; value: Json; client: string }[] = [
+  ...['rshared', 'rslave', 'rprivate', 'runbindable'].map((value) => ({
+    change: `linux.rootfsPropagation "${value}"`,
+    path: ['linux', 'rootfsPropagation'],
+    value,
+    client:
+      'containerd CRI (rshared for mountPropagation Bidirectional, rslave for HostToContainer); runc accepts every propagation of its mount options',
+  })),
+];
+
+t.test('each recorded widening: the official schema rejects it, ours accepts it', { skip }, async (t) => {
+  const official = loadOfficial();
+  for (const { change, path, value, client } of WIDENINGS) {
+    const doc = setAt(everyFieldConfig as Json, path, value);
+    t.notOk(official.config(doc), `${change}: official rejects`);
+    t.ok(validateConfig(doc), `${change}: accepted for ${client}`);
+  }
+});
+
 /** Every enum string of the official schemas, and each numeric limit with its neighbours (±1, +0.5). */
 function probeValues(schemas: Json[]): { strings: Set<string>; numbers: Set<number> } {
   const strings = new Set<string>();

@@ -2,6 +2,8 @@
 // config it accepts and one it rejects, and the exact message of the rejection.
 
 import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { validateConfig, type ValidateOptions } from '../../src/spec/validate';
 import type { Spec } from '../../src/spec/types';
 import runcSpecConfig from './data/runc-spec-config.json';
@@ -65,9 +67,41 @@ t.test('namespace paths must be namespaces of their type', async (t) => {
   );
 });
 
-t.test('a mount namespace is required', async (t) => {
-  rejects(t, 'no mount namespace', withoutNamespace('mount'), 'config.json: /linux/namespaces: a mount namespace is required');
-  rejects(t, 'no linux section', (s) => delete s.linux, 'config.json: /linux/namespaces: a mount namespace is required');
+t.test('root is required on Linux (runc: "root must be specified")', async (t) => {
+  rejects(t, 'no root', (s) => delete s.root, 'config.json: /root: is required on Linux');
+});
+
+t.test('without a mount namespace, every field that needs one is refused, naming it (issue #12)', async (t) => {
+  // What is left of the base config once nothing needs a mount.
+  const noMounts = (s: any) => {
+    withoutNamespace('mount')(s);
+    delete s.mounts;
+    delete s.root.readonly;
+    delete s.linux.maskedPaths;
+    delete s.linux.readonlyPaths;
+  };
+  accepts(t, 'no mount namespace, nothing that needs one', noMounts);
+  accepts(t, 'and no linux section at all', (s) => {
+    noMounts(s);
+    delete s.linux;
+    delete s.hostname;
+  });
+  const refused: [string, string, (s: any) => void][] = [
+    ['/mounts', 'mounts', (s) => (s.mounts = [{ destination: '/tmp', type: 'tmpfs', source: 'tmpfs' }])],
+    ['/root/readonly', 'a read-only root', (s) => (s.root.readonly = true)],
+    ['/linux/rootfsPropagation', 'rootfsPropagation', (s) => (s.linux.rootfsPropagation = 'rshared')],
+    ['/linux/devices', 'devices', (s) => (s.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }])],
+    ['/linux/maskedPaths', 'masked paths', (s) => (s.linux.maskedPaths = ['/proc/kcore'])],
+    ['/linux/readonlyPaths', 'readonly paths', (s) => (s.linux.readonlyPaths = ['/proc/sys'])],
+    ['/linux/sysctl', 'sysctls', (s) => (s.linux.sysctl = { 'net.ipv4.ip_forward': '1' })],
+    ['/process/terminal', 'a terminal', (s) => (s.process.terminal = true)],
+  ];
+  for (const [pointer, name, edit] of refused) {
+    rejects(t, name, (s) => {
+      noMounts(s);
+      edit(s);
+    }, `config.json: ${pointer}: requires a mount namespace (linux.namespaces has none)`, { ...detached, consoleSocket: '/dev/null' });
+  }
 });
 
 t.test('user namespaces and ID mappings', async (t) => {
@@ -102,7 +136,32 @@ t.test('time offsets need a new time namespace', async (t) => {
 });
 
 t.test('hostname and domainname need a UTS namespace', async (t) => {
-  accepts(t, 'a joined UTS namespace', (s) => (s.linux.namespaces[namespaceIndex(s, 'uts')].path = '/proc/self/ns/uts'));
+  // CRI-O: every container of a pod joins the pod's pinned UTS namespace, with its hostname.
+  const other = spawn('unshare', ['--user', '--uts', 'sleep', '60'], { stdio: 'ignore' });
+  t.teardown(() => other.kill('SIGKILL'));
+  const otherUts = `/proc/${other.pid}/ns/uts`;
+  while (readlinkSync(otherUts) === readlinkSync('/proc/self/ns/uts')) await new Promise((r) => setTimeout(r, 10));
+  accepts(t, 'a UTS namespace joined by path', (s) => (s.linux.namespaces[namespaceIndex(s, 'uts')].path = otherUts));
+  rejects(
+    t,
+    "the runtime's own UTS namespace",
+    (s) => (s.linux.namespaces[namespaceIndex(s, 'uts')].path = '/proc/self/ns/uts'),
+    "config.json: /hostname: unable to set the hostname in the runtime's own UTS namespace (linux.namespaces joins it by path)",
+  );
+  rejects(
+    t,
+    "a domainname in the runtime's own UTS namespace",
+    (s) => {
+      s.linux.namespaces[namespaceIndex(s, 'uts')].path = '/proc/self/ns/uts';
+      delete s.hostname;
+      s.domainname = 'example.org';
+    },
+    "config.json: /domainname: unable to set the domainname in the runtime's own UTS namespace (linux.namespaces joins it by path)",
+  );
+  accepts(t, "the runtime's own UTS namespace without a hostname", (s) => {
+    s.linux.namespaces[namespaceIndex(s, 'uts')].path = '/proc/self/ns/uts';
+    delete s.hostname;
+  });
   accepts(t, 'no UTS namespace and no hostname', (s) => {
     withoutNamespace('uts')(s);
     delete s.hostname;
