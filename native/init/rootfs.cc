@@ -225,7 +225,9 @@ class RootfsBuilder {
     int mnt = open_in_root(rootfd_, op.target, kernel_fs ? O_NOFOLLOW : 0);
     if (mnt < 0) fail_errno(what + ": reopen mountpoint");
     check_inside(mnt, what);
-    if (op.fstype == "proc" && !is_procfs(mnt)) fail(what + ": mounted filesystem is not procfs");
+    // Security rule 8: /proc is procfs, a fresh one or a bind of one (checked again here: the
+    // bind's source may have changed since the plan was made).
+    if ((op.fstype == "proc" || op.target == "/proc") && !is_procfs(mnt)) fail(what + ": mounted filesystem is not procfs");
     if (image_dir >= 0) {
       int tmpfs_root = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (tmpfs_root < 0) fail_errno(what + ": open the new tmpfs");

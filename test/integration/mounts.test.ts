@@ -429,3 +429,15 @@ t.test('maskedPaths and readonlyPaths', async (t) => {
   t.equal(fs.readFileSync(path.join(data, 'hello.txt'), 'utf8'), 'hello from the host\n', 'the host file is untouched');
   t.notOk(fs.existsSync(path.join(data, 'not-there')) || fs.existsSync(path.join(data, 'absent')), 'missing paths are skipped, not created');
 });
+
+t.test('a bind of the host /proc at /proc in the host pid namespace, as runc allows it (issue #12 item 11)', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const out = await runIn(t, WITH_MOUNTINFO(`test -e /proc/${process.pid}/stat && echo host-pids; { echo 1 > /proc/sys/kernel/ns_last_pid; } 2>&1; true`), (c) => {
+    c.linux!.namespaces = c.linux!.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+    c.mounts = c.mounts.map((m: { destination: string }) => (m.destination === '/proc' ? { destination: '/proc', type: 'bind', source: '/proc', options: ['rbind', 'nosuid', 'noexec', 'nodev'] } : m));
+  });
+  const { mounts, rest } = splitMountinfo(out);
+  t.equal(mountAt(mounts, '/proc')?.fsType, 'proc', 'procfs at /proc');
+  t.same(rest, ['host-pids', "sh: can't create /proc/sys/kernel/ns_last_pid: Read-only file system"], "the host's processes show; readonlyPaths still cover it");
+});
