@@ -568,3 +568,19 @@ void make_root_readonly() {
   attr.attr_set = MOUNT_ATTR_RDONLY;
   if (mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof attr) != 0) fail_errno("remount / read-only");
 }
+
+void finish_readonly_mounts(const Plan& plan) {
+  if (plan.late_readonly_mounts.empty()) return;
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) fail_errno("open /");
+  for (const std::string& path : plan.late_readonly_mounts) {
+    // The mount made at `path` is on top there; a symlink put there since is not followed.
+    int fd = open_in_root(root, path, O_NOFOLLOW);
+    if (fd < 0) fail_errno("remount " + path + " read-only");
+    struct mount_attr attr = {};
+    attr.attr_set = MOUNT_ATTR_RDONLY;
+    if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) fail_errno("remount " + path + " read-only");
+    close(fd);
+  }
+  close(root);
+}

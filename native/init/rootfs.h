@@ -30,3 +30,5 @@ void apply_sysctl(const Plan& plan);
 void apply_readonly_paths(const Plan& plan);
 void apply_masked_paths(const Plan& plan);
 void make_root_readonly();
+// Makes plan.late_readonly_mounts read-only (the mount itself, not the ones below it).
+void finish_readonly_mounts(const Plan& plan);

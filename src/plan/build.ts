@@ -76,6 +76,8 @@ interface MountContext {
   sysfsForbidden: boolean;
   /** A new user namespace sharing the runtime's pid namespace: proc cannot be mounted. */
   procForbidden: boolean;
+  /** Filled in: the mounts made read-write now and read-only at the end (lateReadonly). */
+  lateReadonly: string[];
   /** The container has a pid namespace (new or joined): a bind of a host procfs is refused. */
   hasPidNs: boolean;
   rootless: PlanInputs['rootless'];
@@ -124,6 +126,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     sysfsForbidden: namespaces.newUser && !types.has('network'),
     procForbidden: namespaces.newUser && !types.has('pid'),
     hasPidNs: types.has('pid'),
+    lateReadonly: [],
     rootless: inputs.rootless,
     mountinfo: () => (mountinfo ??= readFileSync('/proc/self/mountinfo', 'utf8')),
     containerUserns,
@@ -133,8 +136,11 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   for (const mount of spec.mounts ?? []) {
     rootfsOps.push(...mountOps(mount, ctx));
   }
-  rootfsOps.push(...deviceOps(spec, inUserNs));
-  rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
+  // A bind mount at /dev brings its own devices: runc then makes no devices, links or ptmx.
+  if (!(spec.mounts ?? []).some((m) => path.posix.normalize(m.destination) === '/dev' && parseMountOptions(m.options).bind)) {
+    rootfsOps.push(...deviceOps(spec, inUserNs));
+    rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
+  }
   if (spec.process?.cwd) rootfsOps.push({ op: 'mkdir', path: path.posix.normalize(spec.process.cwd) });
 
   const hooks = spec.hooks ?? {};
@@ -148,6 +154,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     noPivot: inputs.noPivot,
     rootReadonly: spec.root?.readonly === true,
     readonlyPaths: (linux.readonlyPaths ?? []).map((p) => path.posix.normalize(p)),
+    lateReadonlyMounts: ctx.lateReadonly,
     maskedPaths: (linux.maskedPaths ?? []).map((p) => path.posix.normalize(p)),
     maskedDirLabel: linux.mountLabel || null,
     sysctl: Object.entries(linux.sysctl ?? {}),
@@ -337,13 +344,20 @@ function mountOpsWithoutAttrs(mount: Mount, target: string, opts: ParsedMountOpt
   if (mount.type === 'cgroup' || mount.type === 'cgroup2') {
     return cgroupMountOps(target, opts.flags, hierarchies, newCgroupNs, new Set(ctx.rootless?.unjoinedHierarchies ?? []));
   }
+  // As runc: a tmpfs or /dev is filled after it is mounted (devices, links, the mountpoints of
+  // the mounts below it, tmpcopyup), so it is made read-only only at the end.
+  let flags = opts.flags;
+  if ((flags & MS.RDONLY) !== 0 && (mount.type === 'tmpfs' || target === '/dev')) {
+    flags &= ~MS.RDONLY;
+    ctx.lateReadonly.push(target);
+  }
   return [
     {
       op: 'mount',
       source: mount.source ?? mount.type ?? 'none',
       target,
       fstype: mount.type ?? 'none',
-      flags: opts.flags,
+      flags,
       data: withMountLabel(opts.data, mount.type ?? '', mountLabel),
       mkdir: 'dir',
       remountFlags: 0,

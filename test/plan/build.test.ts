@@ -327,6 +327,26 @@ t.test('inside /proc only what lxcfs emulates may be covered, as in runc', async
   t.throws(() => buildPlan(inputs(spec)), { message: /\/proc\/sys cannot be mounted because it is inside \/proc/ });
 });
 
+t.test('read-only tmpfs and /dev are mounted read-write and made read-only last; a bound /dev gets no devices', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid'] },
+    { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['ro'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['ro'] },
+  ];
+  let { plan } = buildPlan(inputs(spec));
+  const [dev, run, sys] = mountsOf(plan.rootfsOps);
+  t.equal(dev.flags & MS.RDONLY, 0, '/dev is mounted read-write');
+  t.equal(run.flags & MS.RDONLY, 0, 'so is a tmpfs');
+  t.not(sys.flags & MS.RDONLY, 0, 'other filesystems are read-only at once');
+  t.same(plan.lateReadonlyMounts, ['/dev', '/run']);
+  t.ok(plan.rootfsOps.some((op) => op.op === 'mknod' || op.op === 'bind-device'), 'devices made in a tmpfs /dev');
+  spec.mounts = [{ destination: '/dev', type: 'bind', source: 'data', options: ['bind', 'ro'] }];
+  ({ plan } = buildPlan(inputs(spec)));
+  t.same(plan.lateReadonlyMounts, [], 'a bind is read-only at once, as in runc');
+  t.notOk(plan.rootfsOps.some((op) => op.op === 'mknod' || op.op === 'bind-device' || op.op === 'symlink'), 'no devices or links in a bound /dev');
+});
+
 t.test('tmpcopyup marks a tmpfs for copy-up and is refused on anything else', async (t) => {
   const spec = baseSpec();
   spec.mounts = [{ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'nosuid', 'tmpcopyup'] }];
