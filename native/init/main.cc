@@ -250,6 +250,7 @@ void wait_for_start(int fifo) {
   apply_sysctl(plan);
   apply_readonly_paths(plan);
   apply_masked_paths(plan);
+  finish_readonly_mounts(plan);
   if (plan.root_readonly) make_root_readonly();
   apply_root_propagation(plan);
   if (plan.has_hostname && sethostname(plan.hostname.data(), plan.hostname.size()) != 0)

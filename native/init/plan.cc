@@ -327,6 +327,7 @@ Plan decode_plan(const json::Value& v) {
   plan.no_pivot = flag(v, "noPivot");
   plan.root_readonly = flag(v, "rootReadonly");
   plan.readonly_paths = strings(v, "readonlyPaths");
+  plan.late_readonly_mounts = strings(v, "lateReadonlyMounts");
   plan.masked_paths = strings(v, "maskedPaths");
   if (!v["maskedDirLabel"].is_null()) plan.masked_dir_label = str(v, "maskedDirLabel");
   for (const json::Value& kv : list(v, "sysctl")) {

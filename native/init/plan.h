@@ -141,6 +141,7 @@ struct Plan {
   bool no_pivot = false;
   bool root_readonly = false;
   std::vector<std::string> readonly_paths, masked_paths;
+  std::vector<std::string> late_readonly_mounts;
   std::string masked_dir_label;  // SELinux context= for masked directories' tmpfs; "" for none
   std::vector<std::pair<std::string, std::string>> sysctl;
   bool has_hostname = false, has_domainname = false;

@@ -225,7 +225,9 @@ class RootfsBuilder {
     int mnt = open_in_root(rootfd_, op.target, kernel_fs ? O_NOFOLLOW : 0);
     if (mnt < 0) fail_errno(what + ": reopen mountpoint");
     check_inside(mnt, what);
-    if (op.fstype == "proc" && !is_procfs(mnt)) fail(what + ": mounted filesystem is not procfs");
+    // Security rule 8: /proc is procfs, a fresh one or a bind of one (checked again here: the
+    // bind's source may have changed since the plan was made).
+    if ((op.fstype == "proc" || op.target == "/proc") && !is_procfs(mnt)) fail(what + ": mounted filesystem is not procfs");
     if (image_dir >= 0) {
       int tmpfs_root = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (tmpfs_root < 0) fail_errno(what + ": open the new tmpfs");
@@ -575,4 +577,20 @@ void make_root_readonly() {
   struct mount_attr attr = {};
   attr.attr_set = MOUNT_ATTR_RDONLY;
   if (mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof attr) != 0) fail_errno("remount / read-only");
+}
+
+void finish_readonly_mounts(const Plan& plan) {
+  if (plan.late_readonly_mounts.empty()) return;
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) fail_errno("open /");
+  for (const std::string& path : plan.late_readonly_mounts) {
+    // The mount made at `path` is on top there; a symlink put there since is not followed.
+    int fd = open_in_root(root, path, O_NOFOLLOW);
+    if (fd < 0) fail_errno("remount " + path + " read-only");
+    struct mount_attr attr = {};
+    attr.attr_set = MOUNT_ATTR_RDONLY;
+    if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) fail_errno("remount " + path + " read-only");
+    close(fd);
+  }
+  close(root);
 }

@@ -35,3 +35,5 @@ void make_root_readonly();
 // Gives the container's "/" linux.rootfsPropagation, last: unbindable would stop the binds
 // that readonly and masked paths make.
 void apply_root_propagation(const Plan& plan);
+// Makes plan.late_readonly_mounts read-only (the mount itself, not the ones below it).
+void finish_readonly_mounts(const Plan& plan);

@@ -173,7 +173,13 @@ export class ContainerCgroups {
           throw new CgroupError(`create cgroup ${dir}: ${errnoMessage(err)}`);
         }
         this.created.push(dir);
-        if (p.subsystems.includes('cpuset')) inheritCpuset(dir);
+      }
+      if (p.subsystems.includes('cpuset') && this.placed.includes(p)) {
+        try {
+          fillCpusetDown(p.mountpoint, p.dir);
+        } catch (err) {
+          if (!this.skipUnwritable(p, err)) throw err;
+        }
       }
     }
   }
@@ -494,13 +500,22 @@ export class ContainerCgroups {
   }
 }
 
-/** A new v1 cpuset cgroup starts with no CPUs or memory nodes: copy the parent's. */
-function inheritCpuset(dir: string): void {
-  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-    const own = path.join(dir, file);
-    if ((readOptional(own) ?? '').trim() !== '') continue;
-    const parent = (readOptional(path.join(path.dirname(dir), file)) ?? '').trim();
-    if (parent) writeValue(own, parent, `initialise ${file}`);
+/**
+ * A new v1 cpuset cgroup starts with no CPUs or memory nodes, and no task can join one that
+ * has none. Fill every level from the mountpoint down to `dir` that is empty from the level
+ * above, as runc does: a parent made by someone else (a pod cgroup made with a bare mkdir)
+ * may be empty too.
+ */
+function fillCpusetDown(mountpoint: string, dir: string): void {
+  const levels: string[] = [];
+  for (let d = dir; d !== mountpoint && d.startsWith(mountpoint + '/'); d = path.dirname(d)) levels.unshift(d);
+  for (const level of levels) {
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      const own = path.join(level, file);
+      if ((readOptional(own) ?? '').trim() !== '') continue;
+      const parent = (readOptional(path.join(path.dirname(level), file)) ?? '').trim();
+      if (parent) writeValue(own, parent, `initialise ${file}`);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // Turn a validated config.json into the init plan the C++ helper executes. Every decision
 // about what config.json means is made here, where it can be unit-tested without root.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statfsSync, statSync } from 'node:fs';
+import { PROC_SUPER_MAGIC } from '../native';
 import * as path from 'node:path';
 import type { Mount, Process, Spec } from '../spec/types';
 import type { Hierarchy } from '../cgroups/hierarchy';
@@ -75,6 +76,10 @@ interface MountContext {
   sysfsForbidden: boolean;
   /** A new user namespace sharing the runtime's pid namespace: proc cannot be mounted. */
   procForbidden: boolean;
+  /** Filled in: the mounts made read-write now and read-only at the end (lateReadonly). */
+  lateReadonly: string[];
+  /** The container has a pid namespace (new or joined): a bind of a host procfs is refused. */
+  hasPidNs: boolean;
   rootless: PlanInputs['rootless'];
   mountinfo(): string;
   /** What idmap/ridmap without mappings of their own use: the container's user namespace. */
@@ -121,6 +126,8 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     userns: types.has('user'),
     sysfsForbidden: namespaces.newUser && !types.has('network'),
     procForbidden: namespaces.newUser && !types.has('pid'),
+    hasPidNs: types.has('pid'),
+    lateReadonly: [],
     rootless: inputs.rootless,
     mountinfo: () => (mountinfo ??= readFileSync('/proc/self/mountinfo', 'utf8')),
     containerUserns,
@@ -134,8 +141,11 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     for (const mount of spec.mounts ?? []) {
       rootfsOps.push(...mountOps(mount, ctx));
     }
-    rootfsOps.push(...deviceOps(spec, inUserNs));
-    rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
+    // A bind mount at /dev brings its own devices: runc then makes no devices, links or ptmx.
+    if (!(spec.mounts ?? []).some((m) => path.posix.normalize(m.destination) === '/dev' && parseMountOptions(m.options).bind)) {
+      rootfsOps.push(...deviceOps(spec, inUserNs));
+      rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
+    }
   }
   if (spec.process?.cwd) rootfsOps.push({ op: 'mkdir', path: path.posix.normalize(spec.process.cwd) });
 
@@ -151,6 +161,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     noPivot: inputs.noPivot,
     rootReadonly: spec.root?.readonly === true,
     readonlyPaths: (linux.readonlyPaths ?? []).map((p) => path.posix.normalize(p)),
+    lateReadonlyMounts: ctx.lateReadonly,
     maskedPaths: (linux.maskedPaths ?? []).map((p) => path.posix.normalize(p)),
     maskedDirLabel: linux.mountLabel || null,
     sysctl: Object.entries(linux.sysctl ?? {}),
@@ -248,15 +259,54 @@ function planIdmap(mount: Mount, opts: ParsedMountOptions, target: string, conta
   return { recursive: opts.idmap?.recursive ?? false, userns };
 }
 
+/** What runc lets a mount cover inside /proc: the files lxcfs emulates. */
+const LXCFS_PROC_FILES = new Set([
+  '/proc/cpuinfo',
+  '/proc/diskstats',
+  '/proc/meminfo',
+  '/proc/stat',
+  '/proc/swaps',
+  '/proc/uptime',
+  '/proc/loadavg',
+  '/proc/slabinfo',
+  '/proc/net/dev',
+  '/proc/sys/kernel/ns_last_pid',
+]);
+
+/**
+ * Everything the init writes under /proc (sysctls, masks) must be real procfs (security rule
+ * 8): at /proc only a fresh proc, or a bind of a procfs source when the container shares the
+ * runtime's pid namespace (rootless with the host's pid namespace cannot mount a fresh one;
+ * with a pid namespace of its own a host procfs would show the host's processes). The helper
+ * checks the mounted filesystem again. Inside /proc, as runc: only the files lxcfs emulates.
+ */
+function checkProcMount(mount: Mount, target: string, opts: ParsedMountOptions, ctx: MountContext): void {
+  if (target === '/proc') {
+    if (mount.type === 'proc' && !opts.bind) return;
+    if (!opts.bind) throw new PlanError(`mounts: /proc cannot be mounted because it is not of type proc (type "${mount.type ?? ''}")`);
+    const source = path.resolve(ctx.bundle, mount.source ?? '');
+    let fstype: number;
+    try {
+      fstype = statfsSync(source).type;
+    } catch (err) {
+      throw new PlanError(`mounts: /proc: statfs ${source}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    if (fstype !== PROC_SUPER_MAGIC) throw new PlanError(`mounts: /proc cannot be mounted because it is not of type proc (a bind of ${source})`);
+    if (ctx.hasPidNs) throw new PlanError(`mounts: /proc: a bind of ${source} would show the host's processes in the container's pid namespace; mount a fresh proc instead`);
+    return;
+  }
+  if (target.startsWith('/proc/') && mount.type !== 'proc' && mount.type !== 'sysfs' && !LXCFS_PROC_FILES.has(target)) {
+    throw new PlanError(`mounts: ${target} cannot be mounted because it is inside /proc`);
+  }
+}
+
 function mountOpsWithoutAttrs(mount: Mount, target: string, opts: ParsedMountOptions, ctx: MountContext): RootfsOp[] {
   const { bundle, hierarchies, newCgroupNs, containerUserns, mountLabel } = ctx;
   const idmap = planIdmap(mount, opts, target, containerUserns);
   if (opts.copyUp && (opts.bind || mount.type !== 'tmpfs')) {
     throw new PlanError(`mounts: ${target}: tmpcopyup is only valid for tmpfs mounts`);
   }
-  if (opts.bind && target === '/proc') {
-    throw new PlanError('mounts: /proc cannot be mounted because it is not of type proc (a bind mount)');
-  }
+  checkProcMount(mount, target, opts, ctx);
   if (opts.bind) {
     const source = path.resolve(bundle, mount.source ?? '');
     let mkdir: 'dir' | 'file';
@@ -298,12 +348,15 @@ function mountOpsWithoutAttrs(mount: Mount, target: string, opts: ParsedMountOpt
       `mounts: ${target}: sysfs cannot be mounted in a new user namespace that shares the runtime's network namespace; add a network namespace or bind /sys (rbind), as \`runts spec --rootless\` does`,
     );
   }
-  // Everything the init writes under /proc (sysctl, masks) must be real procfs (rule 8).
-  if (target === '/proc' && mount.type !== 'proc') {
-    throw new PlanError(`mounts: /proc cannot be mounted because it is not of type proc (type "${mount.type ?? ''}")`);
-  }
   if (mount.type === 'cgroup' || mount.type === 'cgroup2') {
     return cgroupMountOps(target, opts.flags, hierarchies, newCgroupNs, new Set(ctx.rootless?.unjoinedHierarchies ?? []));
+  }
+  // As runc: a tmpfs or /dev is filled after it is mounted (devices, links, the mountpoints of
+  // the mounts below it, tmpcopyup), so it is made read-only only at the end.
+  let flags = opts.flags;
+  if ((flags & MS.RDONLY) !== 0 && (mount.type === 'tmpfs' || target === '/dev')) {
+    flags &= ~MS.RDONLY;
+    ctx.lateReadonly.push(target);
   }
   return [
     {
@@ -311,7 +364,7 @@ function mountOpsWithoutAttrs(mount: Mount, target: string, opts: ParsedMountOpt
       source: mount.source ?? mount.type ?? 'none',
       target,
       fstype: mount.type ?? 'none',
-      flags: opts.flags,
+      flags,
       data: withMountLabel(opts.data, mount.type ?? '', mountLabel),
       mkdir: 'dir',
       remountFlags: 0,

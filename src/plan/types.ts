@@ -275,6 +275,9 @@ export interface InitPlan {
   rootReadonly: boolean;
   /** Paths inside the container, applied after pivot_root. */
   readonlyPaths: string[];
+  /** Mounts (tmpfs, /dev) mounted read-write and made read-only after the console, as runc's
+   *  finalizeRootfs does: their contents and the mounts below them are made first. */
+  lateReadonlyMounts: string[];
   maskedPaths: string[];
   /** linux.mountLabel: the SELinux context= of the read-only tmpfs over masked directories
    *  (runc labels them so); null for none. */

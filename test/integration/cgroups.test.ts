@@ -146,6 +146,28 @@ t.test('absolute cgroupsPath: a parent that existed before is never removed', { 
   t.notOk(fs.existsSync(v1Dir('freezer', `${id}-pre`)), 'parents create made in other hierarchies are gone');
 });
 
+t.test('v1 cpuset: a parent made empty by someone else is filled from above, as runc does (issue #12 item 13)', { skip: !hybrid && 'needs the hybrid layout of the test host' }, async (t) => {
+  if (!requireRoot(t)) return;
+  const { rt } = setup(t);
+  const id = uniqueId();
+  // A pod cgroup made with a bare mkdir has empty cpuset.cpus/mems: no task can join below it.
+  const pod = v1Dir('cpuset', `${id}-pod`);
+  fs.mkdirSync(pod);
+  t.teardown(() => fs.existsSync(pod) && fs.rmdirSync(pod));
+  t.equal(fs.readFileSync(path.join(pod, 'cpuset.cpus'), 'utf8').trim(), '', 'the pod parent starts empty');
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['sh', '-c', 'cat /proc/self/cpuset'],
+    config: (c) => void (c.linux!.cgroupsPath = `/${id}-pod/${id}`),
+  });
+  const r = await rt('run', '-b', bundle, id);
+  t.equal(r.code, 0, `run: ${r.stderr}`);
+  t.equal(r.stdout.trim(), `/${id}-pod/${id}`, 'the init joined the cpuset cgroup below the pod');
+  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+    t.equal(fs.readFileSync(path.join(pod, file), 'utf8').trim(), fs.readFileSync(v1Dir('cpuset', file), 'utf8').trim(), `the pod's ${file} was copied from the root`);
+  }
+  t.notOk(fs.existsSync(path.join(pod, id)), 'the container cgroup inside it is gone');
+});
+
 t.test('memory limit: an allocation past it is OOM-killed, and events reports it', async (t) => {
   if (!requireRoot(t)) return;
   const { rt } = setup(t);

@@ -399,3 +399,66 @@ t.test('maskedPaths and readonlyPaths', async (t) => {
   t.equal(fs.readFileSync(path.join(data, 'hello.txt'), 'utf8'), 'hello from the host\n', 'the host file is untouched');
   t.notOk(fs.existsSync(path.join(data, 'not-there')) || fs.existsSync(path.join(data, 'absent')), 'missing paths are skipped, not created');
 });
+
+t.test('a bind of the host /proc at /proc in the host pid namespace, as runc allows it (issue #12 item 11)', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const out = await runIn(t, WITH_MOUNTINFO(`test -e /proc/${process.pid}/stat && echo host-pids; { echo 1 > /proc/sys/kernel/ns_last_pid; } 2>&1; true`), (c) => {
+    c.linux!.namespaces = c.linux!.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+    c.mounts = c.mounts.map((m: { destination: string }) => (m.destination === '/proc' ? { destination: '/proc', type: 'bind', source: '/proc', options: ['rbind', 'nosuid', 'noexec', 'nodev'] } : m));
+  });
+  const { mounts, rest } = splitMountinfo(out);
+  t.equal(mountAt(mounts, '/proc')?.fsType, 'proc', 'procfs at /proc');
+  t.same(rest, ['host-pids', "sh: can't create /proc/sys/kernel/ns_last_pid: Read-only file system"], "the host's processes show; readonlyPaths still cover it");
+});
+
+/** runc (the reference) on the same bundle, with its own state root; its stdout and exit code. */
+function runcRun(t: Test, made: Bundle): { code: number; stdout: string } {
+  const root = tempDir(t, 'runc-root');
+  try {
+    return { code: 0, stdout: execFileSync('runc', ['--root', root, 'run', '-b', made.bundle, uniqueId('runc')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+  } catch (err) {
+    const e = err as { status: number; stdout: string };
+    return { code: e.status, stdout: e.stdout };
+  }
+}
+
+/**
+ * The host-independent columns of `ls -l /dev`: mode, kind and name (link target). Not shm:
+ * runc 1.1 gives a tmpfs the mode of the directory it covers (755 on the host's devtmpfs),
+ * over its mode= option; runts keeps mode=.
+ */
+const devListing = (ls: string[]) =>
+  ls
+    .filter((l) => /^[-a-z]/.test(l) && !/ shm$/.test(l))
+    .map((l) => {
+      const f = l.split(/\s+/);
+      return `${f[0]} ${f.slice(f[0].startsWith('l') ? -3 : -1).join(' ')}`;
+    })
+    .sort();
+
+t.test('a read-only /dev: tmpfs filled then made read-only, a bind used as it is; devpts, shm, mqueue below it, as runc (issue #12 item 10)', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const script = WITH_MOUNTINFO('ls -l /dev; { touch /dev/new; } 2>&1; true');
+  const cases: [string, ConfigEdit][] = [
+    ['tmpfs /dev ro', (c) => void c.mounts.find((m: { destination: string }) => m.destination === '/dev').options.push('ro')],
+    // The host has no /dev/mqueue to mount on, for runc either: the bind keeps devpts and shm.
+    ['bind of the host /dev ro', (c) => void (c.mounts = c.mounts.filter((m: { destination: string }) => m.destination !== '/dev/mqueue').map((m: { destination: string }) => (m.destination === '/dev' ? { destination: '/dev', type: 'bind', source: '/dev', options: ['bind', 'ro', 'nosuid'] } : m)))],
+  ];
+  for (const [what, edit] of cases) {
+    const made = await bundleFor(t, script, edit);
+    const ours = await runBundle(t, made);
+    t.equal(ours.code, 0, `${what}: runts exits 0 (stderr: ${ours.stderr.trim()})`);
+    const { mounts, rest } = splitMountinfo(ours.stdout);
+    t.ok(mountAt(mounts, '/dev')?.options.includes('ro'), `${what}: /dev is read-only`);
+    t.equal(mountAt(mounts, '/dev/pts')?.fsType, 'devpts', `${what}: devpts below it`);
+    t.equal(mountAt(mounts, '/dev/shm')?.superOptions.includes('size=65536k'), true, `${what}: the configured shm below it`);
+    if (what.startsWith('tmpfs')) t.equal(mountAt(mounts, '/dev/mqueue')?.fsType, 'mqueue', `${what}: mqueue below it`);
+    t.equal(rest.at(-1), 'touch: /dev/new: Read-only file system', `${what}: nothing can be made in /dev`);
+    if (!fs.existsSync('/usr/sbin/runc') && !fs.existsSync('/usr/bin/runc')) continue;
+    const theirs = runcRun(t, made);
+    t.equal(theirs.code, 0, `${what}: runc exits 0 too`);
+    t.same(devListing(rest), devListing(splitMountinfo(theirs.stdout).rest), `${what}: /dev has what runc puts there (a bind: the host's own, no devices, links or ptmx added)`);
+  }
+});

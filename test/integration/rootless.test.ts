@@ -229,6 +229,22 @@ t.test('rootless without subordinate ids (nobody): its own id works, ranges fail
   t.notOk(fs.existsSync(path.join(rl.xdg, 'runts', id)), 'no state dir left');
 });
 
+t.test('rootless in the host pid namespace: a bind of /proc stands in for a fresh proc, as with runc (issue #12 item 11)', async (t) => {
+  const user = requireUser(t, ROOTLESS_USER);
+  if (!user) return;
+  leakGuard(t);
+  const rl = rootless(t, user);
+  // A new user namespace cannot mount a fresh proc over the runtime's pid namespace.
+  const made = await rootlessBundle(rl, 'test -e /proc/1/stat && grep " /proc " /proc/self/mountinfo | cut -d" " -f9', (c) => {
+    c.linux!.namespaces = c.linux!.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+    c.mounts = c.mounts.map((m: { destination: string }) => (m.destination === '/proc' ? { destination: '/proc', type: 'bind', source: '/proc', options: ['rbind', 'nosuid', 'noexec', 'nodev'] } : m));
+  });
+  const id = uniqueId('rl');
+  const result = await rl.run(['run', '--bundle', made.bundle, id]);
+  t.equal(result.code, 0, result.stderr);
+  t.equal(result.stdout.trim(), 'proc', "the host's procfs at /proc");
+});
+
 t.test('rootless refusals name the field and leave nothing behind', async (t) => {
   const user = requireUser(t, ROOTLESS_USER);
   if (!user) return;

@@ -334,6 +334,51 @@ t.test('only procfs may be mounted at /proc (rule 8)', async (t) => {
   t.doesNotThrow(() => buildPlan(inputs(spec)));
 });
 
+t.test('a bind of procfs at /proc without a pid namespace, as runc allows it (issue #12 item 11)', async (t) => {
+  const spec = baseSpec();
+  const procBind = { destination: '/proc', type: 'bind', source: '/proc', options: ['rbind', 'nosuid', 'noexec', 'nodev'] };
+  spec.mounts = [procBind];
+  t.throws(() => buildPlan(inputs(spec)), { message: /a bind of \/proc would show the host's processes/ }, 'refused with a pid namespace');
+  spec.linux!.namespaces = [{ type: 'mount' }];
+  const [m] = mountsOf(buildPlan(inputs(spec)).plan.rootfsOps);
+  t.match(m, { source: '/proc', target: '/proc', fstype: 'bind' }, 'allowed in the host pid namespace');
+  // Still only procfs (security rule 8): a procfs-looking path on another filesystem is not.
+  spec.mounts = [{ ...procBind, source: 'data' }];
+  t.throws(() => buildPlan(inputs(spec)), { message: /\/proc cannot be mounted because it is not of type proc \(a bind of / });
+  spec.mounts = [{ ...procBind, source: 'missing' }];
+  t.throws(() => buildPlan(inputs(spec)), { message: /mounts: \/proc: statfs .*missing: ENOENT/ });
+});
+
+t.test('inside /proc only what lxcfs emulates may be covered, as in runc', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [{ destination: '/proc/meminfo', type: 'bind', source: 'file.txt', options: ['bind'] }];
+  t.doesNotThrow(() => buildPlan(inputs(spec)));
+  spec.mounts = [{ destination: '/proc/sys/kernel/core_pattern', type: 'bind', source: 'file.txt', options: ['bind'] }];
+  t.throws(() => buildPlan(inputs(spec)), { message: 'mounts: /proc/sys/kernel/core_pattern cannot be mounted because it is inside /proc' });
+  spec.mounts = [{ destination: '/proc/sys', type: 'tmpfs', source: 'tmpfs' }];
+  t.throws(() => buildPlan(inputs(spec)), { message: /\/proc\/sys cannot be mounted because it is inside \/proc/ });
+});
+
+t.test('read-only tmpfs and /dev are mounted read-write and made read-only last; a bound /dev gets no devices', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid'] },
+    { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['ro'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['ro'] },
+  ];
+  let { plan } = buildPlan(inputs(spec));
+  const [dev, run, sys] = mountsOf(plan.rootfsOps);
+  t.equal(dev.flags & MS.RDONLY, 0, '/dev is mounted read-write');
+  t.equal(run.flags & MS.RDONLY, 0, 'so is a tmpfs');
+  t.not(sys.flags & MS.RDONLY, 0, 'other filesystems are read-only at once');
+  t.same(plan.lateReadonlyMounts, ['/dev', '/run']);
+  t.ok(plan.rootfsOps.some((op) => op.op === 'mknod' || op.op === 'bind-device'), 'devices made in a tmpfs /dev');
+  spec.mounts = [{ destination: '/dev', type: 'bind', source: 'data', options: ['bind', 'ro'] }];
+  ({ plan } = buildPlan(inputs(spec)));
+  t.same(plan.lateReadonlyMounts, [], 'a bind is read-only at once, as in runc');
+  t.notOk(plan.rootfsOps.some((op) => op.op === 'mknod' || op.op === 'bind-device' || op.op === 'symlink'), 'no devices or links in a bound /dev');
+});
+
 t.test('tmpcopyup marks a tmpfs for copy-up and is refused on anything else', async (t) => {
   const spec = baseSpec();
   spec.mounts = [{ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'nosuid', 'tmpcopyup'] }];
