@@ -24,6 +24,7 @@
 
 #include "attrs.h"
 #include "console.h"
+#include "fds.h"
 #include "hooks.h"
 #include "idmap.h"
 #include "plan.h"
@@ -316,10 +317,10 @@ void close_inherited_fds(const Plan& plan, int sync_fd) {
   std::sort(keep.begin(), keep.end());
   unsigned next = 3u + unsigned(plan.preserve_fds);
   for (unsigned fd : keep) {
-    if (fd > next && syscall(SYS_close_range, next, fd - 1, 0) != 0) fail_errno("close inherited fds");
+    if (fd > next) close_fd_range(next, fd - 1, false);
     if (fd + 1 > next) next = fd + 1;
   }
-  if (syscall(SYS_close_range, next, ~0U, 0) != 0) fail_errno("close inherited fds");
+  close_fd_range(next, ~0U, false);
 }
 
 int parse_fd(const char* text) {

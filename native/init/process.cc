@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <linux/close_range.h>
 #include <linux/filter.h>
 #include <linux/magic.h>
 #include <linux/seccomp.h>
@@ -21,6 +20,7 @@
 
 #include "attrs.h"
 #include "fdpass.h"
+#include "fds.h"
 #include "sync.h"
 
 namespace {
@@ -266,8 +266,14 @@ void exec_process(const Plan& plan, const std::string& executable) {
   if (plan.exec) apply_final_affinity(process.attrs);
   // While /proc/thread-self is still ours to write and no filter can block it.
   write_exec_labels(process.attrs);
+  // Fds inherited from the caller are hostile: only stdio and the preserved range survive.
+  // Before any filter is loaded: a profile without close_range (Docker's before 20.10,
+  // runtime-tools' default) denies it (security rules 4 and 14).
+  close_fd_range(3u + unsigned(plan.preserve_fds), ~0U, true);
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: runc loads it before the
-  // capabilities are dropped and the user is switched; otherwise as late as possible.
+  // capabilities are dropped and the user is switched; otherwise as late as possible. After
+  // it come only what runc also makes there (prctl, setgroups, setres[ug]id, capset, umask,
+  // execve; sendmsg and close for an agent), which every real profile allows.
   if (process.has_seccomp && !process.no_new_privileges) load_seccomp(process.seccomp);
   if (process.has_capabilities) {
     drop_bounding_set(process.capabilities);
@@ -279,9 +285,6 @@ void exec_process(const Plan& plan, const std::string& executable) {
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) fail_errno("prctl(PR_SET_KEEPCAPS)");
   }
   if (process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail_errno("prctl(PR_SET_NO_NEW_PRIVS)");
-  // Fds inherited from the caller are hostile: only stdio and the preserved range survive.
-  unsigned first_closed = 3u + unsigned(plan.preserve_fds);
-  if (syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail_errno("close_range");
   if (process.umask >= 0) umask(mode_t(process.umask));
   std::vector<char*> argv = c_strings(process.args);
   std::vector<char*> envp = c_strings(env);

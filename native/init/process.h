@@ -18,7 +18,7 @@ void enter_cwd(const Process& process);
 // known. exec_process sends it the listener fd right after loading the filter.
 void connect_seccomp_agent(const Process& process);
 void set_seccomp_agent_state(const std::string& state);
-// Final CPU affinity (exec), LSM exec labels, capabilities, user switch, no_new_privs, fd
-// cleanup, umask, seccomp, execve (seccomp before the capabilities without no_new_privs,
+// Final CPU affinity (exec), LSM exec labels, fd cleanup, capabilities, user switch,
+// no_new_privs, umask, seccomp, execve (seccomp before the capabilities without no_new_privs,
 // as runc). Never returns.
 [[noreturn]] void exec_process(const Plan& plan, const std::string& executable);
