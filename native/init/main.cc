@@ -232,7 +232,11 @@ void wait_for_start(int fifo) {
   channel::receive("state", message);
   if (!message["state"].is_string()) fail("sync message \"state\" has no state string");
   const std::string state = message["state"].text;
-  set_seccomp_agent_state(state);
+  json::Value parsed_state;
+  std::string parse_error;
+  if (!json::parse(state, parsed_state, parse_error) || !parsed_state["pid"].is_number())
+    fail("sync message \"state\" has no pid");
+  set_seccomp_agent_state(state, (long long)parsed_state["pid"].number);
   if (plan.netlink_socket) lend_netlink_socket();
 
   int rootfd = prepare_rootfs(plan);
@@ -270,6 +274,7 @@ void wait_for_start(int fifo) {
   apply_process_attrs(plan.process.attrs, false);
   enter_cwd(plan.process);
   std::string executable = resolve_executable(plan.process);
+  load_listener_filter(plan.process);
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  // the runtime exits once the container is created
   channel::send_type("created");
   channel::detach();
@@ -291,8 +296,10 @@ void wait_for_start(int fifo) {
   if (setsid() < 0) fail_errno("setsid");
   json::Value message;
   channel::receive("exec", message);
-  // The state for a seccomp agent, when the runtime sends one (runc: status "running").
-  if (message["state"].is_string()) set_seccomp_agent_state(message["state"].text);
+  // For a seccomp agent: the container's state (runc: status "running") and, as runc sends,
+  // this process's own host pid.
+  if (message["state"].is_string() && message["pid"].is_number())
+    set_seccomp_agent_state(message["state"].text, (long long)message["pid"].number);
   if (console_sock >= 0) setup_console(plan.process, console_sock, false);
   apply_rlimits(plan.process);
   apply_process_attrs(plan.process.attrs, true);

@@ -214,7 +214,7 @@ export function launchExec(opts: ExecLaunchOptions): number {
       if (msg.type !== 'pid') return unexpected(msg);
       session.adoptStage2(msg.pid);
       if (!opts.initStillRecorded()) throw new InitError('container init exited while the process joined its namespaces');
-      session.send({ type: 'exec', state: opts.state });
+      session.send({ type: 'exec', state: opts.state, pid: msg.pid });
       return undefined;
     },
     // The sync socket is close-on-exec: EOF after the pid means the process runs.
