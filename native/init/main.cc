@@ -24,6 +24,7 @@
 
 #include "attrs.h"
 #include "console.h"
+#include "fds.h"
 #include "hooks.h"
 #include "idmap.h"
 #include "plan.h"
@@ -231,7 +232,11 @@ void wait_for_start(int fifo) {
   channel::receive("state", message);
   if (!message["state"].is_string()) fail("sync message \"state\" has no state string");
   const std::string state = message["state"].text;
-  set_seccomp_agent_state(state);
+  json::Value parsed_state;
+  std::string parse_error;
+  if (!json::parse(state, parsed_state, parse_error) || !parsed_state["pid"].is_number())
+    fail("sync message \"state\" has no pid");
+  set_seccomp_agent_state(state, (long long)parsed_state["pid"].number);
   if (plan.netlink_socket) lend_netlink_socket();
 
   int rootfd = prepare_rootfs(plan);
@@ -271,6 +276,7 @@ void wait_for_start(int fifo) {
   apply_process_attrs(plan.process.attrs, false);
   enter_cwd(plan.process);
   std::string executable = resolve_executable(plan.process);
+  load_listener_filter(plan.process);
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  // the runtime exits once the container is created
   channel::send_type("created");
   channel::detach();
@@ -292,8 +298,10 @@ void wait_for_start(int fifo) {
   if (setsid() < 0) fail_errno("setsid");
   json::Value message;
   channel::receive("exec", message);
-  // The state for a seccomp agent, when the runtime sends one (runc: status "running").
-  if (message["state"].is_string()) set_seccomp_agent_state(message["state"].text);
+  // For a seccomp agent: the container's state (runc: status "running") and, as runc sends,
+  // this process's own host pid.
+  if (message["state"].is_string() && message["pid"].is_number())
+    set_seccomp_agent_state(message["state"].text, (long long)message["pid"].number);
   if (console_sock >= 0) setup_console(plan.process, console_sock, false);
   apply_rlimits(plan.process);
   apply_process_attrs(plan.process.attrs, true);
@@ -318,10 +326,10 @@ void close_inherited_fds(const Plan& plan, int sync_fd) {
   std::sort(keep.begin(), keep.end());
   unsigned next = 3u + unsigned(plan.preserve_fds);
   for (unsigned fd : keep) {
-    if (fd > next && syscall(SYS_close_range, next, fd - 1, 0) != 0) fail_errno("close inherited fds");
+    if (fd > next) close_fd_range(next, fd - 1, false);
     if (fd + 1 > next) next = fd + 1;
   }
-  if (syscall(SYS_close_range, next, ~0U, 0) != 0) fail_errno("close inherited fds");
+  close_fd_range(next, ~0U, false);
 }
 
 int parse_fd(const char* text) {

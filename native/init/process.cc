@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <linux/close_range.h>
 #include <linux/filter.h>
 #include <linux/magic.h>
 #include <linux/seccomp.h>
@@ -21,6 +20,7 @@
 
 #include "attrs.h"
 #include "fdpass.h"
+#include "fds.h"
 #include "sync.h"
 
 namespace {
@@ -104,20 +104,19 @@ std::string go_error_text(const std::string& what, int err) {
   return text;
 }
 
-// The seccomp agent's socket and the state it is sent; see connect_seccomp_agent.
+// The seccomp agent's socket, the state and pid it is sent; see connect_seccomp_agent.
 int seccomp_agent_sock = -1;
 std::string seccomp_agent_state;
+long long seccomp_agent_pid = 0;
+// Set once the user's filter is in force (load_listener_filter may load it before exec_process).
+bool seccomp_loaded = false;
 
 // runc's seccomp agent message (specs.ContainerProcessState) for the state JSON.
 std::string seccomp_agent_message(const Seccomp& seccomp, const std::string& state) {
-  if (state.empty()) fail("seccomp agent: no container state to send (SCMP_ACT_NOTIFY is not supported by exec)");
-  json::Value parsed;
-  std::string error;
-  if (!json::parse(state, parsed, error) || !parsed["pid"].is_number())
-    fail("seccomp agent: the container state has no pid");
+  if (state.empty() || seccomp_agent_pid <= 0) fail("seccomp agent: no container state or pid to send");
   std::string message = "{\"ociVersion\":";
   json::append_quoted(message, seccomp.listener_oci_version);
-  message += ",\"fds\":[\"seccompFd\"],\"pid\":" + std::to_string((long long)parsed["pid"].number);
+  message += ",\"fds\":[\"seccompFd\"],\"pid\":" + std::to_string(seccomp_agent_pid);
   if (!seccomp.listener_metadata.empty()) {
     message += ",\"metadata\":";
     json::append_quoted(message, seccomp.listener_metadata);
@@ -145,6 +144,7 @@ void load_seccomp(const Seccomp& seccomp) {
                             reinterpret_cast<struct sock_filter*>(const_cast<char*>(seccomp.filter.data()))};
   long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, seccomp.flags, &prog);
   if (fd < 0) fail_errno("error loading seccomp filter into kernel: error loading seccomp filter");
+  seccomp_loaded = true;
   if (seccomp.has_listener) send_seccomp_listener(seccomp, message, int(fd));
 }
 
@@ -220,7 +220,14 @@ void connect_seccomp_agent(const Process& process) {
   seccomp_agent_sock = sock;
 }
 
-void set_seccomp_agent_state(const std::string& state) { seccomp_agent_state = state; }
+void set_seccomp_agent_state(const std::string& state, long long pid) {
+  seccomp_agent_state = state;
+  seccomp_agent_pid = pid;
+}
+
+void load_listener_filter(const Process& process) {
+  if (process.has_seccomp && process.seccomp.has_listener) load_seccomp(process.seccomp);
+}
 
 // HOME for uid from the container's /etc/passwd, "/" when the uid has no entry (runc sets
 // HOME this way when process.env does not).
@@ -266,9 +273,15 @@ void exec_process(const Plan& plan, const std::string& executable) {
   if (plan.exec) apply_final_affinity(process.attrs);
   // While /proc/thread-self is still ours to write and no filter can block it.
   write_exec_labels(process.attrs);
+  // Fds inherited from the caller are hostile: only stdio and the preserved range survive.
+  // Before any filter is loaded: a profile without close_range (Docker's before 20.10,
+  // runtime-tools' default) denies it (security rules 4 and 14).
+  close_fd_range(3u + unsigned(plan.preserve_fds), ~0U, true);
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: runc loads it before the
-  // capabilities are dropped and the user is switched; otherwise as late as possible.
-  if (process.has_seccomp && !process.no_new_privileges) load_seccomp(process.seccomp);
+  // capabilities are dropped and the user is switched; otherwise as late as possible. After
+  // it come only what runc also makes there (prctl, setgroups, setres[ug]id, capset, umask,
+  // execve; sendmsg and close for an agent), which every real profile allows.
+  if (process.has_seccomp && !process.no_new_privileges && !seccomp_loaded) load_seccomp(process.seccomp);
   if (process.has_capabilities) {
     drop_bounding_set(process.capabilities);
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fail_errno("prctl(PR_SET_KEEPCAPS)");
@@ -279,13 +292,10 @@ void exec_process(const Plan& plan, const std::string& executable) {
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) fail_errno("prctl(PR_SET_KEEPCAPS)");
   }
   if (process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail_errno("prctl(PR_SET_NO_NEW_PRIVS)");
-  // Fds inherited from the caller are hostile: only stdio and the preserved range survive.
-  unsigned first_closed = 3u + unsigned(plan.preserve_fds);
-  if (syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail_errno("close_range");
   if (process.umask >= 0) umask(mode_t(process.umask));
   std::vector<char*> argv = c_strings(process.args);
   std::vector<char*> envp = c_strings(env);
-  if (process.has_seccomp && process.no_new_privileges) load_seccomp(process.seccomp);
+  if (process.has_seccomp && process.no_new_privileges && !seccomp_loaded) load_seccomp(process.seccomp);
   execve(executable.c_str(), argv.data(), envp.data());
   int err = errno;
   // `runts exec` still listens on the sync socket: it reports the failure (exit 255).

@@ -14,11 +14,16 @@ std::string resolve_executable(const Process& process);
 // chdir to process.cwd and verify the result lies inside the container root.
 void enter_cwd(const Process& process);
 // The seccomp agent (linux.seccomp.listenerPath): connected while the runtime's mount
-// namespace is still ours (no-op without a listener); told the container state once it is
-// known. exec_process sends it the listener fd right after loading the filter.
+// namespace is still ours (no-op without a listener); told the container state and the
+// process's host pid once they are known. The listener fd goes to it right after the filter
+// is loaded.
 void connect_seccomp_agent(const Process& process);
-void set_seccomp_agent_state(const std::string& state);
-// Final CPU affinity (exec), LSM exec labels, capabilities, user switch, no_new_privs, fd
-// cleanup, umask, seccomp, execve (seccomp before the capabilities without no_new_privs,
+void set_seccomp_agent_state(const std::string& state, long long pid);
+// With a listener (SCMP_ACT_NOTIFY) the container's init loads the filter and sends the
+// agent its fd during create, as runc does: an agent must get it even for a container that
+// is deleted before start. No-op otherwise (exec_process loads the filter then).
+void load_listener_filter(const Process& process);
+// Final CPU affinity (exec), LSM exec labels, fd cleanup, capabilities, user switch,
+// no_new_privs, umask, seccomp, execve (seccomp before the capabilities without no_new_privs,
 // as runc). Never returns.
 [[noreturn]] void exec_process(const Plan& plan, const std::string& executable);

@@ -5,7 +5,8 @@
 import { closeSync } from 'node:fs';
 import type { LinuxIDMapping } from '../spec/types';
 import { crashPoint } from '../container/crash-point';
-import { initHelperPath, native } from '../native';
+import { constants } from 'node:os';
+import { initHelperPath, native, type WaitStatus } from '../native';
 import { writeIdMaps } from '../rootless/idmap';
 import type { ExecPlan, InitPlan, SyncMessage } from '../plan/types';
 import { readMessage, writeMessage } from './sync';
@@ -38,6 +39,13 @@ export interface LaunchOptions {
   beforePlan?(stage1Pid: number): void;
 }
 
+/** How a helper stage ended, for the error that says it ended too early. */
+function describeExit(st: WaitStatus): string {
+  if (st.signal === undefined) return `exit status ${st.exitCode}`;
+  const name = Object.entries(constants.signals).find(([, n]) => n === st.signal)?.[0];
+  return `killed by signal ${name ?? st.signal}`;
+}
+
 function killAndReap(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
@@ -60,6 +68,8 @@ interface Session {
   /** stage1 reported stage2's pid and exits: reap it; stage2 is now ours to clean up. */
   adoptStage2(pid: number): void;
   readonly stage2Pid: number;
+  /** After EOF: waits for stage2 and says how it ended (its reason, when it sent none). */
+  reapStage2(): string;
 }
 
 /**
@@ -83,6 +93,7 @@ function converse<T>(
   }
   let stage1Reaped = false;
   let stage2Pid = 0;
+  let stage2Reaped = false;
   const session: Session = {
     stage1Pid: helper.pid,
     send: (msg) => {
@@ -103,6 +114,11 @@ function converse<T>(
     get stage2Pid() {
       return stage2Pid;
     },
+    reapStage2() {
+      const st = native().waitPid(stage2Pid);
+      stage2Reaped = true;
+      return describeExit(st);
+    },
   };
   try {
     common.beforePlan?.(helper.pid);
@@ -113,7 +129,7 @@ function converse<T>(
         if (!stage1Reaped && !stage2Pid) {
           const st = native().waitPid(helper.pid);
           stage1Reaped = true;
-          throw new InitError(`init helper exited early (${st.signal ? `signal ${st.signal}` : `exit status ${st.exitCode}`})`);
+          throw new InitError(`init helper exited early (${describeExit(st)})`);
         }
         return atEof(session);
       }
@@ -126,7 +142,7 @@ function converse<T>(
       if (result !== undefined) return result;
     }
   } catch (err) {
-    if (stage2Pid) killAndReap(stage2Pid);
+    if (stage2Pid && !stage2Reaped) killAndReap(stage2Pid);
     if (!stage1Reaped) killAndReap(helper.pid);
     throw err instanceof InitError ? err : new InitError((err as Error).message);
   } finally {
@@ -177,8 +193,10 @@ export function launchInit(opts: LaunchOptions): number {
           return unexpected(msg);
       }
     },
-    () => {
-      throw new InitError('container init exited before the container was created');
+    // The helper reports every failure it sees; an exit without one is a signal (or a bug):
+    // say which, so the caller is not left guessing.
+    (session) => {
+      throw new InitError(`container init exited before the container was created (${session.reapStage2()})`);
     },
   );
 }
@@ -214,7 +232,7 @@ export function launchExec(opts: ExecLaunchOptions): number {
       if (msg.type !== 'pid') return unexpected(msg);
       session.adoptStage2(msg.pid);
       if (!opts.initStillRecorded()) throw new InitError('container init exited while the process joined its namespaces');
-      session.send({ type: 'exec', state: opts.state });
+      session.send({ type: 'exec', state: opts.state, pid: msg.pid });
       return undefined;
     },
     // The sync socket is close-on-exec: EOF after the pid means the process runs.

@@ -230,9 +230,12 @@ export interface PlanSeccomp {
    * SCMP_ACT_NOTIFY is used: the helper connects to `path` (an AF_UNIX stream socket) while
    * still in the runtime's mount namespace, and right after loading the filter sends it
    * runc's seccomp agent message: one sendmsg of the JSON
-   * {"ociVersion":ociVersion,"fds":["seccompFd"],"pid":<state.pid>,"metadata":metadata
-   * (omitted when empty),"state":<the state from the {type:"state"} message>} carrying the
-   * listener fd as SCM_RIGHTS; then it closes both fds.
+   * {"ociVersion":ociVersion,"fds":["seccompFd"],"pid":<the process's host pid>,"metadata":
+   * metadata (omitted when empty),"state":<the state from the {type:"state"} or {type:"exec"}
+   * message>} carrying the listener fd as SCM_RIGHTS; then it closes both fds. As runc, the
+   * container's init loads such a filter and sends it during create, just before "created"
+   * (an agent gets the fd even for a container deleted before start); `runts exec` before
+   * its execve.
    */
   listener: { path: string; metadata: string; ociVersion: string } | null;
 }
@@ -328,7 +331,8 @@ export interface ExecPlan {
 
 export type SyncMessage =
   | { type: 'plan'; plan: InitPlan | ExecPlan }
-  | { type: 'exec'; state: string }
+  /** state: the container's, for a seccomp agent; pid: the exec'd process's host pid. */
+  | { type: 'exec'; state: string; pid: number }
   | { type: 'userns' }
   | { type: 'userns-done' }
   | { type: 'pid'; pid: number }

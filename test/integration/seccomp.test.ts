@@ -211,13 +211,14 @@ while True:
     save()
 `;
   fs.writeFileSync(path.join(dir, 'agent.py'), agentScript);
-  const agent = spawn('python3', [path.join(dir, 'agent.py'), socketPath, report], { stdio: 'ignore' });
+  // Debian's python3 itself: a version manager's shim starts slowly and outlives a kill.
+  const agent = spawn('/usr/bin/python3', [path.join(dir, 'agent.py'), socketPath, report], { stdio: 'ignore' });
   const agentExited = new Promise<void>((resolve) => agent.once('exit', () => resolve()));
   onCleanup(t, 'graceful', async () => {
     if (agent.exitCode === null && agent.signalCode === null) agent.kill('SIGKILL');
     await agentExited;
   });
-  await waitFor(() => fs.existsSync(`${report}.ready`), 5000, 'the agent listening');
+  await waitFor(() => fs.existsSync(`${report}.ready`), 10_000, 'the agent listening');
 
   const made = await bundleWith(t, 'mkdir /tmp/x; echo "rc=$?"; test -d /tmp/x && echo exists || echo absent', {
     defaultAction: 'SCMP_ACT_ALLOW',
