@@ -5,11 +5,11 @@
 // so one bundle of everything (yargs, the ajv validators, the whole engine) cost every call
 // ~20 ms before it did anything. Instead:
 //   bin/runts             a few lines (src/bin.ts): load dist/cli.js through its code cache
-//   dist/cli.js           the dispatcher: global flags, --version, help, the plain-flag parser;
+//   dist/cli.js           the dispatcher: global flags, --version, help, the flag parser;
 //                         it hands the bundles below the modules with state or classes they
 //                         must share with it (the configured logger, error classes)
 //   dist/<command>.js     one bundle per subcommand, everything it needs, loaded on demand
-//   dist/yargs-args.js    yargs, for --help and the flags the plain parser leaves to it
+//   dist/help.js          yargs, for a command's --help
 //   dist/*.js.cache       V8 code caches of the bundles in dist/ (src/cli/code-cache.ts)
 // bin/runts's shebang names this machine's node by absolute path (podman calls the runtime
 // with an environment holding no PATH), through env(1) to drop NODE_EXTRA_CA_CERTS: with it
@@ -52,7 +52,7 @@ const dispatcher = join(dist, 'cli.js');
 const commandNames = readdirSync(join(src, 'commands')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
 const LAZY = new Map([
   ...commandNames.map((name) => [join(src, 'commands', name), join(dist, `${name}.js`)]),
-  [join(src, 'cli', 'yargs-args'), join(dist, 'yargs-args.js')],
+  [join(src, 'cli', 'help'), join(dist, 'help.js')],
 ]);
 
 /**

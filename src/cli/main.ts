@@ -1,30 +1,27 @@
-// Command-line dispatch. Global flags (before the subcommand) are parsed here by hand, so
-// `--version`, the top-level help and a bad global flag never load yargs; the subcommand's
-// module is loaded lazily, and its flags go through yargs (built for that one command only)
-// only when they are more than plain flags (plain-args.ts).
+// Command-line dispatch. Global flags (before the subcommand) and the subcommand's own are
+// parsed by the one grammar of args.ts from their flag tables, so `--version`, the top-level
+// help and every ordinary call never load yargs; the subcommand's module is loaded lazily,
+// and yargs (help.ts) only renders a command's --help.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoMessage, RuntimeError, UsageError } from '../errors';
 import { configureLog, log } from '../log';
-import { assignPositionals, positionalSlots, splitFlags, type ParsedCommand } from './args';
-import type { CommandEntry, CommandSpec, GlobalOptions } from './command';
+import { HELP_FLAG, parseCommandArgs, parseFlags } from './args';
+import type { CommandEntry, FlagTable, GlobalOptions } from './command';
 import { writeStdout } from './output';
-import { parsePlainFlags, recordDeclarations, spelledNames } from './plain-args';
 import { versionText } from './version';
 
-type GlobalFlag = { name: string; takesValue: boolean; help: string };
-
-const globalFlags: GlobalFlag[] = [
-  { name: 'root', takesValue: true, help: 'root directory for storage of container state (default: /run/runts, or $XDG_RUNTIME_DIR/runts for a non-root user)' },
-  { name: 'log', takesValue: true, help: 'append log lines to this file instead of stderr' },
-  { name: 'log-format', takesValue: true, help: "log format: 'text' (default) or 'json'" },
-  { name: 'debug', takesValue: false, help: 'enable debug logging' },
-  { name: 'systemd-cgroup', takesValue: false, help: 'manage cgroups through systemd (cgroupsPath "slice:prefix:name")' },
-  { name: 'rootless', takesValue: true, help: "ignore cgroup permission errors: 'true', 'false' or 'auto' (default)" },
-  { name: 'help', takesValue: false, help: 'show help' },
-  { name: 'version', takesValue: false, help: 'print the version' },
-];
-const shortGlobalFlags: Record<string, string> = { h: 'help', v: 'version' };
+/** runc's global flags (runts has no --criu). */
+export const GLOBAL_FLAGS = {
+  root: { type: 'string', describe: 'root directory for storage of container state (default: /run/runts, or $XDG_RUNTIME_DIR/runts for a non-root user)' },
+  log: { type: 'string', describe: 'append log lines to this file instead of stderr' },
+  'log-format': { type: 'string', choices: ['text', 'json'], describe: "log format: 'text' (default) or 'json'" },
+  debug: { type: 'boolean', describe: 'enable debug logging' },
+  'systemd-cgroup': { type: 'boolean', describe: 'manage cgroups through systemd (cgroupsPath "slice:prefix:name")' },
+  rootless: { type: 'string', choices: ['true', 'false', 'auto'], describe: "ignore cgroup permission errors: 'true', 'false' or 'auto' (default)" },
+  help: HELP_FLAG,
+  version: { type: 'boolean', alias: 'v', describe: 'print the version' },
+} satisfies FlagTable;
 
 /** The default --root of root (and of a user without XDG_RUNTIME_DIR, as runc's /run/runc). */
 const SYSTEM_ROOT = '/run/runts';
@@ -34,13 +31,6 @@ export function defaultRoot(env: NodeJS.ProcessEnv = process.env, euid = process
   const xdg = env.XDG_RUNTIME_DIR;
   if (euid !== 0 && xdg) return path.join(xdg, 'runts');
   return SYSTEM_ROOT;
-}
-
-function parseBool(flag: string, value: string): boolean {
-  // Go's flag package accepts these spellings for --flag=value.
-  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
-  throw new UsageError(`invalid boolean value "${value}" for flag --${flag}`);
 }
 
 export interface ParsedGlobals {
@@ -69,76 +59,34 @@ function prepareXdgRoot(root: string): void {
 /** Parse the global flags up to the first non-flag word (the subcommand). A bad flag stops
  *  the parse and is returned as `error`, with the flags before it already applied. */
 export function parseGlobals(argv: string[]): ParsedGlobals {
-  const options: GlobalOptions = { root: '', logFormat: 'text', debug: false, systemdCgroup: false };
-  let root: string | undefined;
-  let help = false;
-  let version = false;
-  let error: UsageError | undefined;
-  let i = 0;
-  const apply = (token: string): void => {
-    // Go's flag package takes -name and --name alike.
-    const body = token.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    const rawName = eq < 0 ? body : body.slice(0, eq);
-    const name = shortGlobalFlags[rawName] ?? rawName;
-    const flag = globalFlags.find((f) => f.name === name);
-    if (!flag) throw new UsageError(`flag provided but not defined: ${token.split('=')[0]}`);
-    let value: string | undefined = eq < 0 ? undefined : body.slice(eq + 1);
-    if (flag.takesValue && value === undefined) {
-      if (i + 1 >= argv.length) throw new UsageError(`flag needs an argument: --${name}`);
-      value = argv[++i];
-    }
-    const on = flag.takesValue || value === undefined ? true : parseBool(name, value);
-    switch (name) {
-      case 'root':
-        root = value;
-        break;
-      case 'log':
-        options.log = value;
-        break;
-      case 'log-format':
-        if (value !== 'text' && value !== 'json') throw new UsageError(`invalid --log-format "${value}": want text or json`);
-        options.logFormat = value;
-        break;
-      case 'rootless':
-        if (value !== 'true' && value !== 'false' && value !== 'auto') {
-          throw new UsageError(`invalid --rootless "${value}": want true, false or auto`);
-        }
-        options.rootless = value;
-        break;
-      case 'debug':
-        options.debug = on;
-        break;
-      case 'systemd-cgroup':
-        options.systemdCgroup = on;
-        break;
-      case 'help':
-        help = on;
-        break;
-      case 'version':
-        version = on;
-        break;
-    }
-  };
-  for (; i < argv.length; i++) {
-    const token = argv[i];
-    if (!token.startsWith('-') || token === '-') break;
-    try {
-      apply(token);
-    } catch (err) {
-      error = err as UsageError;
-      break;
-    }
-  }
+  const { given, rest, error } = parseFlags(GLOBAL_FLAGS, argv);
+  const root = given.get('root') as string | undefined;
   const fallback = defaultRoot();
-  options.root = path.resolve(root ?? fallback);
-  return { options, help, version, rest: argv.slice(i), error, xdgRoot: root === undefined && fallback !== SYSTEM_ROOT };
+  const options: GlobalOptions = {
+    root: path.resolve(root ?? fallback),
+    logFormat: (given.get('log-format') as GlobalOptions['logFormat'] | undefined) ?? 'text',
+    debug: given.get('debug') === true,
+    systemdCgroup: given.get('systemd-cgroup') === true,
+  };
+  if (given.has('log')) options.log = given.get('log') as string;
+  if (given.has('rootless')) options.rootless = given.get('rootless') as string;
+  return {
+    options,
+    help: given.get('help') === true,
+    version: given.get('version') === true,
+    rest,
+    error,
+    xdgRoot: root === undefined && fallback !== SYSTEM_ROOT,
+  };
 }
 
 function topLevelHelp(commands: CommandEntry[]): string {
   const nameWidth = Math.max(...commands.map((c) => c.name.length)) + 2;
-  const flagText = (f: GlobalFlag) => `--${f.name}${f.takesValue ? ' value' : ''}` + (f.name === 'help' ? ', -h' : f.name === 'version' ? ', -v' : '');
-  const flagWidth = Math.max(...globalFlags.map((f) => flagText(f).length)) + 2;
+  const flags = Object.entries(GLOBAL_FLAGS as FlagTable).map(([name, f]) => ({
+    text: `--${name}${f.type === 'boolean' ? '' : ' value'}${f.alias ? `, -${f.alias}` : ''}`,
+    describe: f.describe,
+  }));
+  const flagWidth = Math.max(...flags.map((f) => f.text.length)) + 2;
   return [
     'runts - an OCI container runtime (runc-compatible command line)',
     '',
@@ -148,26 +96,11 @@ function topLevelHelp(commands: CommandEntry[]): string {
     ...commands.map((c) => `  ${c.name.padEnd(nameWidth)}${c.describe}`),
     '',
     'Global options:',
-    ...globalFlags.map((f) => `  ${flagText(f).padEnd(flagWidth)}${f.help}`),
+    ...flags.map((f) => `  ${f.text.padEnd(flagWidth)}${f.describe}`),
     '',
     "Run 'runts COMMAND --help' for a command's options.",
     '',
   ].join('\n');
-}
-
-/** Parse a subcommand's own arguments: flags as the builder declares them, positionals by
- *  the usage string, with the builder's .positional() defaults and types. Plain flags are
- *  parsed without yargs; anything else, and --help, goes through yargs. */
-export function parseCommandArgs(name: string, spec: CommandSpec<any>, args: string[]): ParsedCommand {
-  const declared = recordDeclarations(spec);
-  const withValue = new Set<string>();
-  for (const [key, opts] of declared.options) if (opts.type !== 'boolean' && !opts.count) for (const flag of spelledNames(key, opts)) withValue.add(flag);
-  const { flags, positionals } = splitFlags(args, (flag) => withValue.has(flag));
-  const plain = parsePlainFlags(name, declared, flags);
-  // Loaded only here: most calls never pay for yargs.
-  if (!plain) return (require('./yargs-args') as typeof import('./yargs-args')).parseWithYargs(name, spec, args);
-  assignPositionals(spec.command, positionalSlots(spec.command), declared.positionals, positionals, plain);
-  return { args: plain };
 }
 
 /** Run the command line; resolves to the process exit code. */
@@ -194,9 +127,10 @@ export async function runCli(argv: string[], commands: CommandEntry[]): Promise<
     if (!entry) throw new UsageError(`unknown command "${name}" (see runts --help)`);
     if (globals.xdgRoot) prepareXdgRoot(options.root);
     const spec = entry.load().default;
-    const parsed = parseCommandArgs(name, spec, rest);
-    if (parsed.helpText !== undefined) {
-      writeStdout(parsed.helpText);
+    const parsed = parseCommandArgs(spec, rest);
+    if (parsed.help) {
+      // Loaded only here: no other call pays for yargs.
+      writeStdout((require('./help') as typeof import('./help')).commandHelp(spec));
       return 0;
     }
     const code = await spec.run({ ...options, ...parsed.args } as never);

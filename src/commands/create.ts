@@ -1,12 +1,13 @@
 // runts create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--preserve-fds N] ID
 import { defineCommand } from '../cli/command';
-import { withCreateOptions } from '../cli/create-options';
+import { CONTAINER_ID, CREATE_FLAGS } from '../cli/create-options';
 import { createContainer } from '../container/create';
 
 export default defineCommand({
-  command: 'create <container-id>',
+  name: 'create',
   describe: 'create a container',
-  builder: withCreateOptions,
+  flags: CREATE_FLAGS,
+  positionals: [CONTAINER_ID],
   run: (args) => {
     createContainer({
       root: args.root,

@@ -4,12 +4,10 @@ import { defineCommand } from '../cli/command';
 import { deleteContainer } from '../container/lifecycle';
 
 export default defineCommand({
-  command: 'delete <container-id>',
+  name: 'delete',
   describe: 'delete a container and the resources it holds',
-  builder: (y) =>
-    y
-      .positional('container-id', { type: 'string', demandOption: true })
-      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'kill the container first if it is running' }),
+  flags: { force: { type: 'boolean', alias: 'f', describe: 'kill the container first if it is running' } },
+  positionals: [{ name: 'container-id', required: true }],
   run: (args) => {
     deleteContainer(args.root, args.containerId, args.force);
   },

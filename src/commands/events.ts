@@ -15,13 +15,13 @@ export function parseDuration(text: string): number {
 }
 
 export default defineCommand({
-  command: 'events <container-id>',
+  name: 'events',
   describe: 'display container events such as OOM notifications and resource statistics',
-  builder: (y) =>
-    y
-      .positional('container-id', { type: 'string', demandOption: true })
-      .option('interval', { type: 'string', default: '5s', describe: 'the statistics interval' })
-      .option('stats', { type: 'boolean', default: false, describe: "display the container's stats once, then exit" }),
+  flags: {
+    interval: { type: 'string', default: '5s', describe: 'the statistics interval' },
+    stats: { type: 'boolean', describe: "display the container's stats once, then exit" },
+  },
+  positionals: [{ name: 'container-id', required: true }],
   run: async (args) => {
     const intervalMs = parseDuration(args.interval);
     if (intervalMs <= 0) throw new UsageError('duration interval must be greater than 0');

@@ -5,33 +5,37 @@ import { defineCommand } from '../cli/command';
 import { execContainer } from '../container/exec';
 
 export default defineCommand({
-  command: 'exec <container-id> [command..]',
+  name: 'exec',
   describe: 'execute a new process inside the container',
-  builder: (y) =>
-    y
-      .positional('container-id', { type: 'string', demandOption: true, describe: 'name of the container' })
-      .positional('command', { type: 'string', array: true, describe: 'the command and its arguments (without --process)' })
-      .option('process', { alias: 'p', type: 'string', describe: 'path to a process.json (an OCI process object); replaces the process flags' })
-      .option('cwd', { type: 'string', describe: 'current working directory in the container' })
-      .option('env', { alias: 'e', type: 'string', array: true, default: [] as string[], describe: 'set an environment variable (KEY=VALUE), repeatable' })
-      .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'allocate a pseudo-TTY' })
-      .option('user', { alias: 'u', type: 'string', describe: 'UID (format: <uid>[:<gid>])' })
-      .option('additional-gids', { alias: 'g', type: 'number', array: true, default: [] as number[], describe: 'additional gid, repeatable' })
-      .option('cap', { alias: 'c', type: 'string', array: true, default: [] as string[], describe: 'add a capability (CAP_*) to the bounding, effective and permitted sets, repeatable' })
-      .option('no-new-privs', { type: 'boolean', default: false, describe: 'set no_new_privs for the process' })
-      .option('apparmor', { type: 'string', describe: 'set the apparmor profile for the process' })
-      .option('process-label', { type: 'string', describe: 'set the SELinux process label for the process' })
-      .option('detach', { alias: 'd', type: 'boolean', default: false, describe: "detach from the container's process" })
-      .option('pid-file', { type: 'string', describe: 'file to write the process id to' })
-      .option('console-socket', { type: 'string', describe: "path to an AF_UNIX socket that receives the console's pty master" })
-      .option('preserve-fds', { type: 'number', default: 0, describe: 'pass N additional file descriptors (3 .. 3+N-1) to the process' })
-      .option('ignore-paused', { type: 'boolean', default: false, describe: 'allow exec in a paused container' }),
+  flags: {
+    process: { type: 'string', alias: 'p', describe: 'path to a process.json (an OCI process object); replaces the process flags' },
+    cwd: { type: 'string', describe: 'current working directory in the container' },
+    env: { type: 'strings', alias: 'e', describe: 'set an environment variable (KEY=VALUE), repeatable' },
+    tty: { type: 'boolean', alias: 't', describe: 'allocate a pseudo-TTY' },
+    user: { type: 'string', alias: 'u', describe: 'UID (format: <uid>[:<gid>])' },
+    'additional-gids': { type: 'numbers', alias: 'g', describe: 'additional gid, repeatable' },
+    cap: { type: 'strings', alias: 'c', describe: 'add a capability (CAP_*) to the bounding, effective and permitted sets, repeatable' },
+    'no-new-privs': { type: 'boolean', describe: 'set no_new_privs for the process' },
+    apparmor: { type: 'string', describe: 'set the apparmor profile for the process' },
+    'process-label': { type: 'string', describe: 'set the SELinux process label for the process' },
+    detach: { type: 'boolean', alias: 'd', describe: "detach from the container's process" },
+    'pid-file': { type: 'string', describe: 'file to write the process id to' },
+    'console-socket': { type: 'string', describe: "path to an AF_UNIX socket that receives the console's pty master" },
+    'preserve-fds': { type: 'number', describe: 'pass N additional file descriptors (3 .. 3+N-1) to the process' },
+    'ignore-paused': { type: 'boolean', describe: 'allow exec in a paused container' },
+  },
+  positionals: [
+    { name: 'container-id', required: true, describe: 'name of the container' },
+    { name: 'command', variadic: true, describe: 'the command and its arguments (without --process)' },
+  ],
+  // As runc (SkipArgReorder): every word after the ID is the command's, never a runts flag.
+  flagsAfterPositionals: false,
   run: (args) =>
     execContainer({
       root: args.root,
       id: args.containerId,
       processFile: args.process,
-      args: (args.command ?? []) as string[],
+      args: args.command,
       cwd: args.cwd,
       env: args.env,
       tty: args.tty,

@@ -4,9 +4,10 @@ import { writeStdout } from '../cli/output';
 import { featuresText } from '../features';
 
 export default defineCommand({
-  command: 'features',
+  name: 'features',
   describe: 'show the enabled features',
-  builder: (y) => y,
+  flags: {},
+  positionals: [],
   run() {
     writeStdout(featuresText());
   },

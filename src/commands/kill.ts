@@ -4,13 +4,10 @@ import { killContainer } from '../container/lifecycle';
 import { parseSignal } from '../container/signals';
 
 export default defineCommand({
-  command: 'kill <container-id> [signal]',
+  name: 'kill',
   describe: "send a signal (default: SIGTERM) to the container's init process",
-  builder: (y) =>
-    y
-      .positional('container-id', { type: 'string', demandOption: true })
-      .positional('signal', { type: 'string', default: 'SIGTERM' })
-      .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'send the signal to every process of the container' }),
+  flags: { all: { type: 'boolean', alias: 'a', describe: 'send the signal to every process of the container' } },
+  positionals: [{ name: 'container-id', required: true }, { name: 'signal', default: 'SIGTERM' }],
   run: (args) => {
     killContainer(args.root, args.containerId, parseSignal(args.signal), args.all);
   },

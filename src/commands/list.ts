@@ -37,12 +37,13 @@ export function formatTable(rows: string[][]): string {
 }
 
 export default defineCommand({
-  command: 'list',
+  name: 'list',
   describe: 'list the containers under --root',
-  builder: (y) =>
-    y
-      .option('format', { alias: 'f', type: 'string', default: 'table', describe: 'output format: table or json' })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only the container IDs' }),
+  flags: {
+    format: { type: 'string', alias: 'f', default: 'table', describe: 'output format: table or json' },
+    quiet: { type: 'boolean', alias: 'q', describe: 'print only the container IDs' },
+  },
+  positionals: [],
   run(args) {
     if (args.format !== 'table' && args.format !== 'json') throw new UsageError(`invalid format option: ${args.format}`);
     const store = new StateStore(args.root);

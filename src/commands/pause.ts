@@ -3,9 +3,10 @@ import { defineCommand } from '../cli/command';
 import { pauseContainer } from '../container/control';
 
 export default defineCommand({
-  command: 'pause <container-id>',
+  name: 'pause',
   describe: 'suspend all processes of a container',
-  builder: (y) => y.positional('container-id', { type: 'string', demandOption: true }),
+  flags: {},
+  positionals: [{ name: 'container-id', required: true }],
   run: (args) => {
     pauseContainer(args.root, args.containerId);
   },

@@ -22,22 +22,24 @@ export function filterPsOutput(output: string, pids: number[]): string {
 }
 
 export default defineCommand({
-  command: 'ps <container-id> [ps-options..]',
+  name: 'ps',
   describe: 'list the processes running inside a container',
-  builder: (y) =>
-    y
-      .positional('container-id', { type: 'string', demandOption: true })
-      .positional('ps-options', { type: 'string', array: true, describe: 'options for ps (default -ef)' })
-      .option('format', { alias: 'f', type: 'string', default: 'table', describe: 'output format: table or json' }),
+  flags: { format: { type: 'string', alias: 'f', default: 'table', describe: 'output format: table or json' } },
+  positionals: [
+    { name: 'container-id', required: true },
+    { name: 'ps-options', variadic: true, describe: 'options for ps (default -ef)' },
+  ],
+  // As runc (SkipArgReorder): the words after the ID are ps's own options.
+  flagsAfterPositionals: false,
   run: (args) => {
     if (args.format !== 'table' && args.format !== 'json') throw new UsageError(`invalid format option: ${args.format}`);
     const pids = containerProcesses(args.root, args.containerId);
     if (args.format === 'json') {
-      if ((args.psOptions ?? []).length > 0) throw new UsageError('ps options cannot be used with --format json');
+      if (args.psOptions.length > 0) throw new UsageError('ps options cannot be used with --format json');
       writeStdout(`${JSON.stringify(pids)}\n`);
       return;
     }
-    const psArgs = (args.psOptions ?? []).length > 0 ? (args.psOptions as string[]) : ['-ef'];
+    const psArgs = args.psOptions.length > 0 ? args.psOptions : ['-ef'];
     const ps = spawnSync('ps', psArgs, { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' } });
     if (ps.error) throw new RuntimeError(`run ps ${psArgs.join(' ')}: ${ps.error.message}`);
     if (ps.status !== 0) throw new RuntimeError(`ps ${psArgs.join(' ')} exited ${ps.status}: ${ps.stderr.trim()}`);

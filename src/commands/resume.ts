@@ -3,9 +3,10 @@ import { defineCommand } from '../cli/command';
 import { resumeContainer } from '../container/control';
 
 export default defineCommand({
-  command: 'resume <container-id>',
+  name: 'resume',
   describe: 'resume all processes of a paused container',
-  builder: (y) => y.positional('container-id', { type: 'string', demandOption: true }),
+  flags: {},
+  positionals: [{ name: 'container-id', required: true }],
   run: (args) => {
     resumeContainer(args.root, args.containerId);
   },

@@ -1,16 +1,18 @@
 // runts run [-d] [-b DIR] [--pid-file F] [--console-socket S] [--keep] [--no-pivot]
 // [--preserve-fds N] ID: create and start; in the foreground, exit with the process's status.
 import { defineCommand } from '../cli/command';
-import { withCreateOptions } from '../cli/create-options';
+import { CONTAINER_ID, CREATE_FLAGS } from '../cli/create-options';
 import { runContainer } from '../container/run';
 
 export default defineCommand({
-  command: 'run <container-id>',
+  name: 'run',
   describe: 'create and start a container',
-  builder: (y) =>
-    withCreateOptions(y)
-      .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'detach from the container process' })
-      .option('keep', { type: 'boolean', default: false, describe: 'do not delete the container after it exits' }),
+  flags: {
+    ...CREATE_FLAGS,
+    detach: { type: 'boolean', alias: 'd', describe: 'detach from the container process' },
+    keep: { type: 'boolean', describe: 'do not delete the container after it exits' },
+  },
+  positionals: [CONTAINER_ID],
   run: (args) =>
     runContainer({
       root: args.root,

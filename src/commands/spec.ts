@@ -79,13 +79,14 @@ export function defaultSpec(rootless: boolean, ids = { uid: process.geteuid?.() 
 }
 
 export default defineCommand({
-  command: 'spec',
+  name: 'spec',
   describe: 'create a new config.json for a bundle',
-  builder: (y) =>
-    y
-      .option('bundle', { alias: 'b', type: 'string', describe: 'the bundle directory (default: the current directory)' })
-      // Shadows the global --rootless (true|false|auto) in run()'s arguments.
-      .option('rootless', { type: 'boolean', default: false, describe: 'generate a configuration for a rootless container' }),
+  flags: {
+    bundle: { type: 'string', alias: 'b', describe: 'the bundle directory (default: the current directory)' },
+    // Shadows the global --rootless (true|false|auto) in run()'s arguments.
+    rootless: { type: 'boolean', describe: 'generate a configuration for a rootless container' },
+  },
+  positionals: [],
   run(args) {
     const bundle = path.resolve(args.bundle ?? '.');
     try {

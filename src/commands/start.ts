@@ -3,9 +3,10 @@ import { defineCommand } from '../cli/command';
 import { startContainer } from '../container/lifecycle';
 
 export default defineCommand({
-  command: 'start <container-id>',
+  name: 'start',
   describe: 'start the user process of a created container',
-  builder: (y) => y.positional('container-id', { type: 'string', demandOption: true }),
+  flags: {},
+  positionals: [{ name: 'container-id', required: true }],
   run: (args) => {
     startContainer(args.root, args.containerId);
   },

@@ -6,9 +6,10 @@ import { StateStore } from '../state/store';
 import { pausedProbe } from '../cgroups/freezer';
 
 export default defineCommand({
-  command: 'state <container-id>',
+  name: 'state',
   describe: 'output the state of a container',
-  builder: (y) => y.positional('container-id', { type: 'string', demandOption: true, describe: 'the container ID' }),
+  flags: {},
+  positionals: [{ name: 'container-id', required: true, describe: 'the container ID' }],
   run(args) {
     const handle = new StateStore(args.root).open(args.containerId);
     try {

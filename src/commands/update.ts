@@ -64,29 +64,29 @@ export function resourcesFromFlags(f: Flags): LinuxResources {
   return r;
 }
 
-const knob = (describe: string) => ({ type: 'string' as const, describe });
+const knob = (describe: string) => ({ type: 'string', describe }) as const;
 
 export default defineCommand({
-  command: 'update <container-id>',
+  name: 'update',
   describe: 'update container resource constraints',
-  builder: (y) =>
-    y
-      .positional('container-id', { type: 'string', demandOption: true })
-      .option('resources', { alias: 'r', type: 'string', describe: "a file with the LinuxResources JSON to apply, or '-' for stdin (other flags are then ignored)" })
-      .option('blkio-weight', knob('per-cgroup block IO weight, 10..1000'))
-      .option('cpu-period', knob('CPU CFS period (µs)'))
-      .option('cpu-quota', knob('CPU CFS quota (µs per period)'))
-      .option('cpu-share', { ...knob('CPU shares (relative weight)'), alias: 'cpu-shares' })
-      .option('cpu-rt-period', knob('CPU realtime period (µs)'))
-      .option('cpu-rt-runtime', knob('CPU realtime runtime (µs per period)'))
-      .option('cpuset-cpus', knob('CPUs to use'))
-      .option('cpuset-mems', knob('memory nodes to use'))
-      .option('kernel-memory', knob('kernel memory limit (ignored by current kernels)'))
-      .option('kernel-memory-tcp', knob('kernel TCP buffer limit (bytes)'))
-      .option('memory', knob('memory limit (bytes, or with k/m/g)'))
-      .option('memory-reservation', knob('memory soft limit (bytes)'))
-      .option('memory-swap', knob("memory + swap limit (bytes); '-1' for unlimited swap"))
-      .option('pids-limit', knob('maximum number of tasks (0 allows none, -1 unlimited)')),
+  flags: {
+    resources: { type: 'string', alias: 'r', describe: "a file with the LinuxResources JSON to apply, or '-' for stdin (other flags are then ignored)" },
+    'blkio-weight': knob('per-cgroup block IO weight, 10..1000'),
+    'cpu-period': knob('CPU CFS period (µs)'),
+    'cpu-quota': knob('CPU CFS quota (µs per period)'),
+    'cpu-share': { ...knob('CPU shares (relative weight)'), alias: 'cpu-shares' },
+    'cpu-rt-period': knob('CPU realtime period (µs)'),
+    'cpu-rt-runtime': knob('CPU realtime runtime (µs per period)'),
+    'cpuset-cpus': knob('CPUs to use'),
+    'cpuset-mems': knob('memory nodes to use'),
+    'kernel-memory': knob('kernel memory limit (ignored by current kernels)'),
+    'kernel-memory-tcp': knob('kernel TCP buffer limit (bytes)'),
+    memory: knob('memory limit (bytes, or with k/m/g)'),
+    'memory-reservation': knob('memory soft limit (bytes)'),
+    'memory-swap': knob("memory + swap limit (bytes); '-1' for unlimited swap"),
+    'pids-limit': knob('maximum number of tasks (0 allows none, -1 unlimited)'),
+  },
+  positionals: [{ name: 'container-id', required: true }],
   run: (args) => {
     const source = args.resources;
     updateContainer(args.root, args.containerId, () => (source !== undefined ? readResources(source) : resourcesFromFlags(args as unknown as Flags)));
