@@ -21,6 +21,7 @@ import { actionValue, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, compileSeccomp, X32_SY
 import { SYSCALLS_I386, SYSCALLS_X32, SYSCALLS_X86_64 } from '../../src/seccomp/generated/syscalls';
 import type { SockFilter } from '../../src/seccomp/bpf';
 import { fuzzSeed, Rng } from '../fuzz/mutate';
+import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, tempDir, uniqueId } from '../lib';
 import { decodeProgram, runFilter, type SeccompData } from './interpreter';
 import { PODMAN_PROFILE, podmanSeccomp } from './podman-profile';
 
@@ -381,4 +382,28 @@ t.test(`seeded random profiles (seed ${seed}; replay: RUNTS_FUZZ_SEED=${seed})`,
   const names = allNames.filter(libKnown);
   const profiles = Array.from({ length: RANDOM_PROFILES }, () => randomProfile(rng, names));
   report(t, 'random', profiles, profiles.map((p, i) => `random #${i} ${toJson(p)}`), rng);
+});
+
+// The kernel must accept what the compiler emits: a few random profiles that libseccomp
+// accepts and runts compiles the same (no notify: that needs an agent), loaded in a real
+// container. The filter may well kill or fail the container's `true`; only a refused load fails.
+t.test('the kernel loads libseccomp-equal random filters in a container', { skip: oracleMissing }, async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const rng = new Rng(seed);
+  const names = allNames.filter(libKnown);
+  const candidates = Array.from({ length: 40 }, () => randomProfile(rng, names)).filter((p) => !p.syscalls?.some((r) => r.action === 'SCMP_ACT_NOTIFY'));
+  const { results } = oracle({ profiles: candidates }) as { results: LibseccompResult[] };
+  const loadable = candidates.filter((p, i) => !('error' in results[i]!) && compare('', p, results[i]!, new Rng(seed), new Map()).divergences.length === 0).slice(0, 6);
+  t.ok(loadable.length >= 4, `${loadable.length} profiles to load`);
+  for (const profile of loadable) {
+    const made = await makeBundle(tempDir(t, 'bundle'), { args: ['true'] });
+    // 64-bit operands must reach config.json exactly: written with toJson, not JSON.stringify.
+    const configFile = path.join(made.bundle, 'config.json');
+    const config = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+    config.linux.seccomp = profile;
+    fs.writeFileSync(configFile, toJson(config));
+    const result = await runts(['--root', runtsRoot(t), 'run', '-b', made.bundle, uniqueId('scdiff')]);
+    t.notMatch(result.stderr, /error loading seccomp filter/, `kernel accepted ${toJson(profile).slice(0, 200)} (exit ${result.code})`);
+  }
 });
