@@ -5,7 +5,8 @@
 //    know are skipped with a debug note ("unknown seccomp syscall %q ignored");
 //  - a rule whose conditions name one argument twice becomes one rule per condition (OR),
 //    otherwise its conditions are ANDed; rules for one syscall are ORed, an unconditional
-//    rule overrides conditional ones and the first unconditional rule wins (libseccomp);
+//    rule overrides conditional ones and the first unconditional rule wins; a conditional rule
+//    repeating an earlier one's conditions with another action is refused (libseccomp: EEXIST);
 //  - 64-bit argument comparisons are split into high/low 32-bit words on 64-bit ABIs and
 //    compare the low word only on 32-bit ABIs (i386, x32), as libseccomp generates them;
 //  - the native arch (x86_64) is always in the filter; other arches this build has no
@@ -188,10 +189,20 @@ interface SyscallRules {
   chains: Chain[];
 }
 
+/** A rule's conditions as libseccomp compares them: unordered, 32-bit ABIs see low words,
+ *  MASKED_EQ's datum masked. */
+function conditionKey(conditions: Condition[], argBits: 32 | 64): string {
+  const word = (v: bigint): bigint => (argBits === 32 ? v & LOW32 : v);
+  return conditions
+    .map((c) => `${c.index}/${c.op}/${word(c.value)}/${c.op === 'SCMP_CMP_MASKED_EQ' ? word(c.valueTwo & c.value) : ''}`)
+    .sort()
+    .join(' ');
+}
+
 class RuleSet {
   readonly bySyscall = new Map<number, SyscallRules>();
 
-  add(nr: number, argBits: 32 | 64, allConditions: Condition[], action: number): void {
+  add(name: string, nr: number, argBits: 32 | 64, allConditions: Condition[], action: number): void {
     // libseccomp leaves out comparisons that always hold (a zero mask on the words the ABI
     // compares); a rule left with none is unconditional.
     const conditions = allConditions.filter((c) => c.op !== 'SCMP_CMP_MASKED_EQ' || (argBits === 64 ? c.value !== 0n : (c.value & LOW32) !== 0n));
@@ -204,9 +215,14 @@ class RuleSet {
     if (conditions.length === 0) {
       rules.unconditional = action;
       rules.chains = [];
-    } else {
-      rules.chains.push({ conditions, action });
+      return;
     }
+    // libseccomp refuses (EEXIST) a rule whose conditions, as this ABI compares them and in any
+    // order, equal an earlier rule's with another action; runc then fails the create.
+    const key = conditionKey(conditions, argBits);
+    const earlier = rules.chains.find((chain) => conditionKey(chain.conditions, argBits) === key);
+    if (earlier && earlier.action !== action) throw new SeccompError(`error adding seccomp rule for syscall ${name}: file exists`);
+    rules.chains.push({ conditions, action });
   }
 }
 
@@ -296,7 +312,7 @@ export function compileSeccomp(config: LinuxSeccomp): CompiledSeccomp {
       for (const abi of abis) {
         const nr = ABIS[abi].table.get(name);
         if (nr === undefined) continue; // not a syscall of this ABI
-        for (const conditions of conditionSets) rules.get(abi)!.add(nr, ABIS[abi].argBits, conditions, action);
+        for (const conditions of conditionSets) rules.get(abi)!.add(name, nr, ABIS[abi].argBits, conditions, action);
       }
     }
   }

@@ -304,3 +304,22 @@ t.test('podman\'s default profile compiles and behaves', { skip: !fs.existsSync(
   t.equal(action(nr64('socket'), [2, 1, 0]), ALLOW, 'an inet socket is fine');
   t.equal(action(9999), errno(ENOSYS), 'unknown syscall: ENOSYS');
 });
+
+t.test('a rule with the same conditions as an earlier one and another action is refused, as libseccomp (EEXIST) makes runc', async (t) => {
+  const rule = (action: 'SCMP_ACT_TRAP' | 'SCMP_ACT_ALLOW', args: any[]) => ({ names: ['fchown'], action, args });
+  const eq = (index: number, value: number | bigint, op = 'SCMP_CMP_EQ', valueTwo?: number) => ({ index, op, value, ...(valueTwo !== undefined ? { valueTwo } : {}) });
+  const refused = (syscalls: any[], architectures?: string[]) =>
+    t.throws(() => compileSeccomp({ defaultAction: 'SCMP_ACT_KILL', syscalls, ...(architectures ? { architectures } : {}) } as LinuxSeccomp), { message: 'error adding seccomp rule for syscall fchown: file exists' });
+  refused([rule('SCMP_ACT_TRAP', [eq(0, 1)]), rule('SCMP_ACT_ALLOW', [eq(0, 1)])]);
+  refused([rule('SCMP_ACT_TRAP', [eq(0, 1), eq(1, 2)]), rule('SCMP_ACT_ALLOW', [eq(1, 2), eq(0, 1)])], undefined);
+  refused([rule('SCMP_ACT_TRAP', [eq(0, 0xff, 'SCMP_CMP_MASKED_EQ', 257)]), rule('SCMP_ACT_ALLOW', [eq(0, 0xff, 'SCMP_CMP_MASKED_EQ', 1)])]);
+  refused([rule('SCMP_ACT_TRAP', [eq(0, 1), eq(0, 1)]), rule('SCMP_ACT_ALLOW', [eq(0, 1)])]);
+  refused([rule('SCMP_ACT_TRAP', [eq(0, 2n ** 32n + 1n)]), rule('SCMP_ACT_ALLOW', [eq(0, 1)])], ['SCMP_ARCH_X86']);
+  // What libseccomp accepts: same action, a different set, inverse operators, after an unconditional rule.
+  const ok = (syscalls: any[]) => t.doesNotThrow(() => compileSeccomp({ defaultAction: 'SCMP_ACT_KILL', syscalls } as LinuxSeccomp));
+  ok([rule('SCMP_ACT_TRAP', [eq(0, 1)]), rule('SCMP_ACT_TRAP', [eq(0, 1)])]);
+  ok([rule('SCMP_ACT_TRAP', [eq(0, 1)]), rule('SCMP_ACT_ALLOW', [eq(0, 1), eq(1, 2)])]);
+  ok([rule('SCMP_ACT_TRAP', [eq(0, 1, 'SCMP_CMP_NE')]), rule('SCMP_ACT_ALLOW', [eq(0, 1)])]);
+  ok([rule('SCMP_ACT_TRAP', [eq(0, 2n ** 32n + 1n)]), rule('SCMP_ACT_ALLOW', [eq(0, 1)])]);
+  ok([{ names: ['fchown'], action: 'SCMP_ACT_TRAP' }, rule('SCMP_ACT_TRAP', [eq(0, 1)]), rule('SCMP_ACT_ALLOW', [eq(0, 1)])]);
+});
