@@ -3,7 +3,7 @@
 // helper does before it runs and writes back what it read. Any field the C++ side drops,
 // renames, mistypes or misreads (native/init/plan.{h,cc} against src/plan/types.ts) makes
 // the echo differ from the plan sent.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,7 +63,7 @@ function record(value: unknown, at: string): void {
   }
 }
 
-function checkEcho(t: Tap.Test, plan: InitPlan | ExecPlan, what: string): void {
+function checkEcho(t: Test, plan: InitPlan | ExecPlan, what: string): void {
   record(wire(plan), 'plan');
   const r = echo(plan);
   if (r.status !== 0) {
