@@ -279,6 +279,7 @@ std::vector<NamespaceJoin> decode_joins(const json::Value& namespaces) {
 void decode_cgroup_join(const json::Value& v, Plan& plan) {
   const json::Value& join = v["cgroupJoin"];
   if (join.is_null()) return;
+  plan.has_cgroup_join = true;
   for (const json::Value& t : list(join, "tasks")) plan.cgroup_tasks.push_back({str(t, "cgroup"), str(t, "file")});
   const json::Value& unified = join["unified"];
   if (unified.is_null()) return;

@@ -157,6 +157,7 @@ struct Plan {
   Process process;
   // PlanCgroupJoin (none: the runtime put stage1 into the cgroups): v1 tasks files to write
   // "0" to, and the inherited fd of the v2 cgroup directory stage2 is cloned into (-1: none).
+  bool has_cgroup_join = false;
   std::vector<CgroupTasks> cgroup_tasks;
   int unified_cgroup_fd = -1;
   std::string unified_cgroup, unified_cgroup_dir;
@@ -165,3 +166,7 @@ struct Plan {
 // Decodes the "plan" member of the {type:"plan"} message (an InitPlan, or an ExecPlan when
 // its "mode" is "exec"); fails on a malformed plan.
 Plan decode_plan(const json::Value& plan);
+
+// `runts-init --echo-plan` (plan_echo.cc): reads a plan on stdin and writes the decoded plan
+// back as JSON in the shape of src/plan/types.ts; does nothing else. Returns the exit status.
+int echo_plan();
