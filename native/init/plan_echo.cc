@@ -358,6 +358,7 @@ std::string encode_plan(const Plan& plan) {
   }
   w.close(']');
   w.close('}');
+  w.key("setupPropagation"), w.uint(plan.setup_propagation);
   w.key("rootPropagation"), w.uint(plan.root_propagation);
   w.key("rootfsOps"), w.open('[');
   for (const RootfsOp& op : plan.rootfs_ops) write_op(w, op);
@@ -365,6 +366,7 @@ std::string encode_plan(const Plan& plan) {
   w.key("noPivot"), w.boolean(plan.no_pivot);
   w.key("rootReadonly"), w.boolean(plan.root_readonly);
   w.key("readonlyPaths"), w.strings(plan.readonly_paths);
+  w.key("lateReadonlyMounts"), w.strings(plan.late_readonly_mounts);
   w.key("maskedPaths"), w.strings(plan.masked_paths);
   w.key("maskedDirLabel"), w.str_or_null(!plan.masked_dir_label.empty(), plan.masked_dir_label);
   w.key("sysctl"), w.open('[');

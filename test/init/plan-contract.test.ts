@@ -125,7 +125,7 @@ function plannable(raw: Record<string, any>): Record<string, any> {
 }
 
 /** The every-field config with the values it leaves at their defaults set: mount remounts,
- *  propagation, tmpcopyup, ridmap, a seccomp notify agent, scheduler priority or nice, exec
+ *  propagation, tmpcopyup, a read-only tmpfs, a shared root, ridmap, a seccomp notify agent, scheduler priority or nice, exec
  *  CPU affinity; `hostUserns` also drops the user namespace (devices are made, owned by
  *  someone else than root). Namespace joins come from the exec plans. */
 function everyFieldSet(hostUserns: boolean): Record<string, any> {
@@ -134,10 +134,12 @@ function everyFieldSet(hostUserns: boolean): Record<string, any> {
   config.mounts.push(
     { destination: '/ro', type: 'bind', source: bundle, options: ['rbind', 'ro', 'rprivate'] },
     { destination: '/copied', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] },
+    { destination: '/sealed', type: 'tmpfs', source: 'tmpfs', options: ['ro'] },
     { destination: '/ridmapped', type: 'bind', source: bundle, options: ['rbind', 'ridmap'], uidMappings: ids, gidMappings: ids },
   );
   config.linux.seccomp.syscalls.push({ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' });
   config.process.execCPUAffinity = { initial: '0', final: '0-1' };
+  config.linux.rootfsPropagation = 'shared';
   if (!hostUserns) {
     config.process.scheduler = { policy: 'SCHED_FIFO', priority: 10 };
     return config;
