@@ -3,7 +3,7 @@
 // The one place that writes cgroup files (besides devices-bpf.ts, which it calls).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errnoMessage } from '../errors';
+import { EngineError, errnoMessage } from '../errors';
 import { native } from '../native';
 import type { PlanCgroupJoin } from '../plan/types';
 import type { LinuxDevice, LinuxResources } from '../spec/types';
@@ -18,7 +18,7 @@ import { resourceProperties, scopeProperties, systemdIsRunning, withSystemd, typ
 
 export { CgroupPathError, ResourceError };
 
-export class CgroupError extends Error {
+export class CgroupError extends EngineError {
   override name = 'CgroupError';
 }
 
