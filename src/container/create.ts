@@ -311,7 +311,7 @@ class CreateTransaction {
         if (hasUserNs(spec, true)) adoptJoinedUserNs(spec, pid, execFifo, (m) => log.warn(m));
         // Limits go on once the init exists and before anything of the user's runs (the
         // helper's own short-lived stage would otherwise count against pids.max).
-        cgroups.apply(resources, spec.linux?.devices, true);
+        cgroups.applyOnCreate(resources, spec.linux?.devices);
         // Its resctrl group follows from the recorded config and ID: delete finds it.
         resctrl?.apply(pid);
       },
