@@ -14,6 +14,13 @@ export class RuntimeError extends Error {
   }
 }
 
+/**
+ * A failure of the engine the caller can act on (a config the plan cannot carry out, a host
+ * that lacks what it needs, the init's report of a failed syscall), as opposed to a bug.
+ * Not a RuntimeError itself: the engine's callers (create, exec, the shim) decide the wording.
+ */
+export class EngineError extends Error {}
+
 /** The container has no state directory. The wording is runc's, which callers match. */
 export class NotExistError extends RuntimeError {
   constructor(readonly id: string) {

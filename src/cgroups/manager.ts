@@ -3,7 +3,7 @@
 // The one place that writes cgroup files (besides devices-bpf.ts, which it calls).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errnoMessage } from '../errors';
+import { EngineError, errnoMessage } from '../errors';
 import { native } from '../native';
 import type { PlanCgroupJoin } from '../plan/types';
 import type { LinuxDevice, LinuxResources } from '../spec/types';
@@ -18,7 +18,7 @@ import { resourceProperties, scopeProperties, systemdIsRunning, withSystemd, typ
 
 export { CgroupPathError, ResourceError };
 
-export class CgroupError extends Error {
+export class CgroupError extends EngineError {
   override name = 'CgroupError';
 }
 
@@ -253,15 +253,23 @@ export class ContainerCgroups {
     return writes;
   }
 
-  /**
-   * Write the limits. `devices` (linux.devices) adds allow rules for the nodes the
-   * container gets; device rules are only (re)written when `withDevices` (create).
-   */
-  apply(resources: LinuxResources, devices: LinuxDevice[] | undefined, withDevices: boolean): void {
+  /** A new container's limits and device rules (`devices`, linux.devices, adds allow rules
+   *  for the nodes it gets). Under systemd the limits already went to its scope (join). */
+  applyOnCreate(resources: LinuxResources, devices: LinuxDevice[] | undefined): void {
+    this.writeLimits(this.planWrites(resources));
+    this.applyDevices(resources, devices);
+  }
+
+  /** `update`: new limits for a running container; device rules stay as create wrote them. */
+  update(resources: LinuxResources): void {
     const groups = this.planWrites(resources);
-    // An update: systemd keeps the unit's properties in step (create passed them to join).
+    // systemd keeps the unit's properties in step with the files.
     const sd = this.systemd;
-    if (sd && !withDevices) viaSystemd((systemd) => systemd.setUnitProperties(sd.unit, resourceProperties(resources)));
+    if (sd) viaSystemd((systemd) => systemd.setUnitProperties(sd.unit, resourceProperties(resources)));
+    this.writeLimits(groups);
+  }
+
+  private writeLimits(groups: ControllerWrites[]): void {
     for (const group of groups) {
       const place = group.version === 1 ? this.v1(group.controller) : this.unified;
       if (!place) {
@@ -275,7 +283,6 @@ export class ContainerCgroups {
       if (group.version === 1) writeV1(place.dir, group.controller, group.writes);
       else for (const w of group.writes) writeOne(place.dir, w);
     }
-    if (withDevices) this.applyDevices(resources, devices);
   }
 
   private applyDevices(resources: LinuxResources, devices: LinuxDevice[] | undefined): void {

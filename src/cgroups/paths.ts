@@ -2,10 +2,11 @@
 // linux.cgroupsPath absolute → that path from each hierarchy's root; relative → under the
 // runtime's own cgroup (on a pure v2 host: under its parent, which can hold controllers);
 // absent → the container ID, relative. --systemd-cgroup takes "slice:prefix:name".
+import { EngineError } from '../errors';
 import * as path from 'node:path';
 import type { Hierarchy } from './hierarchy';
 
-export class CgroupPathError extends Error {
+export class CgroupPathError extends EngineError {
   override name = 'CgroupPathError';
 }
 

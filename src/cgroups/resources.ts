@@ -1,6 +1,7 @@
 // linux.resources → the cgroup files to write, per controller and cgroup version. Pure
 // functions (no file system access) so every conversion is unit-testable without root; the
 // manager decides which hierarchy each controller lives in and does the writing.
+import { EngineError } from '../errors';
 import type {
   LinuxBlockIO,
   LinuxCPU,
@@ -12,7 +13,7 @@ import type {
   LinuxResources,
 } from '../spec/types';
 
-export class ResourceError extends Error {
+export class ResourceError extends EngineError {
   override name = 'ResourceError';
 }
 

@@ -86,7 +86,7 @@ export function updateContainer(root: string, id: string, readPatch: () => Linux
     if (changes.memory && (changes.memory.swap !== undefined || changes.memory.limit !== undefined)) {
       changes.memory = { ...changes.memory, limit: merged.memory?.limit, swap: merged.memory?.swap };
     }
-    cg.apply(changes, undefined, false);
+    cg.update(changes);
     handle.write({ ...rec, config: { ...spec, linux: { ...spec.linux, resources: merged } } });
   });
 }

@@ -4,23 +4,23 @@
 // failure removes everything it made; a crash leaves a record that delete acts on.
 import { chmodSync, chownSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { RuntimeError } from '../errors';
+import { EngineError, RuntimeError } from '../errors';
 import { runHooks } from '../hooks/run';
-import { InitError, launchInit } from '../init/launch';
+import { launchInit } from '../init/launch';
 import { log } from '../log';
 import { native } from '../native';
 import { hostHierarchies } from '../cgroups/hierarchy';
-import { CgroupError, CgroupPathError, ContainerCgroups, ResourceError, type CgroupRecord } from '../cgroups/manager';
+import { ContainerCgroups, type CgroupRecord } from '../cgroups/manager';
 import { resourceWarnings } from '../cgroups/resources';
 import { lastKernelCapability } from '../plan/capabilities';
-import { buildPlan, PlanError } from '../plan/build';
+import { buildPlan } from '../plan/build';
 import { moveNetDevices, planNetDevices } from '../network/devices';
-import { planResctrl, ResctrlError } from '../intelrdt/resctrl';
+import { planResctrl } from '../intelrdt/resctrl';
 import type { InitPlan } from '../plan/types';
-import type { Spec } from '../spec/types';
+import type { LinuxResources, Spec } from '../spec/types';
 import { loadConfig, validateConfig } from '../spec/validate';
 import { StateStore } from '../state/store';
-import type { ContainerRecord } from '../state/store';
+import type { ContainerHandle, ContainerRecord } from '../state/store';
 import { callerLimits, checkRootlessSpec } from '../rootless/checks';
 import { currentIds } from '../rootless/idmap';
 import { isRootlessEuid, useRootlessCgroups } from '../rootless/mode';
@@ -78,29 +78,53 @@ function loadSpec(opts: CreateOptions): { spec: Spec; bundle: string } {
   return { spec: valid, bundle };
 }
 
-/** create, with every expected failure (plan, init, cgroups) reported as a RuntimeError. */
+/** create, with every expected failure (an EngineError: plan, init, cgroups, resctrl) reported
+ *  as a RuntimeError. */
 export function createContainer(opts: CreateOptions): Created {
   try {
-    return create(opts);
+    return new CreateTransaction(prepareCreate(opts)).run();
   } catch (err) {
-    if (err instanceof PlanError || err instanceof InitError || err instanceof CgroupError || err instanceof CgroupPathError || err instanceof ResourceError || err instanceof ResctrlError) {
-      throw new RuntimeError(err.message, { cause: err });
-    }
+    if (err instanceof EngineError) throw new RuntimeError(err.message, { cause: err });
     throw err;
   }
 }
 
-function create(opts: CreateOptions): Created {
+/** Everything create needs, read and checked before anything is made. */
+export interface CreatePreparation {
+  opts: CreateOptions;
+  spec: Spec;
+  bundle: string;
+  store: StateStore;
+  execFifo: string;
+  netDevices: ReturnType<typeof planNetDevices>;
+  resctrl: ReturnType<typeof planResctrl>;
+  /** The fds the init inherits (--preserve-fds, and a foreground run's console socket). */
+  inheritFds: number[];
+  rootlessEuid: boolean;
+  /** --rootless cgroups: a hierarchy the caller may not write is skipped. */
+  rootlessCgroups: boolean;
+  cgroups: ContainerCgroups;
+  resources: LinuxResources;
+  plan: InitPlan;
+  /** Rebuilds the plan with the cgroup hierarchies the container has no cgroup of its own in. */
+  planMasking: (unjoinedHierarchies: string[]) => InitPlan;
+  created: string;
+  creator: { pid: number; startTime: string };
+}
+
+/** Validate the bundle, check rootless limits and cgroup writes, and build the plan: reads the
+ *  host, makes nothing, so bad input fails here with nothing to undo. */
+export function prepareCreate(opts: CreateOptions): CreatePreparation {
   const { spec, bundle } = loadSpec(opts);
   const netDevices = planNetDevices(spec, 'config.json');
   const resctrl = planResctrl(spec.linux?.intelRdt, opts.id, 'config.json');
   const inheritFds = preservedFds(opts.preserveFds);
+  if (opts.consoleFd !== undefined) inheritFds.push(opts.consoleFd);
   const rootlessEuid = isRootlessEuid();
   if (rootlessEuid) checkRootlessSpec(spec, currentIds(), callerLimits());
   const rootlessCgroups = useRootlessCgroups(opts.rootless);
   const store = new StateStore(opts.root);
   const execFifo = path.join(store.containerDir(opts.id), EXEC_FIFO);
-  // Everything that only reads and checks comes before anything is made.
   const hierarchies = hostHierarchies();
   const resources = spec.linux?.resources ?? {};
   const rootless = rootlessCgroups ? { explicitPath: Boolean(spec.linux?.cgroupsPath) } : undefined;
@@ -124,73 +148,150 @@ function create(opts: CreateOptions): Created {
       hasKcore: existsSync('/proc/kcore'),
       rootless: rootless ? { unjoinedHierarchies } : undefined,
     });
-  // Rootless: rebuilt below once the hierarchies the caller may not write are known.
   const built = planFor([]);
   built.warnings.forEach((w) => log.warn(w));
   built.notes.forEach((n) => log.debug(n));
-  let plan = built.plan;
-
-  const createdStamp = rfc3339Nano(new Date(), process.hrtime.bigint());
-  const creator = { pid: process.pid, startTime: readStartTime(process.pid) ?? '' };
-  let initPid = 0;
-  let initStartTime = '';
-  /** launchInit returned: the init is ours to kill if create fails after that. */
-  let launched = false;
-  /** The record as far as create has got; `creator` stays in it until the last write. */
-  const record = (cgroupRecord: CgroupRecord = cgroups.record(), finished = false): ContainerRecord => ({
-    ociVersion: spec.ociVersion,
-    id: opts.id,
-    initPid,
-    initStartTime,
+  return {
+    opts,
+    spec,
     bundle,
-    rootfs: plan.rootfs,
-    created: createdStamp,
-    owner: '',
-    annotations: spec.annotations ?? {},
-    config: spec,
-    cgroups: cgroupRecord,
-    ...(finished ? {} : { creator }),
-  });
+    store,
+    execFifo,
+    netDevices,
+    resctrl,
+    inheritFds,
+    rootlessEuid,
+    rootlessCgroups,
+    cgroups,
+    resources,
+    plan: built.plan,
+    planMasking: (unjoined) => planFor(unjoined).plan,
+    created: rfc3339Nano(new Date(), process.hrtime.bigint()),
+    creator: { pid: process.pid, startTime: readStartTime(process.pid) ?? '' },
+  };
+}
 
-  // mkdir is the atomic claim on the ID: of two concurrent creates exactly one gets here.
-  const handle = store.create(opts.id);
-  try {
+/** One undo step of a failed create: what it removes, and how. */
+export interface Undo {
+  what: string;
+  undo: () => void;
+}
+
+/** Run every undo step in order; a failing one is a warning and the rest still run. */
+export function rollBack(steps: Undo[], warn: (message: string) => void): void {
+  for (const step of steps) {
+    try {
+      step.undo();
+    } catch (err) {
+      warn(`create: undo ${step.what}: ${(err as Error).message}`);
+    }
+  }
+}
+
+const hasUserNs = (spec: Spec, joined: boolean) => spec.linux?.namespaces?.some((ns) => ns.type === 'user' && Boolean(ns.path) === joined) === true;
+
+/**
+ * The steps of one create, in order: claim the ID, record what is about to be made, make
+ * exec.fifo, make the cgroups, launch the init, record the finished state. What is about to
+ * be made is recorded before it is made, so a create killed at any point leaves a record that
+ * delete acts on; a create that fails rolls back everything it made (rollBack).
+ */
+class CreateTransaction {
+  private initPid = 0;
+  private initStartTime = '';
+  /** launchInit returned: the init is ours to kill if create fails after that. */
+  private launched = false;
+  private plan: InitPlan;
+  private handle: ContainerHandle | undefined;
+
+  constructor(private readonly prep: CreatePreparation) {
+    this.plan = prep.plan;
+  }
+
+  run(): Created {
+    const handle = this.claim();
+    try {
+      this.recordIntent();
+      this.makeFifo();
+      this.makeCgroups();
+      this.launch();
+      return this.finish();
+    } catch (err) {
+      this.rollBack(handle);
+      throw err;
+    }
+  }
+
+  /** mkdir is the atomic claim on the ID: of two concurrent creates exactly one gets past it. */
+  private claim(): ContainerHandle {
+    this.handle = this.prep.store.create(this.prep.opts.id);
+    return this.handle;
+  }
+
+  /** The record as far as create has got; `creator` stays in it until the last write. */
+  private record(cgroupRecord: CgroupRecord = this.prep.cgroups.record(), finished = false): ContainerRecord {
+    const { opts, spec, bundle } = this.prep;
+    return {
+      ociVersion: spec.ociVersion,
+      id: opts.id,
+      initPid: this.initPid,
+      initStartTime: this.initStartTime,
+      bundle,
+      rootfs: this.plan.rootfs,
+      created: this.prep.created,
+      owner: '',
+      annotations: spec.annotations ?? {},
+      config: spec,
+      cgroups: cgroupRecord,
+      ...(finished ? {} : { creator: this.prep.creator }),
+    };
+  }
+
+  private recordIntent(): void {
+    const handle = this.handle!;
     handle.lock();
     crashPoint('create:claimed');
-    // What is about to be made is recorded before it is made (the cgroups; the init once its
-    // pid is known): a create killed at any point leaves a record that delete acts on.
-    handle.write(record(cgroupsToMake(cgroups)));
+    handle.write(this.record(cgroupsToMake(this.prep.cgroups)));
     crashPoint('create:recorded');
+  }
+
+  private makeFifo(): void {
+    const { execFifo, spec, rootlessEuid } = this.prep;
     native().mkfifo(execFifo, 0o622);
-    // In a new user namespace the container's root is some other host uid: it must be
-    // able to open the fifo for writing (through the fd the init holds).
-    // In a joined one, once the init is inside (adoptJoinedUserNs).
-    const joinedUserNs = spec.linux?.namespaces?.some((ns) => ns.type === 'user' && ns.path) === true;
-    // Rootless, it may be a subordinate id the caller cannot chown to: let anyone write it
-    // (the state dir is the caller's 0700 one; the init holds an fd opened before).
+    // Rootless, the container's root may be a subordinate id the caller cannot chown to: let
+    // anyone write it (the state dir is the caller's 0700 one; the init holds an fd opened
+    // before). In a new user namespace the container's root is some other host uid: it must
+    // be able to open the fifo for writing (through the fd the init holds); in a joined one,
+    // once the init is inside (adoptJoinedUserNs).
     if (rootlessEuid) chmodSync(execFifo, 0o622);
-    else if (spec.linux?.namespaces?.some((ns) => ns.type === 'user' && !ns.path)) {
-      chownSync(execFifo, hostIdOfRoot(spec.linux.uidMappings), hostIdOfRoot(spec.linux.gidMappings));
-    }
+    else if (hasUserNs(spec, false)) chownSync(execFifo, hostIdOfRoot(spec.linux?.uidMappings), hostIdOfRoot(spec.linux?.gidMappings));
+  }
+
+  private makeCgroups(): void {
+    const { cgroups, spec, rootlessCgroups } = this.prep;
     cgroups.create();
     crashPoint('create:cgroups');
     const skipped = cgroups.skippedHierarchies();
     skipped.forEach((s) => log.debug(`rootless: no cgroup of the container's own in ${s.mountpoint}: ${s.error}`));
     // Those the container gets no cgroup of its own in are masked inside it (rule 16).
-    if (skipped.length > 0) plan = planFor(skipped.map((s) => s.mountpoint)).plan;
-    if (rootless && cgroups.placements.length === 0 && !spec.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path)) {
+    if (skipped.length > 0) this.plan = this.prep.planMasking(skipped.map((s) => s.mountpoint));
+    if (rootlessCgroups && cgroups.placements.length === 0 && !spec.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path)) {
       log.warn('creating a rootless container with no cgroup and no private pid namespace: its processes cannot all be found and killed reliably');
     }
-    if (opts.consoleFd !== undefined) inheritFds.push(opts.consoleFd);
     const userns = spec.linux?.namespaces?.some((ns) => ns.type === 'user') === true;
-    plan = { ...plan, cgroupJoin: helperCgroupJoin(cgroups, userns) };
+    this.plan = { ...this.plan, cgroupJoin: helperCgroupJoin(cgroups, userns) };
+  }
+
+  private launch(): void {
+    const { spec, cgroups, resources, resctrl, netDevices, execFifo } = this.prep;
+    const plan = this.plan;
     launchInit({
       plan,
       uidMappings: spec.linux?.uidMappings ?? [],
       gidMappings: spec.linux?.gidMappings ?? [],
-      inheritFds,
-      stdio: opts.stdio,
-      stateFor: () => JSON.stringify(stateObject(record(), 'creating')),
+      inheritFds: this.prep.inheritFds,
+      stdio: this.prep.opts.stdio,
+      stateFor: () => JSON.stringify(stateObject(this.record(), 'creating')),
       runRuntimeHooks: (state) => {
         runHooks('prestart', spec.hooks?.prestart, state);
         runHooks('createRuntime', spec.hooks?.createRuntime, state);
@@ -203,46 +304,54 @@ function create(opts: CreateOptions): Created {
         crashPoint('create:helper');
       },
       onInitPid: (pid) => {
-        initPid = pid;
-        initStartTime = readStartTime(pid) ?? '';
-        handle.write(record());
+        this.initPid = pid;
+        this.initStartTime = readStartTime(pid) ?? '';
+        this.handle!.write(this.record());
         crashPoint('create:pid');
-        if (joinedUserNs) adoptJoinedUserNs(spec, pid, execFifo, (m) => log.warn(m));
+        if (hasUserNs(spec, true)) adoptJoinedUserNs(spec, pid, execFifo, (m) => log.warn(m));
         // Limits go on once the init exists and before anything of the user's runs (the
         // helper's own short-lived stage would otherwise count against pids.max).
-        cgroups.apply(resources, spec.linux?.devices, true);
+        cgroups.applyOnCreate(resources, spec.linux?.devices);
         // Its resctrl group follows from the recorded config and ID: delete finds it.
         resctrl?.apply(pid);
       },
     });
-    launched = true;
+    this.launched = true;
     crashPoint('create:created');
-    if (!isAlive(initPid, initStartTime)) throw new RuntimeError(`container init ${initPid} exited during create`);
-    const rec = record(cgroups.record(), true);
-    handle.write(rec);
+  }
+
+  private finish(): Created {
+    const handle = this.handle!;
+    if (!isAlive(this.initPid, this.initStartTime)) throw new RuntimeError(`container init ${this.initPid} exited during create`);
+    const record = this.record(this.prep.cgroups.record(), true);
+    handle.write(record);
     crashPoint('create:state');
-    if (opts.pidFile) writePidFile(opts.pidFile, initPid);
+    if (this.prep.opts.pidFile) writePidFile(this.prep.opts.pidFile, this.initPid);
     handle.close();
-    return { pid: initPid, record: rec };
-  } catch (err) {
-    // A failed launch killed and reaped the init itself: its pid may be another process's now.
-    if (launched) {
-      try {
-        // Our unreaped child (the helper forks it with CLONE_PARENT): the pid is still its.
-        process.kill(initPid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    for (const undo of [() => cgroups.destroy(), () => resctrl?.destroy()]) {
-      try {
-        undo();
-      } catch (cleanupErr) {
-        log.warn((cleanupErr as Error).message);
-      }
-    }
-    handle.remove();
+    return { pid: this.initPid, record };
+  }
+
+  /** Undo in the reverse order of making: the init, the cgroups, the resctrl group, the state dir. */
+  private rollBack(handle: ContainerHandle): void {
+    const { cgroups, resctrl } = this.prep;
+    const steps: Undo[] = [
+      // A failed launch killed and reaped the init itself: its pid may be another process's
+      // now. After launchInit returned it is our unreaped child (the helper forks it with
+      // CLONE_PARENT): the pid is still its.
+      { what: 'init', undo: () => (this.launched ? killIfPresent(this.initPid) : undefined) },
+      { what: 'cgroups', undo: () => cgroups.destroy() },
+      { what: 'resctrl group', undo: () => resctrl?.destroy() },
+      { what: 'state directory', undo: () => handle.remove() },
+    ];
+    rollBack(steps, (m) => log.warn(m));
     handle.close();
-    throw err;
+  }
+}
+
+function killIfPresent(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }

@@ -2,6 +2,7 @@
 // src/plan/types.ts): sends the plan, writes user namespace maps, hands over the state for
 // hooks, runs the runtime-namespace hooks when asked, and returns once the container init
 // waits on exec.fifo. On any failure the helper is killed and reaped: nothing survives.
+import { EngineError } from '../errors';
 import { closeSync } from 'node:fs';
 import type { LinuxIDMapping } from '../spec/types';
 import { crashPoint } from '../container/crash-point';
@@ -11,7 +12,7 @@ import { writeIdMaps } from '../rootless/idmap';
 import type { ExecPlan, InitPlan, SyncMessage } from '../plan/types';
 import { readMessage, writeMessage } from './sync';
 
-export class InitError extends Error {
+export class InitError extends EngineError {
   override name = 'InitError';
 }
 

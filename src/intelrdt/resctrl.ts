@@ -3,6 +3,7 @@
 // delete removes), the schemata lines are written to the group, and with enableMonitoring a
 // monitoring group mon_groups/<id> is made too. A host without a mounted resctrl gets runc's
 // error; nothing here writes anywhere else.
+import { EngineError } from '../errors';
 import { mkdirSync, readFileSync, rmdirSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SpecError, specErrorMessage } from '../spec/errors';
@@ -12,7 +13,7 @@ const RDTGROUP_SUPER_MAGIC = 0x7655821;
 const DEFAULT_MOUNTPOINT = '/sys/fs/resctrl';
 
 /** A failed resctrl write; the message carries the kernel's info/last_cmd_status. */
-export class ResctrlError extends Error {
+export class ResctrlError extends EngineError {
   override name = 'ResctrlError';
 }
 

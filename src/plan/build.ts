@@ -1,6 +1,7 @@
 // Turn a validated config.json into the init plan the C++ helper executes. Every decision
 // about what config.json means is made here, where it can be unit-tested without root.
 import { readFileSync, statfsSync, statSync } from 'node:fs';
+import { EngineError } from '../errors';
 import { PROC_SUPER_MAGIC } from '../native';
 import * as path from 'node:path';
 import type { Mount, Process, Spec } from '../spec/types';
@@ -16,7 +17,7 @@ import { compileSeccomp, SeccompError } from '../seccomp/compile';
 import { hostLsm, planProcessAttrs, ProcessAttrError, selinuxMissing, type HostLsm } from './process-attrs';
 import { OCI_SPEC_VERSION } from '../cli/version';
 
-export class PlanError extends Error {
+export class PlanError extends EngineError {
   override name = 'PlanError';
 }
 
