@@ -10,7 +10,7 @@ import { constants } from 'node:os';
 import { initHelperPath, native, type WaitStatus } from '../native';
 import { writeIdMaps } from '../rootless/idmap';
 import type { ExecPlan, InitPlan, SyncMessage } from '../plan/types';
-import { readMessage, writeMessage } from './sync';
+import { readMessage, writeMessage } from './protocol';
 
 export class InitError extends EngineError {
   override name = 'InitError';
