@@ -3,7 +3,7 @@
 // namespace) and forks stage2 as a sibling (CLONE_PARENT); stage2 builds the rootfs,
 // reports "created", waits on exec.fifo and execs the container process. For `runts exec`
 // (an ExecPlan) the same stage1 joins the namespaces of a running container and
-// exec_stage2 only sets up the process and execs it. See src/plan/types.ts.
+// exec_stage2 only sets up the process and execs it. See src/init/protocol.ts.
 #include <algorithm>
 #include <cerrno>
 #include <csignal>

@@ -1,5 +1,5 @@
 // The sync socket to the runtime (framing: 4-byte little-endian length + JSON, see
-// src/plan/types.ts) and how failures are reported: as {type:"error"} messages while the
+// src/init/protocol.ts) and how failures are reported: as {type:"error"} messages while the
 // runtime listens, on stderr once the container has been started.
 #pragma once
 

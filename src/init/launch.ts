@@ -1,5 +1,5 @@
 // Starts the init helper and holds the create-time conversation with it (protocol in
-// src/plan/types.ts): sends the plan, writes user namespace maps, hands over the state for
+// src/init/protocol.ts): sends the plan, writes user namespace maps, hands over the state for
 // hooks, runs the runtime-namespace hooks when asked, and returns once the container init
 // waits on exec.fifo. On any failure the helper is killed and reaped: nothing survives.
 import { EngineError } from '../errors';
@@ -9,8 +9,8 @@ import { crashPoint } from '../container/crash-point';
 import { constants } from 'node:os';
 import { initHelperPath, native, type WaitStatus } from '../native';
 import { writeIdMaps } from '../rootless/idmap';
-import type { ExecPlan, InitPlan, SyncMessage } from '../plan/types';
-import { readMessage, writeMessage } from './protocol';
+import type { ExecPlan, InitPlan } from '../plan/types';
+import { readMessage, writeMessage, type SyncMessage } from './protocol';
 
 export class InitError extends EngineError {
   override name = 'InitError';
@@ -221,7 +221,7 @@ export interface ExecLaunchOptions {
 }
 
 /**
- * Run the helper through `runts exec` (protocol in src/plan/types.ts); returns the host pid
+ * Run the helper through `runts exec` (protocol in src/init/protocol.ts); returns the host pid
  * of the new process once it runs. That process is our child (CLONE_PARENT): the caller
  * reaps it. On failure the helper's stages are killed and reaped.
  */
