@@ -4,9 +4,9 @@ import { defineCommand } from '../cli/command';
 import { writeStdout } from '../cli/output';
 import { errnoMessage, NotExistError, UsageError } from '../errors';
 import { log } from '../log';
-import { containerStatus, stateObject, type StateObject } from '../state/status';
+import { openContainer } from '../state/open';
+import { stateObject, type StateObject } from '../state/status';
 import { StateStore } from '../state/store';
-import { pausedProbe } from '../cgroups/freezer';
 
 /** User names by uid from /etc/passwd; runc shows "#UID" for a uid with no entry. */
 function userNames(): (uid: number) => string {
@@ -50,17 +50,16 @@ export default defineCommand({
     const owner = userNames();
     const states: StateObject[] = [];
     for (const id of store.list()) {
-      let handle;
       try {
-        handle = store.open(id);
-        const rec = handle.read();
-        const uid = fs.statSync(handle.dir).uid;
-        states.push(stateObject(rec, containerStatus(handle, rec, pausedProbe(rec)), owner(uid)));
+        const { handle, rec, status } = openContainer(args.root, id, { lock: false });
+        try {
+          states.push(stateObject(rec, status, owner(fs.statSync(handle.dir).uid)));
+        } finally {
+          handle.close();
+        }
       } catch (err) {
         // Deleted while we listed, or a create still in progress: not a container yet.
         if (!(err instanceof NotExistError)) log.warn(`load container ${id}: ${errnoMessage(err)}`);
-      } finally {
-        handle?.close();
       }
     }
     if (args.quiet) {

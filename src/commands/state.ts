@@ -1,9 +1,8 @@
 // runts state ID: print the container's state JSON on stdout, nothing else.
 import { defineCommand } from '../cli/command';
 import { writeStdout } from '../cli/output';
-import { containerStatus, stateJson } from '../state/status';
-import { StateStore } from '../state/store';
-import { pausedProbe } from '../cgroups/freezer';
+import { openContainer } from '../state/open';
+import { stateJson } from '../state/status';
 
 export default defineCommand({
   name: 'state',
@@ -11,10 +10,9 @@ export default defineCommand({
   flags: {},
   positionals: [{ name: 'container-id', required: true, describe: 'the container ID' }],
   run(args) {
-    const handle = new StateStore(args.root).open(args.containerId);
+    const { handle, rec, status } = openContainer(args.root, args.containerId, { lock: false });
     try {
-      const rec = handle.read();
-      writeStdout(stateJson(rec, containerStatus(handle, rec, pausedProbe(rec))));
+      writeStdout(stateJson(rec, status));
     } finally {
       handle.close();
     }

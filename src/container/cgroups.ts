@@ -17,8 +17,6 @@ export function cgroupsOf(rec: ContainerRecord): ContainerCgroups | undefined {
   return rec.cgroups && rec.cgroups.placements.length > 0 ? ContainerCgroups.fromRecord(rec.cgroups) : undefined;
 }
 
-export { pausedProbe } from '../cgroups/freezer';
-
 /** Wrap a cgroup failure as the RuntimeError commands report. */
 export function asRuntimeError<T>(action: () => T): T {
   try {

@@ -4,30 +4,25 @@ import { log } from '../log';
 import type { ContainerCgroups } from '../cgroups/manager';
 import { collectStats, statsJson } from '../cgroups/stats';
 import type { LinuxResources, Spec } from '../spec/types';
-import { containerStatus, type ContainerStatus } from '../state/status';
-import { StateStore, type ContainerHandle, type ContainerRecord } from '../state/store';
-import { asRuntimeError, cgroupsOf, pausedProbe } from './cgroups';
+import { openContainer, type OpenedContainer } from '../state/open';
+import type { ContainerRecord } from '../state/store';
+import { asRuntimeError, cgroupsOf } from './cgroups';
 import { containerPids } from './processes';
 
-interface Opened {
-  handle: ContainerHandle;
-  rec: ContainerRecord;
-  status: ContainerStatus;
+interface Opened extends OpenedContainer {
   cg: ContainerCgroups;
 }
 
 /** Run `action` on the container under its lock; without cgroups, `withoutCgroups` or an error. */
 function withContainer<T>(root: string, id: string, action: (c: Opened) => T, withoutCgroups?: (rec: ContainerRecord) => T): T {
-  const handle = new StateStore(root).open(id);
+  const opened = openContainer(root, id, { lock: true });
   try {
-    handle.lock();
-    const rec = handle.read();
-    const cg = cgroupsOf(rec);
-    if (!cg && withoutCgroups) return withoutCgroups(rec);
+    const cg = cgroupsOf(opened.rec);
+    if (!cg && withoutCgroups) return withoutCgroups(opened.rec);
     if (!cg) throw new RuntimeError(`container ${id} has no cgroups (created by an older runts, or rootless without a cgroup the caller may write)`);
-    return asRuntimeError(() => action({ handle, rec, status: containerStatus(handle, rec, pausedProbe(rec)), cg }));
+    return asRuntimeError(() => action({ ...opened, cg }));
   } finally {
-    handle.close();
+    opened.handle.close();
   }
 }
 

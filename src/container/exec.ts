@@ -24,12 +24,12 @@ import { describeFsError, SpecError } from '../spec/errors';
 import type { Process, Spec } from '../spec/types';
 import { validateProcess } from '../spec/validate';
 import { isAlive } from '../state/process';
-import { containerStatus, stateObject } from '../state/status';
-import { StateStore } from '../state/store';
+import { openContainer } from '../state/open';
+import { stateObject } from '../state/status';
 import { callerLimits, checkRootlessProcess, setgroupsDenied } from '../rootless/checks';
 import { currentIds } from '../rootless/idmap';
 import { isRootlessEuid } from '../rootless/mode';
-import { asRuntimeError, cgroupsOf, helperCgroupJoin, pausedProbe } from './cgroups';
+import { asRuntimeError, cgroupsOf, helperCgroupJoin } from './cgroups';
 import { writePidFile } from './create';
 import { crashPoint } from './crash-point';
 import { rootIdsOf } from './userns';
@@ -179,11 +179,8 @@ interface Started {
 
 /** Checks the container, plans the process and starts it; returns once it runs. */
 function startProcess(opts: ExecOptions): Started {
-  const handle = new StateStore(opts.root).open(opts.id);
+  const { handle, rec, status } = openContainer(opts.root, opts.id, { lock: true });
   try {
-    handle.lock();
-    const rec = handle.read();
-    const status = containerStatus(handle, rec, pausedProbe(rec));
     if (status === 'stopped') throw new RuntimeError('cannot exec in a stopped container');
     if (status === 'paused') {
       if (!opts.ignorePaused) throw new RuntimeError('cannot exec in a paused container (use --ignore-paused to override)');

@@ -1,27 +1,20 @@
 // start, kill and delete of an existing container, each under the container's lock.
 import { closeSync, constants as fsConstants, openSync, readSync, unlinkSync } from 'node:fs';
-import * as path from 'node:path';
 import { NotExistError, RuntimeError } from '../errors';
 import { HookError, runHooks } from '../hooks/run';
 import { log } from '../log';
 import type { Spec } from '../spec/types';
-import { StateStore } from '../state/store';
-import type { ContainerHandle, ContainerRecord } from '../state/store';
+import type { ContainerRecord } from '../state/store';
+import { openContainer, type OpenedContainer } from '../state/open';
 import { isAlive } from '../state/process';
-import { containerStatus, holdsFile, stateJson } from '../state/status';
+import { execFifoPath, holdsFile, stateJson } from '../state/status';
 import { native } from '../native';
 import { openPidfd, signalAll, signalInit, waitForExit } from './processes';
-import { asRuntimeError, cgroupsOf, killCgroupMembers, pausedProbe, removeContainerCgroups } from './cgroups';
+import { asRuntimeError, cgroupsOf, killCgroupMembers, removeContainerCgroups } from './cgroups';
 import { crashPoint } from './crash-point';
 import { removeResctrlGroup } from '../intelrdt/resctrl';
 
 const SIGKILL = 9;
-
-function openLocked(root: string, id: string): { handle: ContainerHandle; rec: ContainerRecord } {
-  const handle = new StateStore(root).open(id);
-  handle.lock();
-  return { handle, rec: handle.read() };
-}
 
 function specOf(rec: ContainerRecord): Spec {
   return rec.config as Spec;
@@ -71,15 +64,14 @@ function releaseInit(fifo: string, rec: ContainerRecord): void {
 }
 
 export function startContainer(root: string, id: string): void {
-  const { handle, rec } = openLocked(root, id);
+  const { handle, rec, status } = openContainer(root, id, { lock: true });
   try {
-    const status = containerStatus(handle, rec, pausedProbe(rec));
     if (status === 'stopped') throw new RuntimeError('cannot start a container that has stopped');
     if (status === 'running') throw new RuntimeError('cannot start an already running container');
     if (status === 'paused') throw new RuntimeError('cannot start a paused container');
     const spec = specOf(rec);
     if (!spec.process) throw new RuntimeError(`cannot start container ${id}: config.json has no process`);
-    const fifo = path.join(handle.dir, 'exec.fifo');
+    const fifo = execFifoPath(handle);
     releaseInit(fifo, rec);
     crashPoint('start:released');
     unlinkSync(fifo);
@@ -97,9 +89,8 @@ export function startContainer(root: string, id: string): void {
 }
 
 export function killContainer(root: string, id: string, signal: number, all: boolean): void {
-  const { handle, rec } = openLocked(root, id);
+  const { handle, rec, status } = openContainer(root, id, { lock: true });
   try {
-    const status = containerStatus(handle, rec, pausedProbe(rec));
     if (status === 'stopped') throw new RuntimeError('container not running');
     const cg = cgroupsOf(rec);
     if (all && cg) {
@@ -115,27 +106,17 @@ export function killContainer(root: string, id: string, signal: number, all: boo
 }
 
 export function deleteContainer(root: string, id: string, force: boolean): void {
-  let handle: ContainerHandle;
+  let opened: OpenedContainer;
   try {
-    handle = new StateStore(root).open(id);
-    handle.lock();
-  } catch (err) {
-    if (force && err instanceof NotExistError) return;
-    throw err;
-  }
-  let rec: ContainerRecord;
-  try {
-    rec = handle.read();
-  } catch (err) {
     // We hold the lock, so no create is in progress: a dir without state.json is what a
     // create killed mid-way leaves. --force clears it so the ID can be used again.
-    if (force && err instanceof NotExistError) handle.remove();
-    handle.close();
+    opened = openContainer(root, id, { lock: true, onNoRecord: force ? (handle) => handle.remove() : undefined });
+  } catch (err) {
     if (force && err instanceof NotExistError) return;
     throw err;
   }
+  const { handle, rec, status } = opened;
   try {
-    const status = containerStatus(handle, rec, pausedProbe(rec));
     // A create killed mid-way (its record still names its creator) is stopped, but may have
     // left an init and cgroups behind: they go as a live container's do.
     const unfinished = rec.creator !== undefined;
