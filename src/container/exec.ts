@@ -7,7 +7,6 @@
 // (128+N for signal N); --detach: return once the process runs. Every failure exits 255,
 // in runc's words.
 import { closeSync, readFileSync, readlinkSync } from 'node:fs';
-import { constants } from 'node:os';
 import * as path from 'node:path';
 import { callerConsoleSize, relayConsole } from '../console/proxy';
 import { finishForeground } from '../console/foreground';
@@ -34,6 +33,7 @@ import { writePidFile } from './create';
 import { crashPoint } from './crash-point';
 import { rootIdsOf } from './userns';
 import { preservedFds } from './preserve-fds';
+import { forwardSignals } from './signals';
 
 export interface ExecOptions {
   root: string;
@@ -64,9 +64,6 @@ export interface ExecOptions {
 
 /** Exit status of `exec` when the process could not be started (runc's). */
 const EXEC_FAILED = 255;
-
-// Signals a foreground exec passes on to its process (as run does for the init).
-const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'];
 
 /** Namespace types in the order they are joined (user first), with their /proc/PID/ns names. */
 const NAMESPACE_FILES: [NamespaceType, string][] = [
@@ -272,18 +269,17 @@ async function waitForeground(started: Started): Promise<number> {
     }
   }
   // The process is our unreaped child: its pid cannot be reused while we signal it.
-  const forward = (signal: NodeJS.Signals): void => {
+  const stopForwarding = forwardSignals((signo) => {
     try {
-      process.kill(started.pid, constants.signals[signal]);
+      process.kill(started.pid, signo);
     } catch {
       // it has just exited
     }
-  };
-  for (const s of FORWARDED) process.on(s, forward);
+  });
   try {
     return await finishForeground(started.pid, relay, started.pipes);
   } finally {
-    for (const s of FORWARDED) process.off(s, forward);
+    stopForwarding();
   }
 }
 

@@ -2,7 +2,6 @@
 // waits for a child: forward signals, relay the terminal or the stdio pipes, exit with its
 // status (128+N for signal N) and delete the container afterwards unless --keep.
 import { closeSync } from 'node:fs';
-import { constants } from 'node:os';
 import { relayConsole } from '../console/proxy';
 import type { ConsoleRelay } from '../console/proxy';
 import { finishForeground } from '../console/foreground';
@@ -12,6 +11,7 @@ import type { Spec } from '../spec/types';
 import { createContainer, type Created } from './create';
 import { deleteContainer, startContainer } from './lifecycle';
 import { signalInit } from './processes';
+import { forwardSignals } from './signals';
 import { rootIdsOf } from './userns';
 
 export interface RunOptions {
@@ -30,10 +30,6 @@ export interface RunOptions {
   rootless?: string;
 }
 
-// Signals a foreground run passes on to the container (SIGCHLD, SIGPIPE and the
-// uncatchable ones excluded; SIGWINCH becomes a pty resize instead).
-const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'];
-
 export async function runContainer(opts: RunOptions): Promise<number> {
   if (opts.detach) {
     createAndStart(opts);
@@ -44,10 +40,9 @@ export async function runContainer(opts: RunOptions): Promise<number> {
   // Node runs the handlers only once create and start (synchronous) are done, so a signal
   // that comes in meanwhile is delivered to the user process, as runc does.
   let target: { pid: number; startTime: string } | null = null;
-  const forward = (signal: NodeJS.Signals): void => {
-    if (target) signalInit(target.pid, target.startTime, constants.signals[signal]);
-  };
-  for (const s of FORWARDED) process.on(s, forward);
+  const stopForwarding = forwardSignals((signo) => {
+    if (target) signalInit(target.pid, target.startTime, signo);
+  });
   try {
     const { record, relay, pipes } = createAndStart(opts);
     target = { pid: record.initPid, startTime: record.initStartTime };
@@ -56,7 +51,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     if (!opts.keep) deleteContainer(opts.root, opts.id, true);
     return code;
   } finally {
-    for (const s of FORWARDED) process.off(s, forward);
+    stopForwarding();
   }
 }
 

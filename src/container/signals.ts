@@ -1,4 +1,5 @@
-// Signal arguments as runc takes them: a number, a name, or a SIG-prefixed name.
+// Signal arguments as runc takes them (a number, a name, or a SIG-prefixed name), and the
+// signals a foreground run or exec passes on to its process.
 import { constants } from 'node:os';
 import { UsageError } from '../errors';
 
@@ -23,4 +24,19 @@ export function parseSignal(arg: string | number | undefined): number {
   const n = SIGNALS[name];
   if (n === undefined) throw new UsageError(`unknown signal "${text}"`);
   return n;
+}
+
+// What a foreground run or exec passes on, as runc does: SIGCHLD, SIGPIPE and the
+// uncatchable ones excluded; SIGWINCH becomes a pty resize instead (console/proxy.ts).
+const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'];
+
+/** Hand every forwarded signal we receive to `deliver` (as its number) until the returned
+ *  function is called. Caught, they also neither end runts (SIGTERM) nor start Node's
+ *  inspector (SIGUSR1). */
+export function forwardSignals(deliver: (signo: number) => void): () => void {
+  const handler = (signal: NodeJS.Signals): void => deliver(SIGNALS[signal]);
+  for (const s of FORWARDED) process.on(s, handler);
+  return () => {
+    for (const s of FORWARDED) process.off(s, handler);
+  };
 }
