@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { configureLog, formatLogLine, log, rfc3339Seconds } from '../../src/log';
+import { configureLog, formatLogLine, log, rfc3339Seconds } from '../src/log';
 
 const when = new Date('2026-11-28T06:29:54.123Z');
 
