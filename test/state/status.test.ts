@@ -5,7 +5,6 @@ import t from 'tap';
 import { readStartTime } from '../../src/state/process';
 import { containerStatus, execFifoPath, holdsFile, stateJson, stateObject } from '../../src/state/status';
 import { StateStore, type ContainerRecord } from '../../src/state/store';
-import { formatRfc3339Nano, nowRfc3339Nano } from '../../src/state/time';
 
 const myStart = readStartTime(process.pid)!;
 
@@ -74,16 +73,4 @@ t.test('state JSON: runc field order, pid 0 when stopped, annotations only when 
   t.equal(stateObject(record(), 'stopped').pid, 0);
   t.same(stateObject(record({ annotations: { a: 'b' } }), 'created').annotations, { a: 'b' });
   t.equal(stateObject(record(), 'created', 'root').owner, 'root');
-});
-
-t.test('RFC 3339 with nanoseconds, trailing zeros trimmed (Go RFC3339Nano)', async (t) => {
-  t.equal(formatRfc3339Nano(1795847425700163104n), '2026-11-28T06:30:25.700163104Z');
-  t.equal(formatRfc3339Nano(1795847425700000000n), '2026-11-28T06:30:25.7Z');
-  t.equal(formatRfc3339Nano(1795847425000000000n), '2026-11-28T06:30:25Z');
-});
-
-t.test('nowRfc3339Nano is close to the wall clock', async (t) => {
-  const now = nowRfc3339Nano();
-  t.match(now, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
-  t.ok(Math.abs(Date.parse(now) - Date.now()) < 1000);
 });
