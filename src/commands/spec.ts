@@ -1,5 +1,7 @@
 // runts spec [-b DIR] [--rootless]: write a starter config.json, the same defaults as
-// `runc spec` except that linux.resources is left out (cgroup limits are not supported yet).
+// `runc spec` except that linux.resources, which runc fills with one deny-all device rule,
+// is left out (cgroup limits are supported; the test bundles of scripts/make-bundle.mjs are
+// made with this command, so adding the rule changes every integration test's cgroups).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defineCommand } from '../cli/command';
