@@ -9,8 +9,10 @@ export function formatRfc3339Nano(epochNanos: bigint): string {
   return fraction ? `${base}.${fraction}Z` : `${base}Z`;
 }
 
-/** The current time, with the sub-millisecond precision the monotonic clock gives. */
+/** The current wall-clock time in nanoseconds, as runc's time.Now(): the wall clock at start-up
+ *  (performance.timeOrigin, to the microsecond) plus the monotonic nanoseconds since. Added as
+ *  integers: one double of epoch milliseconds holds no more than a quarter microsecond. */
 export function nowRfc3339Nano(): string {
-  const nanos = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
-  return formatRfc3339Nano(nanos);
+  const originNanos = BigInt(Math.round(performance.timeOrigin * 1000)) * 1000n;
+  return formatRfc3339Nano(originNanos + BigInt(Math.round(performance.now() * 1_000_000)));
 }

@@ -13,3 +13,9 @@ t.test('nowRfc3339Nano is close to the wall clock', async (t) => {
   t.match(now, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
   t.ok(Math.abs(Date.parse(now) - Date.now()) < 1000);
 });
+
+t.test('nowRfc3339Nano has nanoseconds, as runc writes them, not just microseconds', async (t) => {
+  // Go trims trailing zeros, so one reading may have fewer digits: of 20, some have more than 6.
+  const digits = Array.from({ length: 20 }, () => /\.(\d+)Z$/.exec(nowRfc3339Nano())?.[1].length ?? 0);
+  t.ok(digits.some((n) => n > 6), `fraction digits: ${digits.join(' ')}`);
+});
