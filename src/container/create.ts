@@ -2,7 +2,7 @@
 // is about to be made, make exec.fifo and the cgroups, run the init helper to the point where
 // the container waits on the fifo, record the finished state and write the pid file. Any
 // failure removes everything it made; a crash leaves a record that delete acts on.
-import { chmodSync, chownSync, existsSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { EngineError, RuntimeError } from '../errors';
 import { runHooks } from '../hooks/run';
@@ -26,8 +26,10 @@ import { currentIds } from '../rootless/idmap';
 import { isRootlessEuid, useRootlessCgroups } from '../rootless/mode';
 import { isAlive, readStartTime } from '../state/process';
 import { EXEC_FIFO, stateObject } from '../state/status';
+import { nowRfc3339Nano } from '../state/time';
 import { cgroupsToMake, helperCgroupJoin } from './cgroups';
 import { crashPoint } from './crash-point';
+import { writePidFile } from './pid-file';
 import { adoptJoinedUserNs, hostIdOfRoot } from './userns';
 import { preservedFds } from './preserve-fds';
 
@@ -54,20 +56,6 @@ export interface CreateOptions {
 export interface Created {
   pid: number;
   record: ContainerRecord;
-}
-
-/** RFC 3339 UTC with nanoseconds, as runc records `created`. */
-function rfc3339Nano(date: Date, hr: bigint): string {
-  const nanos = (hr % 1_000_000_000n).toString().padStart(9, '0');
-  return date.toISOString().replace(/\.\d+Z$/, `.${nanos}Z`);
-}
-
-/** Write the pid file atomically (tmp + rename), decimal with no newline. */
-export function writePidFile(file: string, pid: number): void {
-  const abs = path.resolve(file);
-  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}.tmp`);
-  writeFileSync(tmp, String(pid), { mode: 0o644 });
-  renameSync(tmp, abs);
 }
 
 function loadSpec(opts: CreateOptions): { spec: Spec; bundle: string } {
@@ -166,7 +154,8 @@ export function prepareCreate(opts: CreateOptions): CreatePreparation {
     resources,
     plan: built.plan,
     planMasking: (unjoined) => planFor(unjoined).plan,
-    created: rfc3339Nano(new Date(), process.hrtime.bigint()),
+    // Wall-clock time, UTC, as runc's time.Now().UTC() marshals it.
+    created: nowRfc3339Nano(),
     creator: { pid: process.pid, startTime: readStartTime(process.pid) ?? '' },
   };
 }

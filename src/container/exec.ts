@@ -29,8 +29,8 @@ import { callerLimits, checkRootlessProcess, setgroupsDenied } from '../rootless
 import { currentIds } from '../rootless/idmap';
 import { isRootlessEuid } from '../rootless/mode';
 import { asRuntimeError, cgroupsOf, helperCgroupJoin } from './cgroups';
-import { writePidFile } from './create';
 import { crashPoint } from './crash-point';
+import { writePidFile } from './pid-file';
 import { rootIdsOf } from './userns';
 import { preservedFds } from './preserve-fds';
 import { forwardSignals } from './signals';
