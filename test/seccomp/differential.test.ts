@@ -24,7 +24,9 @@ import { fuzzSeed, Rng } from '../fuzz/mutate';
 import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, tempDir, uniqueId } from '../lib';
 import { decodeProgram, runFilter, type SeccompData } from './interpreter';
 import { parsePfc, pfcDecision, type PfcFilters } from './pfc';
+import { legacySeccomp } from './legacy-profile';
 import { PODMAN_PROFILE, podmanSeccomp } from './podman-profile';
+import { RUNTIME_TOOLS_DEFAULT_CAPABILITIES, runtimeToolsSeccomp } from './runtime-tools-profile';
 
 const ORACLE = path.join(__dirname, 'libseccomp-oracle.py');
 const PYTHON = '/usr/bin/python3';
@@ -342,6 +344,30 @@ t.test('podman\'s default profile: runts equals runc + libseccomp', { skip: orac
   report(t, 'podman default', profiles, ['podman default (unprivileged)', 'podman default (all capabilities)'], new Rng(seed));
 });
 
+/** Profiles other clients write, each as data with where it came from (see the files). */
+function clientProfiles(): { client: string; labels: string[]; profiles: LinuxSeccomp[] }[] {
+  const captured = (file: string, client: string) => {
+    const data = JSON.parse(fs.readFileSync(path.join(__dirname, 'profiles', file), 'utf8')) as { profiles: Record<string, LinuxSeccomp> };
+    return { client, labels: Object.keys(data.profiles).map((variant) => `${client} ${variant}`), profiles: Object.values(data.profiles) };
+  };
+  const all = ['CAP_DAC_READ_SEARCH', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_CHROOT', 'CAP_SYS_MODULE', 'CAP_SYS_PACCT', 'CAP_SYS_PTRACE', 'CAP_SYS_RAWIO', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG'];
+  return [
+    captured('containerd-1.6.20.json', 'containerd 1.6.20'),
+    captured('docker-20.10.24.json', 'Docker 20.10.24'),
+    {
+      client: 'runtime-tools generate',
+      labels: ['runtime-tools generate default', 'runtime-tools generate (all capabilities)'],
+      profiles: [runtimeToolsSeccomp(RUNTIME_TOOLS_DEFAULT_CAPABILITIES), runtimeToolsSeccomp([...RUNTIME_TOOLS_DEFAULT_CAPABILITIES, ...all])] as LinuxSeccomp[],
+    },
+    { client: 'Docker 19.03 (legacy-profile.ts)', labels: ['Docker 19.03 allow list'], profiles: [legacySeccomp() as LinuxSeccomp] },
+  ];
+}
+
+t.test('containerd\'s, Docker\'s and runtime-tools\' default profiles: runts equals runc + libseccomp', { skip: oracleMissing }, async (t) => {
+  const rng = new Rng(seed);
+  for (const { client, labels, profiles } of clientProfiles()) report(t, client, profiles, labels, rng);
+});
+
 t.test(`seeded random profiles (seed ${seed}; replay: RUNTS_FUZZ_SEED=${seed})`, { skip: oracleMissing }, async (t) => {
   const rng = new Rng(seed);
   // Names libseccomp 2.5.4 knows; the others are a documented table difference (above).
@@ -350,26 +376,34 @@ t.test(`seeded random profiles (seed ${seed}; replay: RUNTS_FUZZ_SEED=${seed})`,
   report(t, 'random', profiles, profiles.map((p, i) => `random #${i} ${toJson(p)}`), rng);
 });
 
-// The kernel must accept what the compiler emits: a few random profiles that libseccomp
-// accepts and runts compiles the same (no notify: that needs an agent), loaded in a real
-// container. The filter may well kill or fail the container's `true`; only a refused load fails.
-t.test('the kernel loads libseccomp-equal random filters in a container', { skip: oracleMissing }, async (t) => {
+// The kernel must accept what the compiler emits: every client profile above and a few random
+// profiles that libseccomp accepts and runts compiles the same (no notify: that needs an
+// agent), each loaded once in a real container, all at once. A random filter may well kill or
+// fail the container's `true`; only a refused load fails. Under a client's profile `true` runs.
+t.test('the kernel loads the client profiles and libseccomp-equal random filters in a container', { skip: oracleMissing }, async (t) => {
   if (!requireRoot(t)) return;
   leakGuard(t);
   const rng = new Rng(seed);
   const names = allNames.filter(libKnown);
   const candidates = Array.from({ length: 40 }, () => randomProfile(rng, names)).filter((p) => !p.syscalls?.some((r) => r.action === 'SCMP_ACT_NOTIFY'));
   const { results } = oracle({ profiles: candidates }) as { results: LibseccompResult[] };
-  const loadable = candidates.filter((p, i) => !('error' in results[i]!) && compare('', p, results[i]!, new Rng(seed), new Map()).divergences.length === 0).slice(0, 6);
-  t.ok(loadable.length >= 4, `${loadable.length} profiles to load`);
-  for (const profile of loadable) {
+  const equal = (p: LinuxSeccomp, result: LibseccompResult): boolean => !('error' in result) && compare('', p, result, new Rng(seed), new Map()).divergences.length === 0;
+  const random = candidates.filter((p, i) => equal(p, results[i]!)).slice(0, 6);
+  t.ok(random.length >= 4, `${random.length} random profiles to load`);
+  const clients = clientProfiles().flatMap(({ labels, profiles }) => profiles.map((profile, i) => ({ label: labels[i]!, profile })));
+  const clientResults = (oracle({ profiles: clients.map((c) => c.profile) }) as { results: LibseccompResult[] }).results;
+  clients.forEach((c, i) => t.ok(equal(c.profile, clientResults[i]!), `${c.label}: libseccomp-equal`));
+
+  const run = async (profile: LinuxSeccomp) => {
     const made = await makeBundle(tempDir(t, 'bundle'), { args: ['true'] });
     // 64-bit operands must reach config.json exactly: written with toJson, not JSON.stringify.
     const configFile = path.join(made.bundle, 'config.json');
     const config = JSON.parse(fs.readFileSync(configFile, 'utf8'));
     config.linux.seccomp = profile;
     fs.writeFileSync(configFile, toJson(config));
-    const result = await runts(['--root', runtsRoot(t), 'run', '-b', made.bundle, uniqueId('scdiff')]);
-    t.notMatch(result.stderr, /error loading seccomp filter/, `kernel accepted ${toJson(profile).slice(0, 200)} (exit ${result.code})`);
-  }
+    return runts(['--root', runtsRoot(t), 'run', '-b', made.bundle, uniqueId('scdiff')]);
+  };
+  const [clientRuns, randomRuns] = await Promise.all([Promise.all(clients.map((c) => run(c.profile))), Promise.all(random.map(run))]);
+  clients.forEach((c, i) => t.same({ code: clientRuns[i]!.code, stderr: clientRuns[i]!.stderr }, { code: 0, stderr: '' }, `${c.label}: loaded, and true runs under it`));
+  random.forEach((profile, i) => t.notMatch(randomRuns[i]!.stderr, /error loading seccomp filter/, `kernel accepted ${toJson(profile).slice(0, 200)} (exit ${randomRuns[i]!.code})`));
 });
