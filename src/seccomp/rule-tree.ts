@@ -186,7 +186,7 @@ function merge(where: Slot, n: ArgNode): void {
   let x: ArgNode | null = where.get();
   while (x) {
     if (sameComparison(x, n)) {
-      for (const [act, nxt, otherWay] of [['actT', 'nxtT', 1], ['actF', 'nxtF', -1]] as const) {
+      for (const [act, nxt, largerWins] of [['actT', 'nxtT', true], ['actF', 'nxtF', false]] as const) {
         const action = n[act];
         if (action === undefined) continue;
         if (x[act] === undefined) {
@@ -197,7 +197,7 @@ function merge(where: Slot, n: ArgNode): void {
           // Equal high words: the larger (true branch) or smaller (false branch) full
           // operand's true action wins. libseccomp sets the true action in both cases (a
           // chain without one gives 0, KILL_THREAD), and only where x has one.
-          if (n.high && (otherWay > 0 ? n.datumFull > x.datumFull : n.datumFull < x.datumFull) && x.actT !== undefined) x.actT = n.actT ?? 0;
+          if (n.high && (largerWins ? n.datumFull > x.datumFull : n.datumFull < x.datumFull) && x.actT !== undefined) x.actT = n.actT ?? 0;
           if (isLeaf(x) || isLeaf(n)) throw new RuleExistsError();
         }
       }
