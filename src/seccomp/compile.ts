@@ -4,9 +4,10 @@
 //    rules whose action equals the default action are dropped; names this build does not
 //    know are skipped with a debug note ("unknown seccomp syscall %q ignored");
 //  - a rule whose conditions name one argument twice becomes one rule per condition (OR),
-//    otherwise its conditions are ANDed; rules for one syscall are ORed, an unconditional
-//    rule overrides conditional ones and the first unconditional rule wins; a conditional rule
-//    repeating an earlier one's conditions with another action is refused (libseccomp: EEXIST);
+//    otherwise its conditions are ANDed; an unconditional rule overrides conditional ones and
+//    the first unconditional rule wins; the conditional rules of one syscall are merged into
+//    one tree of comparisons as libseccomp merges them (rule-tree.ts), which decides where
+//    rules with different actions overlap and refuses (EEXIST) what libseccomp refuses;
 //  - 64-bit argument comparisons are split into high/low 32-bit words on 64-bit ABIs and
 //    compare the low word only on 32-bit ABIs (i386, x32), as libseccomp generates them;
 //  - the native arch (x86_64) is always in the filter; other arches this build has no
@@ -19,9 +20,10 @@
 //  - flags: absent means SPEC_ALLOW (runc's default); TSYNC is accepted and ignored, as
 //    runc does (the init is single-threaded, and TSYNC would conflict with NEW_LISTENER).
 import type { LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg } from '../spec/types';
-import { Assembler, encodeProgram, argLowOffset, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR } from './bpf';
+import { Assembler, encodeProgram, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR } from './bpf';
 import type { SockFilter } from './bpf';
 import { SYSCALLS_I386, SYSCALLS_X32, SYSCALLS_X86_64 } from './generated/syscalls';
+import { emitTree, RuleExistsError, SyscallTree, type TreeCondition } from './rule-tree';
 
 export class SeccompError extends Error {
   override name = 'SeccompError';
@@ -50,7 +52,6 @@ export const X32_SYSCALL_BIT = 0x40000000;
 
 const EPERM = 1;
 const ENOSYS = 38;
-const LOW32 = 0xffffffffn;
 /** The kernel's limit on a filter's length (BPF_MAXINSNS). */
 const MAX_INSTRUCTIONS = 4096;
 
@@ -102,7 +103,6 @@ const FLAGS: Readonly<Record<string, number>> = {
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
 };
 
-type Operator = LinuxSeccompArg['op'];
 const OPERATORS: ReadonlySet<string> = new Set(['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ']);
 
 /** What this compiler implements, by runc's names; `runts features` reports it. `actions`
@@ -167,62 +167,31 @@ function toUint64(value: number | bigint, what: string): bigint {
   return big > max ? max : big;
 }
 
-interface Condition {
-  index: number;
-  op: Operator;
-  /** For MASKED_EQ the mask, otherwise the operand. */
-  value: bigint;
-  /** For MASKED_EQ the value compared with (arg & mask). */
-  valueTwo: bigint;
-}
+type Condition = TreeCondition;
 
-interface Chain {
-  conditions: Condition[];
-  action: number;
-}
-
-/** Rules for one syscall number of one ABI, merged as libseccomp's db_rule_add does. */
+/** The rules of one syscall number of one ABI. */
 interface SyscallRules {
   nr: number;
-  argBits: 32 | 64;
-  unconditional: number | null;
-  chains: Chain[];
-}
-
-/** A rule's conditions as libseccomp compares them: unordered, 32-bit ABIs see low words,
- *  MASKED_EQ's datum masked. */
-function conditionKey(conditions: Condition[], argBits: 32 | 64): string {
-  const word = (v: bigint): bigint => (argBits === 32 ? v & LOW32 : v);
-  return conditions
-    .map((c) => `${c.index}/${c.op}/${word(c.value)}/${c.op === 'SCMP_CMP_MASKED_EQ' ? word(c.valueTwo & c.value) : ''}`)
-    .sort()
-    .join(' ');
+  tree: SyscallTree;
 }
 
 class RuleSet {
   readonly bySyscall = new Map<number, SyscallRules>();
 
-  add(name: string, nr: number, argBits: 32 | 64, allConditions: Condition[], action: number): void {
-    // libseccomp leaves out comparisons that always hold (a zero mask on the words the ABI
-    // compares); a rule left with none is unconditional.
-    const conditions = allConditions.filter((c) => c.op !== 'SCMP_CMP_MASKED_EQ' || (argBits === 64 ? c.value !== 0n : (c.value & LOW32) !== 0n));
+  add(name: string, nr: number, argBits: 32 | 64, conditions: Condition[], action: number): void {
     let rules = this.bySyscall.get(nr);
     if (!rules) {
-      rules = { nr, argBits, unconditional: null, chains: [] };
+      rules = { nr, tree: new SyscallTree(argBits) };
       this.bySyscall.set(nr, rules);
     }
-    if (rules.unconditional !== null) return; // an unconditional rule already decides
-    if (conditions.length === 0) {
-      rules.unconditional = action;
-      rules.chains = [];
-      return;
+    try {
+      rules.tree.add(conditions, action);
+    } catch (err) {
+      // libseccomp refuses (EEXIST) a rule that meets an earlier one's comparisons with
+      // another action where it cannot keep both; runc then fails the create.
+      if (err instanceof RuleExistsError) throw new SeccompError(`error adding seccomp rule for syscall ${name}: file exists`);
+      throw err;
     }
-    // libseccomp refuses (EEXIST) a rule whose conditions, as this ABI compares them and in any
-    // order, equal an earlier rule's with another action; runc then fails the create.
-    const key = conditionKey(conditions, argBits);
-    const earlier = rules.chains.find((chain) => conditionKey(chain.conditions, argBits) === key);
-    if (earlier && earlier.action !== action) throw new SeccompError(`error adding seccomp rule for syscall ${name}: file exists`);
-    rules.chains.push({ conditions, action });
   }
 }
 
@@ -437,8 +406,8 @@ function emitDispatch(asm: Assembler, entries: SyscallRules[], defaultLabel: str
   const raw: { start: number; target: string }[] = [{ start: 0, target: defaultLabel }];
   for (const rules of sorted) {
     let target: string;
-    if (rules.unconditional !== null) {
-      target = returnLabel(rules.unconditional);
+    if (rules.tree.root === null) {
+      target = returnLabel(rules.tree.unconditional!);
     } else {
       target = asm.newLabel(`sys-${rules.nr}`);
       blocks.push({ label: target, rules });
@@ -470,100 +439,6 @@ function emitDispatch(asm: Assembler, entries: SyscallRules[], defaultLabel: str
 
   for (const { label, rules } of blocks) {
     asm.label(label);
-    for (const chain of rules.chains) {
-      const next = asm.newLabel('next-rule');
-      emitChain(asm, chain.conditions, rules.argBits, returnLabel(chain.action), next);
-      asm.label(next);
-    }
-    asm.ja(defaultLabel);
-  }
-}
-
-
-/** Conditions ANDed: all true → match, any false → noMatch. Clobbers A. */
-function emitChain(asm: Assembler, conditions: Condition[], argBits: 32 | 64, match: string, noMatch: string): void {
-  conditions.forEach((condition, i) => {
-    const pass = i === conditions.length - 1 ? match : asm.newLabel('cond-pass');
-    emitCondition(asm, condition, argBits, pass, noMatch);
-    if (pass !== match) asm.label(pass);
-  });
-}
-
-/**
- * One comparison of args[index] with 64-bit operands (unsigned), as libseccomp splits it.
- * MASKED_EQ: (arg & mask) == (valueTwo & mask) word by word; 32-bit ABIs use the low words.
- */
-function emitCondition(asm: Assembler, c: Condition, argBits: 32 | 64, pass: string, fail: string): void {
-  const lowOffset = argLowOffset(c.index);
-  const highOffset = lowOffset + 4;
-  const lo = (v: bigint): number => Number(v & LOW32);
-  const hi = (v: bigint): number => Number((v >> 32n) & LOW32);
-  const is64 = argBits === 64;
-
-  if (c.op === 'SCMP_CMP_MASKED_EQ') {
-    const mask = c.value;
-    const datum = c.valueTwo & mask;
-    if (is64) {
-      const checkLow = asm.newLabel('masked-lo');
-      asm.load(highOffset);
-      asm.and(hi(mask));
-      asm.jump('jeq', hi(datum), checkLow, fail);
-      asm.label(checkLow);
-    }
-    asm.load(lowOffset);
-    asm.and(lo(mask));
-    asm.jump('jeq', lo(datum), pass, fail);
-    return;
-  }
-
-  const value = c.value;
-  if (!is64) {
-    asm.load(lowOffset);
-    const v = lo(value);
-    switch (c.op) {
-      case 'SCMP_CMP_EQ': asm.jump('jeq', v, pass, fail); return;
-      case 'SCMP_CMP_NE': asm.jump('jeq', v, fail, pass); return;
-      case 'SCMP_CMP_GT': asm.jump('jgt', v, pass, fail); return;
-      case 'SCMP_CMP_GE': asm.jump('jge', v, pass, fail); return;
-      case 'SCMP_CMP_LT': asm.jump('jge', v, fail, pass); return;
-      case 'SCMP_CMP_LE': asm.jump('jgt', v, fail, pass); return;
-    }
-  }
-
-  const vh = hi(value);
-  const vl = lo(value);
-  const checkLow = asm.newLabel('cmp-lo');
-  asm.load(highOffset);
-  switch (c.op) {
-    case 'SCMP_CMP_EQ':
-      asm.jump('jeq', vh, checkLow, fail);
-      asm.label(checkLow);
-      asm.load(lowOffset);
-      asm.jump('jeq', vl, pass, fail);
-      return;
-    case 'SCMP_CMP_NE':
-      asm.jump('jeq', vh, checkLow, pass);
-      asm.label(checkLow);
-      asm.load(lowOffset);
-      asm.jump('jeq', vl, fail, pass);
-      return;
-    case 'SCMP_CMP_GT':
-    case 'SCMP_CMP_GE':
-    case 'SCMP_CMP_LT':
-    case 'SCMP_CMP_LE': {
-      // Decided by the high words unless they are equal; then by the low words.
-      const greater = c.op === 'SCMP_CMP_GT' || c.op === 'SCMP_CMP_GE';
-      const sameHigh = asm.newLabel('cmp-same-high');
-      asm.jump('jgt', vh, greater ? pass : fail, sameHigh);
-      asm.label(sameHigh);
-      asm.jump('jeq', vh, checkLow, greater ? fail : pass);
-      asm.label(checkLow);
-      asm.load(lowOffset);
-      if (c.op === 'SCMP_CMP_GT') asm.jump('jgt', vl, pass, fail);
-      else if (c.op === 'SCMP_CMP_GE') asm.jump('jge', vl, pass, fail);
-      else if (c.op === 'SCMP_CMP_LT') asm.jump('jge', vl, fail, pass);
-      else asm.jump('jgt', vl, fail, pass);
-      return;
-    }
+    emitTree(asm, rules.tree.root!, defaultLabel, returnLabel);
   }
 }

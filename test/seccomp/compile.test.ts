@@ -323,3 +323,33 @@ t.test('a rule with the same conditions as an earlier one and another action is 
   ok([rule('SCMP_ACT_TRAP', [eq(0, 2n ** 32n + 1n)]), rule('SCMP_ACT_ALLOW', [eq(0, 1)])]);
   ok([{ names: ['fchown'], action: 'SCMP_ACT_TRAP' }, rule('SCMP_ACT_TRAP', [eq(0, 1)]), rule('SCMP_ACT_ALLOW', [eq(0, 1)])]);
 });
+
+// libseccomp 2.5.4 does not try a syscall's rules in profile order: it merges them into one
+// tree of 32-bit comparisons whose levels are sorted (higher argument first, then GT/GE before
+// LT/LE before equality, then the operand) and, where two rules' high-word comparisons are
+// equal, keeps one action for both. Expected values: libseccomp's own pseudo filter code for
+// the same rules (seccomp_export_pfc), and test/seccomp/differential.test.ts on many more.
+t.test('rules of one syscall with different actions decide as libseccomp\'s merged tree, not in profile order', async (t) => {
+  const fchown = nr64('fchown');
+  const rule = (action: 'SCMP_ACT_ERRNO' | 'SCMP_ACT_ALLOW', errnoRet: number | undefined, index: number, op: string, value: number | bigint) =>
+    ({ names: ['fchown'], action, ...(errnoRet !== undefined ? { errnoRet } : {}), args: [{ index, op, value }] });
+  const build = (syscalls: any[]) => filterOf({ defaultAction: 'SCMP_ACT_KILL', syscalls } as LinuxSeccomp).action;
+
+  const byArgument = build([rule('SCMP_ACT_ERRNO', 1, 0, 'SCMP_CMP_EQ', 1), rule('SCMP_ACT_ALLOW', undefined, 1, 'SCMP_CMP_EQ', 2)]);
+  t.equal(byArgument(fchown, [1, 2]), ALLOW, 'both match: arg1\'s rule is tried first, though listed second');
+  t.equal(byArgument(fchown, [1, 0]), errno(1), 'only arg0\'s rule matches');
+  t.equal(byArgument(fchown, [0, 0]), KILL_THREAD, 'neither');
+
+  const equalityFirst = build([rule('SCMP_ACT_ERRNO', 1, 0, 'SCMP_CMP_GT', 5), rule('SCMP_ACT_ALLOW', undefined, 0, 'SCMP_CMP_EQ', 7)]);
+  t.equal(equalityFirst(fchown, [7]), ALLOW, 'both match: equality is tried before GT');
+  t.equal(equalityFirst(fchown, [6]), errno(1));
+  t.equal(equalityFirst(fchown, [2n ** 32n]), errno(1), 'GT decided on the high word');
+
+  // Both GT rules share the comparison "high word > 1"; libseccomp gives it the action of the
+  // rule with the larger operand, so the first rule loses even where only it "should" decide.
+  const sharedHigh = build([rule('SCMP_ACT_ERRNO', 1, 0, 'SCMP_CMP_GT', 0x1_0000_0005n), rule('SCMP_ACT_ERRNO', 2, 0, 'SCMP_CMP_GT', 0x1_0000_0009n)]);
+  t.equal(sharedHigh(fchown, [2n ** 33n]), errno(2), 'high word above: the larger operand\'s action');
+  t.equal(sharedHigh(fchown, [0x1_0000_000an]), errno(2));
+  t.equal(sharedHigh(fchown, [0x1_0000_0006n]), errno(1), 'between the operands: only the first rule');
+  t.equal(sharedHigh(fchown, [0x1_0000_0005n]), KILL_THREAD);
+});

@@ -2,7 +2,8 @@
 # The independent side of test/seccomp/differential.test.ts: builds each linux.seccomp profile
 # with the real libseccomp (Debian's python3-seccomp), the way runc 1.1 drives libseccomp-golang,
 # and prints libseccomp's BPF. Reads {"profiles": [...]} as JSON on stdin, writes one JSON result
-# per profile: {"bpf": base64} plus {"highest": {abi: nr}}, the numbers runc's -ENOSYS stub
+# per profile: {"bpf": base64}, {"pfc": text} (libseccomp's pseudo filter code, printed from its
+# rule tree) plus {"highest": {abi: nr}}, the numbers runc's -ENOSYS stub
 # (libcontainer/seccomp/patchbpf) takes from libseccomp's own syscall tables; or {"error": text}
 # where libseccomp refuses the profile.
 #
@@ -87,7 +88,12 @@ def build(profile):
         f.export_bpf(out)
         out.seek(0)
         bpf = out.read()
-    return {'bpf': base64.b64encode(bpf).decode(), 'highest': highest}
+    # libseccomp's pseudo filter code, printed from its rule tree rather than from its BPF.
+    with tempfile.TemporaryFile() as out:
+        f.export_pfc(out)
+        out.seek(0)
+        pfc = out.read().decode()
+    return {'bpf': base64.b64encode(bpf).decode(), 'pfc': pfc, 'highest': highest}
 
 
 def main():
