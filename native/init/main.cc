@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "attrs.h"
+#include "bindsrc.h"
 #include "console.h"
 #include "fds.h"
 #include "hooks.h"
@@ -164,7 +165,7 @@ int open_console_socket(const Plan& plan) {
 }
 
 // Stage1: returns only in the forked stage2, with the cgroup namespace it is to join.
-CgroupNamespace stage1(const Plan& plan) {
+CgroupNamespace stage1(Plan& plan, BindSourceOpener& opener) {
   if (plan.has_process && plan.process.has_oom_score_adj) write_oom_score_adj(plan.process.oom_score_adj);
   CgroupNamespace cgroupns = join_namespaces(plan);
   bool in_user_namespace = plan.new_user;
@@ -176,6 +177,7 @@ CgroupNamespace stage1(const Plan& plan) {
   }
   int unshare_flags = int(plan.unshare_flags) & ~CLONE_NEWCGROUP;
   if (unshare_flags != 0 && unshare(unshare_flags) != 0) fail_errno("unshare namespaces");
+  receive_bind_sources(plan, opener);
   write_time_offsets(plan);
 
   long pid = fork_stage2(plan);
@@ -358,12 +360,14 @@ int main(int argc, char** argv) {
   join_v1_cgroups(plan);
   int console_sock = open_console_socket(plan);
   if (plan.has_process) connect_seccomp_agent(plan.process);
-  if (plan.exec) exec_stage2(plan, stage1(plan), console_sock);
+  BindSourceOpener opener;  // none for an exec: it builds no rootfs
+  if (plan.exec) exec_stage2(plan, stage1(plan, opener), console_sock);
   // Opened while still in the runtime's namespaces and credentials: the state dir (0700,
   // owned by the runtime) is not traversable by a user namespace's root. Only an O_PATH
   // fd, never the directory (security rule 10).
   int fifo = open(plan.exec_fifo.c_str(), O_PATH | O_CLOEXEC);
   if (fifo < 0) fail_errno("open exec fifo " + plan.exec_fifo);
   prepare_idmapped_mounts(plan);
-  stage2(plan, stage1(plan), console_sock, fifo);
+  opener = start_bind_source_opener(plan);
+  stage2(plan, stage1(plan, opener), console_sock, fifo);
 }

@@ -54,6 +54,7 @@ RootfsOp decode_op(const json::Value& v) {
     op.remount_flags = (unsigned long)num(v, "remountFlags");
     op.copy_up = flag(v, "copyUp");
     op.propagation = numbers<unsigned long>(v, "propagation");
+    op.open_source_on_host = !v["openSourceOnHost"].is_null() && flag(v, "openSourceOnHost");
     const json::Value& idmap = v["idmap"];
     if (!idmap.is_null()) {
       op.has_idmap = true;

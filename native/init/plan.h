@@ -39,6 +39,9 @@ struct RootfsOp {
   std::string idmap_uid_map, idmap_gid_map;  // for a fresh user namespace, or
   std::string idmap_userns_path;             // an existing one
   int idmap_tree = -1;                       // the prepared detached tree, attached by the op
+  // bind whose source the runtime's side opens (openSourceOnHost): see bindsrc.h
+  bool open_source_on_host = false;
+  int host_source_fd = -1;  // that O_PATH fd, bound by the op instead of `source`
   // mount-setattr (target): MOUNT_ATTR_* bits, applied recursively
   unsigned long long attr_set = 0, attr_clear = 0;
   // mknod (path), bind-device (path), symlink (path -> link_target), mkdir (path)

@@ -128,6 +128,7 @@ void write_op(Writer& w, const RootfsOp& op) {
         w.close('}');
         w.close('}');
       }
+      if (op.open_source_on_host) w.key("openSourceOnHost"), w.boolean(true);
       break;
     case RootfsOp::Kind::Mknod:
       w.key("op"), w.str("mknod");

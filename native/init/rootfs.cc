@@ -216,8 +216,12 @@ class RootfsBuilder {
       // An idmapped bind, prepared in stage1 (idmap.cc): attach it onto the resolved target.
       if (move_mount_to_fd(op.idmap_tree, fd) != 0) fail_errno(what + ": move_mount");
       close(op.idmap_tree);
-    } else if (mount(op.source.c_str(), fd_path(fd).c_str(), fstype, op.flags, data) != 0) {
-      fail_errno(what);
+    } else {
+      // A source opened by the runtime's side (bindsrc.h) is bound through its fd: the magic
+      // link needs no search permission on the source's path.
+      std::string source = op.host_source_fd >= 0 ? fd_path(op.host_source_fd) : op.source;
+      if (mount(source.c_str(), fd_path(fd).c_str(), fstype, op.flags, data) != 0) fail_errno(what);
+      if (op.host_source_fd >= 0) close(op.host_source_fd);
     }
     close(fd);
 

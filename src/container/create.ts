@@ -135,6 +135,7 @@ export function prepareCreate(opts: CreateOptions): CreatePreparation {
       lastCap: lastKernelCapability(),
       hasKcore: existsSync('/proc/kcore'),
       rootless: rootless ? { unjoinedHierarchies } : undefined,
+      rootlessEuid,
     });
   const built = planFor([]);
   built.warnings.forEach((w) => log.warn(w));

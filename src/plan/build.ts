@@ -64,6 +64,8 @@ export interface PlanInputs {
   rootless?: { unjoinedHierarchies: string[] };
   /** The runtime's /proc/self/mountinfo (read when needed if absent): bind sources' flags. */
   mountinfo?: string;
+  /** runts runs with a non-zero euid (rootless cgroups may be forced on as root as well). */
+  rootlessEuid?: boolean;
 }
 
 /** What planning a mount needs besides the mount itself. */
@@ -87,6 +89,8 @@ interface MountContext {
   containerUserns: PlanIdmap['userns'] | null;
   /** linux.mountLabel, '' when none. */
   mountLabel: string;
+  /** Bind sources are opened by the runtime's side (RootfsOp openSourceOnHost). */
+  openBindSourcesOnHost: boolean;
 }
 
 export interface BuiltPlan {
@@ -133,6 +137,11 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     mountinfo: () => (mountinfo ??= readFileSync('/proc/self/mountinfo', 'utf8')),
     containerUserns,
     mountLabel: linux.mountLabel ?? '',
+    // Only with a user namespace, as runc 1.1: without one stage2 has the runtime's own
+    // credentials and reaches every source anyway, and the opener costs a fork on each create.
+    // Not when runts runs unprivileged: joining the container's mount namespace needs
+    // CAP_SYS_CHROOT where runts runs, and the container's root is the caller there anyway.
+    openBindSourcesOnHost: inUserNs && !inputs.rootlessEuid,
   };
   // Without a mount namespace of its own the container gets no mount at all (the spec
   // checks refused every field that needs one): no devices, no /dev links, only the cwd.
@@ -337,7 +346,8 @@ function mountOpsWithoutAttrs(mount: Mount, target: string, opts: ParsedMountOpt
       remountFlags: attrs !== 0 ? MS.BIND | MS.REMOUNT | attrs : 0,
       propagation: opts.propagation,
       copyUp: false,
-      ...(idmap ? { idmap } : {}),
+      // An idmapped bind's source is already opened on the host side, as its detached tree.
+      ...(idmap ? { idmap } : ctx.openBindSourcesOnHost ? { openSourceOnHost: true } : {}),
     };
     return [bind, ...(opts.recursive && ctx.rootless ? hostCgroupMasks(source, target, hierarchies) : [])];
   }

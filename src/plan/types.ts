@@ -49,6 +49,15 @@ export type RootfsOp =
        *  symlink (security rule 6/8). Verified after mounting for fstype "proc". */
       /** Only on idmapped bind mounts: the tree stage1 prepared is attached instead of mount(2). */
       idmap?: PlanIdmap;
+      /** Only on binds of a container with a user namespace (runc 1.1's "mount fds"): its root
+       *  may not be able to search the source's path (a 0700 host directory on the way), the
+       *  runtime can. Before stage1 joins or creates any namespace it forks an opener that keeps
+       *  the runtime's namespaces and credentials; once stage1 has all its namespaces, the
+       *  opener joins stage1's mount namespace (mount(2) refuses a bind source from another
+       *  one, and the copies there carry the flags the kernel locked, security rule 16), opens
+       *  the source with O_PATH, following it as mount(2) would, and passes the fd to stage1
+       *  (SCM_RIGHTS). Stage2 binds /proc/self/fd/N instead of the path. */
+      openSourceOnHost?: true;
     }
   /** mknod(2) inside the rootfs (kind 'c' | 'b' | 'p' | 'u'), then chown to uid/gid. */
   | {

@@ -125,7 +125,8 @@ function plannable(raw: Record<string, any>): Record<string, any> {
 }
 
 /** The every-field config with the values it leaves at their defaults set: mount remounts,
- *  propagation, tmpcopyup, a read-only tmpfs, a shared root, ridmap, a seccomp notify agent, scheduler priority or nice, exec
+ *  propagation, tmpcopyup, a read-only tmpfs, a shared root, ridmap, a plain bind in the user namespace (its source opened
+ *  on the runtime's side), a seccomp notify agent, scheduler priority or nice, exec
  *  CPU affinity; `hostUserns` also drops the user namespace (devices are made, owned by
  *  someone else than root). Namespace joins come from the exec plans. */
 function everyFieldSet(hostUserns: boolean): Record<string, any> {

@@ -1,5 +1,6 @@
 // User namespaces beyond the basics (namespaces.test.ts covers new ones with maps): joining
 // one by path, as containerd and CRI-O do for pods, with runc's checks.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
@@ -126,4 +127,68 @@ t.test('capabilities hold in the user namespace only: mapped files yes, the host
   t.same(result.stdout.trim().split('\n'), ['CapEff:\t000000000000000b', 'chown-ok', 'write-denied']);
   t.same([fs.statSync(path.join(made.rootfs, 'tmp/mine')).uid], [USERNS_HOST_ID + 7], 'the chown landed on the mapped host id');
   t.equal(fs.readFileSync(hostFile, 'utf8'), 'host\n', 'CAP_DAC_OVERRIDE did not reach the unmapped host root\'s file');
+});
+
+/** Runs runc instead of runts: the wrap gets runts' path first, which it drops. */
+const RUNC = ['sh', '-c', 'shift; exec runc "$@"', 'sh'];
+
+t.test('bind sources behind a directory the container\'s ids cannot enter: opened by the runtime, flags kept, as runc (issue #12 item 12)', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  // mkdtemp: mode 0700, owned by the host's root, which the container's root (host uid
+  // USERNS_HOST_ID) cannot enter. The sources below it are open to everyone.
+  const hidden = tempDir(t, 'hidden');
+  const data = path.join(hidden, 'data');
+  const locked = path.join(hidden, 'locked');
+  for (const dir of [data, locked]) fs.mkdirSync(dir, { mode: 0o755 });
+  fs.writeFileSync(path.join(data, 'f'), 'secret\n', { mode: 0o644 });
+  fs.writeFileSync(path.join(hidden, 'file'), 'a file\n', { mode: 0o644 });
+  fs.writeFileSync(path.join(locked, 'g'), 'locked\n', { mode: 0o644 });
+  // A read-only host mount: the kernel locks that flag in the container's mount namespace.
+  execFileSync('mount', ['--bind', locked, locked]);
+  try {
+    execFileSync('mount', ['-o', 'remount,bind,ro', locked]);
+    const script = [
+      'cat /data/f /file /ro/f /locked/g',
+      '{ echo x > /ro/new; } 2>&1',
+      // CAP_SYS_ADMIN works on a mount whose flags are not locked...
+      'mount -o remount,bind,ro /data && echo data remounted ro',
+      // ...not on the locked read-only flag (busybox words EPERM so).
+      '{ mount -o remount,bind,rw /locked && echo locked remounted rw; } 2>&1',
+      '{ echo x > /locked/new; } 2>&1',
+      'true',
+    ].join('; ');
+    const made = await bundleFor(t, ['sh', '-c', script], (c) => {
+      c.linux!.namespaces.push({ type: 'user' });
+      Object.assign(c.linux!, MAPS);
+      // CAP_SYS_ADMIN in its user namespace: only a locked flag keeps it from a remount.
+      for (const set of ['bounding', 'effective', 'permitted']) c.process!.capabilities[set].push('CAP_SYS_ADMIN');
+      c.mounts.push(
+        { destination: '/data', type: 'bind', source: data, options: ['bind'] },
+        { destination: '/file', type: 'bind', source: path.join(hidden, 'file'), options: ['bind'] },
+        { destination: '/ro', type: 'bind', source: data, options: ['rbind', 'ro', 'nosuid'] },
+        { destination: '/locked', type: 'bind', source: locked, options: ['bind'] },
+      );
+    });
+    const expected = [
+      'secret',
+      'a file',
+      'secret',
+      'locked',
+      "sh: can't create /ro/new: Read-only file system",
+      'data remounted ro',
+      'mount: permission denied (are you root?)',
+      "sh: can't create /locked/new: Read-only file system",
+    ];
+    const root = runtsRoot(t);
+    for (const [name, wrap] of [['runts', []], ['runc', RUNC]] as const) {
+      if (name === 'runc' && !fs.existsSync('/usr/sbin/runc') && !fs.existsSync('/usr/bin/runc')) continue;
+      const result = await runts(['--root', root, 'run', '-b', made.bundle, uniqueId('hidden')], { wrap: [...wrap] });
+      t.equal(result.code, 0, `${name} runs it (stderr: ${result.stderr.trim()})`);
+      t.same(result.stdout.trim().split('\n'), expected, `${name}: the files read; ro stays read-only; the host's read-only flag stays locked`);
+    }
+    t.notOk(fs.existsSync(path.join(data, 'new')) || fs.existsSync(path.join(locked, 'new')), 'nothing written to the host');
+  } finally {
+    execFileSync('umount', [locked]);
+  }
 });

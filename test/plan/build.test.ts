@@ -184,6 +184,27 @@ t.test('recursive attributes of a cgroup mount follow its hierarchies', async (t
   t.same(cgroupOps.pop(), { op: 'mount-setattr', target: '/sys/fs/cgroup', attrSet: MOUNT_ATTR.RDONLY, attrClear: 0 }, 'last');
 });
 
+t.test('bind sources are opened on the runtime\'s side only with a user namespace, runts root, no idmap (issue #12 item 12)', async (t) => {
+  const mounts: { destination: string; source: string; type?: string; options: string[] }[] = [
+    { destination: '/a', source: 'data', options: ['bind'] },
+    { destination: '/b', source: 'file.txt', options: ['rbind', 'ro'] },
+    { destination: '/c', source: 'data', options: ['bind', 'idmap'] },
+    { destination: '/t', type: 'tmpfs', source: 'tmpfs', options: [] },
+  ];
+  const marked = (spec: Spec, extra: Partial<PlanInputs> = {}) => {
+    spec.mounts = structuredClone(mounts);
+    return mountsOf(buildPlan(inputs(spec, extra)).plan.rootfsOps).map((m) => `${m.target}:${m.openSourceOnHost ?? '-'}`);
+  };
+  const joined = baseSpec();
+  joined.linux!.namespaces!.push({ type: 'user', path: '/proc/42/ns/user' });
+  t.same(marked(withUserNs(baseSpec())), ['/a:true', '/b:true', '/c:-', '/t:-'], 'a new user namespace: the binds, not the idmapped one (its tree is opened there)');
+  t.same(marked(joined), ['/a:true', '/b:true', '/c:-', '/t:-'], 'a joined user namespace likewise');
+  t.same(marked(withUserNs(baseSpec()), { rootlessEuid: true }), ['/a:-', '/b:-', '/c:-', '/t:-'], 'runts unprivileged: the container\'s root is the caller anyway');
+  const hostUserns = baseSpec();
+  hostUserns.mounts = mounts.filter((m) => !m.options.includes('idmap'));
+  t.same(mountsOf(buildPlan(inputs(hostUserns)).plan.rootfsOps).map((m) => m.openSourceOnHost), [undefined, undefined, undefined], 'no user namespace: stage2 has the runtime\'s credentials');
+});
+
 t.test('a joined user namespace binds devices too (no mknod)', async (t) => {
   const spec = baseSpec();
   spec.linux!.namespaces!.push({ type: 'user', path: '/proc/42/ns/user' });
