@@ -350,6 +350,8 @@ int main(int argc, char** argv) {
   int sync_fd = argc == 2 ? parse_fd(argv[1]) : -1;
   if (sync_fd < 0 || fcntl(sync_fd, F_SETFD, FD_CLOEXEC) != 0) fail("usage: runts-init <sync fd>");
   channel::attach(sync_fd);
+  // First, so the hooks and the user's process inherit clean signal state.
+  reset_signals();
 
   json::Value message;
   channel::receive("plan", message);
