@@ -264,6 +264,7 @@ void wait_for_start(int fifo) {
     fail_errno("setdomainname " + plan.domainname);
 
   check_fifo_writable(fifo);
+  if (console_sock >= 0) check_console_open();
   if (!plan.has_process) {
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     channel::send_type("created");

@@ -21,8 +21,9 @@ export interface CallerOptions {
   stdin?: 'null' | 'tty';
   /** How many more fds (pipes, socket pairs, /dev/null, pty ends) the command inherits. */
   extraFds?: number;
-  /** Listen here as the --console-socket receiver: close the master at once (early) or after the command (late). */
-  console?: { path: string; receiver: 'early' | 'late' };
+  /** Listen here as the --console-socket receiver: close the master at once (early) or after the
+   *  command (late), or close each connection without receiving (refuse). */
+  console?: { path: string; receiver: 'early' | 'late' | 'refuse' };
   /** The command's stdout into this file instead of a pipe. */
   stdoutFile?: string;
   timeoutMs?: number;
