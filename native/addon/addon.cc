@@ -90,7 +90,8 @@ int SealedCopy(const std::string& path, std::string* err) {
 // spawnInit(helperPath, inheritFds, stdio?) -> { pid, syncFd }
 // posix_spawn (clone+exec, safe in a multi-threaded process) of the sealed helper with an
 // empty environment and default signal dispositions (Node ignores SIGPIPE; the container
-// must not inherit that). Only fds 0-2 (ours, or the three `stdio` fds moved there), the
+// must not inherit that; glibc still leaves its internal signals 32 and 33 ignored, which
+// the helper resets itself). Only fds 0-2 (ours, or the three `stdio` fds moved there), the
 // listed fds and the child's end of the sync socket survive the exec; everything Node
 // opened is O_CLOEXEC.
 Napi::Value SpawnInit(const Napi::CallbackInfo& info) {

@@ -18,6 +18,9 @@
 
 namespace {
 
+// /dev/pts/N of the console (as the container sees it), for errors.
+std::string console_path;
+
 // Unix98 pty slaves use majors 136..143.
 bool is_pty_slave(int fd) {
   struct stat st;
@@ -26,7 +29,14 @@ bool is_pty_slave(int fd) {
 
 void send_master(int sock, int master) {
   static const char payload[] = "/dev/ptmx";
-  if (send_with_fd(sock, payload, sizeof payload - 1, master) < 0) fail_errno("send console master to the console socket");
+  if (send_with_fd(sock, payload, sizeof payload - 1, master) < 0) fail_errno("send console master to the console socket: sendmsg");
+}
+
+// What a failing ioctl on the console's slave most likely means: EIO is a hung-up tty, i.e.
+// the receiver closed the master (the last one: ours is closed once it is sent).
+std::string console_error(const std::string& what, int err) {
+  std::string text = error_text(what, err);
+  return err == EIO ? text + " (the --console-socket receiver closed the pty master)" : text;
 }
 
 // Binds the pty slave (by fd, so no path can be swapped in) over /dev/console.
@@ -72,12 +82,23 @@ void setup_console(const Process& process, int console_sock, bool bind_dev_conso
     ws.ws_col = process.console_width;
     if (ioctl(slave, TIOCSWINSZ, &ws) != 0) fail_errno("set console size");
   }
+  unsigned pty_number = 0;
+  if (ioctl(master, TIOCGPTN, &pty_number) != 0) fail_errno("console: ioctl TIOCGPTN on /dev/pts/ptmx");
+  console_path = "/dev/pts/" + std::to_string(pty_number);
   if (bind_dev_console) bind_console(slave);
   send_master(console_sock, master);
   close(master);
   close(console_sock);
   for (int fd = 0; fd <= 2; fd++)
-    if (dup2(slave, fd) < 0) fail_errno("dup console to fd " + std::to_string(fd));
+    if (dup2(slave, fd) < 0) fail_errno("dup console " + console_path + " to fd " + std::to_string(fd));
   if (slave > 2) close(slave);
-  if (ioctl(0, TIOCSCTTY, 0) != 0) fail_errno("make console the controlling terminal");
+  // As runc: the master is sent (and ours closed) first. A receiver that has closed its copy
+  // by now has hung the slave up, and this fails with EIO.
+  if (ioctl(0, TIOCSCTTY, 0) != 0)
+    fail(console_error("make console " + console_path + " the controlling terminal: ioctl TIOCSCTTY", errno));
+}
+
+void check_console_open() {
+  pid_t pgrp;
+  if (ioctl(0, TIOCGPGRP, &pgrp) != 0) fail(console_error("console " + console_path + ": ioctl TIOCGPGRP", errno));
 }

@@ -14,3 +14,8 @@ int connect_console_socket(const std::string& path);
 // console_sock (then closes both) and makes the slave this process's stdio and
 // controlling terminal.
 void setup_console(const Process& process, int console_sock, bool bind_dev_console);
+
+// Fails (naming the console and errno) when the console made by setup_console has been hung
+// up, i.e. the receiver closed the pty master: the container would start with a dead
+// terminal. runc's init fails there, or dies of the SIGHUP.
+void check_console_open();

@@ -266,6 +266,7 @@ void wait_for_start(int fifo) {
     fail_errno("setdomainname " + plan.domainname);
 
   check_fifo_writable(fifo);
+  if (console_sock >= 0) check_console_open();
   if (!plan.has_process) {
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     channel::send_type("created");
@@ -352,6 +353,8 @@ int main(int argc, char** argv) {
   int sync_fd = argc == 2 ? parse_fd(argv[1]) : -1;
   if (sync_fd < 0 || fcntl(sync_fd, F_SETFD, FD_CLOEXEC) != 0) fail("usage: runts-init <sync fd>");
   channel::attach(sync_fd);
+  // First, so the hooks and the user's process inherit clean signal state.
+  reset_signals();
 
   json::Value message;
   channel::receive("plan", message);

@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <grp.h>
@@ -156,6 +158,23 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 }
 
 }  // namespace
+
+void reset_signals() {
+  // The raw syscalls: glibc's sigaction refuses its internal signals (32 and 33) with EINVAL.
+  struct {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    uint64_t mask;
+  } dfl = {SIG_DFL, 0, nullptr, 0};
+  for (int sig = 1; sig <= 64; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    if (syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask) != 0)
+      fail_errno("rt_sigaction(" + std::to_string(sig) + ", SIG_DFL)");
+  }
+  uint64_t none = 0;
+  if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof none) != 0) fail_errno("rt_sigprocmask(SIG_SETMASK, empty)");
+}
 
 void write_oom_score_adj(int value) {
   int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);

@@ -6,6 +6,11 @@
 
 #include "plan.h"
 
+// Every signal disposition to SIG_DFL and an empty signal mask, for the helper and all it
+// forks and execs. glibc's posix_spawn leaves its internal signals 32 and 33 ignored in the
+// child (the addon spawns the helper that way), and a caller may block signals: the user's
+// process must start clean, as runc's does.
+void reset_signals();
 // Sets /proc/self/oom_score_adj (procfs verified).
 void write_oom_score_adj(int value);
 void apply_rlimits(const Process& process);

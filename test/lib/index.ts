@@ -12,6 +12,7 @@ export {
   type RuntsResult,
   type RuntsToFilesOptions,
 } from './runts';
+export { runAsCaller, type CallerOptions, type CallerResult } from './caller';
 export { onCleanup, tempDir } from './scope';
 export { listCgroupDirs, listProcesses, readMounts } from './system';
 export { requireRoot, uniqueId, waitFor } from './util';
