@@ -34,8 +34,9 @@ export interface NativeAddon {
   pipe(): [number, number];
   /** Receive one fd sent with SCM_RIGHTS. */
   recvFd(sock: number): number;
-  /** Blocking flock: exclusive or shared. */
-  flock(fd: number, exclusive: boolean): void;
+  /** flock, exclusive or shared; blocks unless `wait` is false, then returns false when
+   *  another holds the lock. */
+  flock(fd: number, exclusive: boolean, wait?: boolean): boolean;
   mkfifo(path: string, mode: number): void;
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;

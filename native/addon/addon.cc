@@ -491,16 +491,20 @@ Napi::Value RecvFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// flock(fd, exclusive): blocking advisory lock; released when the fd closes or the process dies.
+// flock(fd, exclusive, wait = true) -> locked: an advisory lock, released when the fd closes
+// or the process dies. Without `wait`, false when another holds it (EWOULDBLOCK).
 Napi::Value Flock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = IntArg(info, 0);
   int op = info[1].As<Napi::Boolean>().Value() ? LOCK_EX : LOCK_SH;
+  bool wait = info.Length() < 3 || info[2].As<Napi::Boolean>().Value();
+  if (!wait) op |= LOCK_NB;
   int r;
   do r = flock(fd, op);
   while (r < 0 && errno == EINTR);
+  if (r < 0 && !wait && errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
   if (r < 0) ThrowErrno(env, "flock", errno);
-  return env.Undefined();
+  return Napi::Boolean::New(env, true);
 }
 
 // mkfifo(path, mode)

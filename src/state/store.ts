@@ -64,6 +64,55 @@ function rootlessHint(err: unknown): string {
   return ' (runts is not running as root: set XDG_RUNTIME_DIR or pass --root a directory you own)';
 }
 
+/** How long a command waits for a container's lock before it gives up: 60 s, or
+ *  RUNTS_LOCK_TIMEOUT seconds (a wedged holder must not block every later command forever). */
+export function lockTimeoutMs(): number {
+  const raw = process.env.RUNTS_LOCK_TIMEOUT;
+  if (raw === undefined || raw === '') return 60_000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new RuntimeError(`RUNTS_LOCK_TIMEOUT: not a number of seconds: ${JSON.stringify(raw)}`);
+  return seconds * 1000;
+}
+
+/** Pids holding a flock on the file open as `fd`, from /proc/locks (flock names no holder);
+ *  a pid as the kernel recorded it when the lock was taken. */
+export function flockHolders(fd: number): number[] {
+  const st = fs.fstatSync(fd);
+  // /proc/locks writes the device as major:minor in hex (the kernel's encoding of dev_t).
+  const major = ((st.dev >>> 8) & 0xfff) | (Math.floor(st.dev / 2 ** 32) & ~0xfff);
+  const minor = (st.dev & 0xff) | ((st.dev >>> 12) & ~0xff & 0xfffff);
+  const device = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+  let text = '';
+  try {
+    text = fs.readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return [];
+  }
+  const holders: number[] = [];
+  for (const line of text.split('\n')) {
+    // "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"; waiters have "->" after the number.
+    const f = line.trim().split(/\s+/);
+    if (f[1] === 'FLOCK' && f[5] === device) holders.push(Number(f[4]));
+  }
+  return holders;
+}
+
+/** Poll for the lock (flock has no timeout) with a short backoff, so a waiter follows its
+ *  holder within a few ms; past the deadline, an error naming the holder. */
+function waitForLock(id: string, fd: number, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let pause = 1; ; pause = Math.min(pause * 2, 25)) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    Atomics.wait(sleeper, 0, 0, Math.min(pause, left));
+    if (native().flock(fd, true, false)) return;
+  }
+  const holders = flockHolders(fd);
+  const holder = holders.length > 0 ? `pid ${holders.join(', ')}` : 'another process';
+  throw new RuntimeError(`container ${id} is locked by ${holder}: gave up waiting after ${timeoutMs / 1000}s (RUNTS_LOCK_TIMEOUT)`);
+}
+
 /** An open container directory. Hold it (and its lock) for the whole operation, then close. */
 export class ContainerHandle {
   private fd: number | undefined;
@@ -81,11 +130,11 @@ export class ContainerHandle {
     return this.fd;
   }
 
-  /** Take the container's exclusive lock (blocks until free). Released by close(). Throws
-   *  NotExistError if the directory was deleted while we waited for the lock. */
+  /** Take the container's exclusive lock, waiting at most lockTimeoutMs() for its holder.
+   *  Released by close(). Throws NotExistError if the directory was deleted while we waited. */
   lock(): void {
     const fd = this.openFd();
-    native().flock(fd, true);
+    if (!native().flock(fd, true, false)) waitForLock(this.id, fd, lockTimeoutMs());
     if (fs.fstatSync(fd).nlink === 0) throw new NotExistError(this.id);
   }
 
