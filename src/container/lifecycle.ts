@@ -115,9 +115,10 @@ export function killContainer(root: string, id: string, signal: number, all: boo
 }
 
 export function deleteContainer(root: string, id: string, force: boolean): void {
+  const store = new StateStore(root);
   let handle: ContainerHandle;
   try {
-    handle = new StateStore(root).open(id);
+    handle = store.open(id);
     handle.lock();
   } catch (err) {
     if (force && err instanceof NotExistError) return;
@@ -127,11 +128,12 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
   try {
     rec = handle.read();
   } catch (err) {
-    // We hold the lock, so no create is in progress: a dir without state.json is what a
-    // create killed mid-way leaves. --force clears it so the ID can be used again.
-    if (force && err instanceof NotExistError) handle.remove();
     handle.close();
-    if (force && err instanceof NotExistError) return;
+    if (!(err instanceof NotExistError)) throw err;
+    // A dir without state.json: a create killed before its first record left it (removed, with
+    // or without --force, as runc does) or one is under way (it has the lock again by now).
+    if (store.removeAbandoned(id) === 'recorded') return deleteContainer(root, id, force);
+    if (force) return;
     throw err;
   }
   try {

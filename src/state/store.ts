@@ -99,7 +99,7 @@ export function flockHolders(fd: number): number[] {
 
 /** Poll for the lock (flock has no timeout) with a short backoff, so a waiter follows its
  *  holder within a few ms; past the deadline, an error naming the holder. */
-function waitForLock(id: string, fd: number, timeoutMs: number): void {
+function waitForLock(what: string, fd: number, timeoutMs: number): void {
   const deadline = Date.now() + timeoutMs;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   for (let pause = 1; ; pause = Math.min(pause * 2, 25)) {
@@ -110,7 +110,7 @@ function waitForLock(id: string, fd: number, timeoutMs: number): void {
   }
   const holders = flockHolders(fd);
   const holder = holders.length > 0 ? `pid ${holders.join(', ')}` : 'another process';
-  throw new RuntimeError(`container ${id} is locked by ${holder}: gave up waiting after ${timeoutMs / 1000}s (RUNTS_LOCK_TIMEOUT)`);
+  throw new RuntimeError(`${what} is locked by ${holder}: gave up waiting after ${timeoutMs / 1000}s (RUNTS_LOCK_TIMEOUT)`);
 }
 
 /** An open container directory. Hold it (and its lock) for the whole operation, then close. */
@@ -134,8 +134,13 @@ export class ContainerHandle {
    *  Released by close(). Throws NotExistError if the directory was deleted while we waited. */
   lock(): void {
     const fd = this.openFd();
-    if (!native().flock(fd, true, false)) waitForLock(this.id, fd, lockTimeoutMs());
+    if (!native().flock(fd, true, false)) waitForLock(`container ${this.id}`, fd, lockTimeoutMs());
     if (fs.fstatSync(fd).nlink === 0) throw new NotExistError(this.id);
+  }
+
+  /** Take the lock if it is free; false when another process holds it. */
+  tryLock(): boolean {
+    return native().flock(this.openFd(), true, false);
   }
 
   read(): ContainerRecord {
@@ -205,8 +210,10 @@ export class StateStore {
     return path.join(this.root, id);
   }
 
-  /** Make <root>/<id> (and <root>); fails if the container exists. mkdir is the atomic
-   *  claim on the ID: of two concurrent creates exactly one succeeds. */
+  /** Make <root>/<id> (and <root>) and return it locked; fails if the container exists.
+   *  mkdir is the claim on the ID: of two concurrent creates exactly one succeeds. The mkdir
+   *  and the lock happen under the root's claim lock, so a directory with no state.json whose
+   *  lock is free is one a create killed before its first record left: it is taken over. */
   create(id: string): ContainerHandle {
     const dir = this.containerDir(id);
     try {
@@ -214,15 +221,70 @@ export class StateStore {
     } catch (err) {
       throw new RuntimeError(`create state root: ${errnoMessage(err)}${rootlessHint(err)}`, { cause: err });
     }
+    return this.underClaimLock(() => {
+      try {
+        fs.mkdirSync(dir, { mode: 0o700 });
+      } catch (err) {
+        if (!isErrno(err, 'EEXIST')) throw new RuntimeError(errnoMessage(err) + rootlessHint(err), { cause: err });
+        if (this.removeIfAbandoned(id) !== 'removed') throw new RuntimeError(`container with given ID already exists: ${id}`);
+        fs.mkdirSync(dir, { mode: 0o700 });
+      }
+      // mkdir's mode passes through the umask; an odd one (0177) would strip our own bits.
+      fs.chmodSync(dir, 0o700);
+      const handle = this.openDir(id, dir);
+      try {
+        handle.lock();
+      } catch (err) {
+        handle.close();
+        throw err;
+      }
+      return handle;
+    });
+  }
+
+  /** Remove <root>/<id> if a create was killed between its mkdir and its first record
+   *  there: no state.json and no holder of its lock. 'live' when a command holds it (a create
+   *  still under way), 'recorded' when it has a record, 'absent' when there is none. */
+  removeAbandoned(id: string): 'removed' | 'live' | 'recorded' | 'absent' {
+    return this.underClaimLock(() => this.removeIfAbandoned(id));
+  }
+
+  /** removeAbandoned, with the claim lock held: creates mkdir and lock their directory under
+   *  it, so a free lock on a directory without a record means its creator is gone. */
+  private removeIfAbandoned(id: string): 'removed' | 'live' | 'recorded' | 'absent' {
+    let handle: ContainerHandle;
     try {
-      fs.mkdirSync(dir, { mode: 0o700 });
+      handle = this.open(id);
     } catch (err) {
-      if (isErrno(err, 'EEXIST')) throw new RuntimeError(`container with given ID already exists: ${id}`);
-      throw new RuntimeError(errnoMessage(err) + rootlessHint(err), { cause: err });
+      if (err instanceof NotExistError) return 'absent';
+      throw err;
     }
-    // mkdir's mode passes through the umask; an odd one (0177) would strip our own bits.
-    fs.chmodSync(dir, 0o700);
-    return this.openDir(id, dir);
+    try {
+      if (!handle.tryLock()) return 'live';
+      if (fs.existsSync(path.join(handle.dir, STATE_FILE))) return 'recorded';
+      handle.remove();
+      return 'removed';
+    } finally {
+      handle.close();
+    }
+  }
+
+  /** Run `action` holding the exclusive flock on the state root, held only for a claim's
+   *  mkdir and lock (or the removal of an abandoned claim). */
+  private underClaimLock<T>(action: () => T): T {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return action();
+      throw new RuntimeError(`open state root ${this.root}: ${errnoMessage(err)}${rootlessHint(err)}`, { cause: err });
+    }
+    try {
+      if (!native().flock(fd, true, false)) waitForLock(`state root ${this.root}`, fd, lockTimeoutMs());
+      return action();
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /** Open an existing container's directory; NotExistError when there is none. */
