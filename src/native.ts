@@ -15,6 +15,9 @@ export interface NativeAddon {
    *  of the sync socket (blocking, close-on-exec). `stdio` (fds >= 3) become its 0-2
    *  instead of ours. */
   spawnInit(helperPath: string, inheritFds: number[], stdio?: [number, number, number]): { pid: number; syncFd: number };
+  /** A sealed, close-on-exec memfd copy of the helper (security rule 2), to exec as
+   *  /proc/self/fd/<fd>. */
+  sealedHelper(helperPath: string): number;
   /** Blocking waitpid for a direct child. */
   waitPid(pid: number): WaitStatus;
   /** waitpid on a worker thread. */

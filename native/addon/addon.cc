@@ -157,6 +157,19 @@ Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// sealedHelper(helperPath) -> fd: a sealed, close-on-exec memfd copy of the helper, for
+// running it as /proc/self/fd/<fd> (the runtime hooks' guard, src/hooks/run.ts).
+Napi::Value SealedHelper(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string err;
+  int mfd = SealedCopy(info[0].As<Napi::String>().Utf8Value(), &err);
+  if (mfd < 0) {
+    Napi::Error::New(env, err).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, mfd);
+}
+
 Napi::Object StatusObject(Napi::Env env, int status) {
   Napi::Object out = Napi::Object::New(env);
   if (WIFEXITED(status)) {
@@ -736,6 +749,7 @@ Napi::Value NetlinkRouteSocket(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnInit", Napi::Function::New(env, SpawnInit));
+  exports.Set("sealedHelper", Napi::Function::New(env, SealedHelper));
   exports.Set("waitPid", Napi::Function::New(env, WaitPid));
   exports.Set("waitPidAsync", Napi::Function::New(env, WaitPidAsync));
   exports.Set("waitAndRelay", Napi::Function::New(env, WaitAndRelay));
