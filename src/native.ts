@@ -15,6 +15,9 @@ export interface NativeAddon {
    *  of the sync socket (blocking, close-on-exec). `stdio` (fds >= 3) become its 0-2
    *  instead of ours. */
   spawnInit(helperPath: string, inheritFds: number[], stdio?: [number, number, number]): { pid: number; syncFd: number };
+  /** A sealed, close-on-exec memfd copy of the helper (security rule 2), to exec as
+   *  /proc/self/fd/<fd>. */
+  sealedHelper(helperPath: string): number;
   /** Blocking waitpid for a direct child. */
   waitPid(pid: number): WaitStatus;
   /** waitpid on a worker thread. */
@@ -34,8 +37,9 @@ export interface NativeAddon {
   pipe(): [number, number];
   /** Receive one fd sent with SCM_RIGHTS. */
   recvFd(sock: number): number;
-  /** Blocking flock: exclusive or shared. */
-  flock(fd: number, exclusive: boolean): void;
+  /** flock, exclusive or shared; blocks unless `wait` is false, then returns false when
+   *  another holds the lock. */
+  flock(fd: number, exclusive: boolean, wait?: boolean): boolean;
   mkfifo(path: string, mode: number): void;
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;

@@ -158,6 +158,19 @@ Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// sealedHelper(helperPath) -> fd: a sealed, close-on-exec memfd copy of the helper, for
+// running it as /proc/self/fd/<fd> (the runtime hooks' guard, src/hooks/run.ts).
+Napi::Value SealedHelper(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string err;
+  int mfd = SealedCopy(info[0].As<Napi::String>().Utf8Value(), &err);
+  if (mfd < 0) {
+    Napi::Error::New(env, err).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, mfd);
+}
+
 Napi::Object StatusObject(Napi::Env env, int status) {
   Napi::Object out = Napi::Object::New(env);
   if (WIFEXITED(status)) {
@@ -492,16 +505,20 @@ Napi::Value RecvFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// flock(fd, exclusive): blocking advisory lock; released when the fd closes or the process dies.
+// flock(fd, exclusive, wait = true) -> locked: an advisory lock, released when the fd closes
+// or the process dies. Without `wait`, false when another holds it (EWOULDBLOCK).
 Napi::Value Flock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = IntArg(info, 0);
   int op = info[1].As<Napi::Boolean>().Value() ? LOCK_EX : LOCK_SH;
+  bool wait = info.Length() < 3 || info[2].As<Napi::Boolean>().Value();
+  if (!wait) op |= LOCK_NB;
   int r;
   do r = flock(fd, op);
   while (r < 0 && errno == EINTR);
+  if (r < 0 && !wait && errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
   if (r < 0) ThrowErrno(env, "flock", errno);
-  return env.Undefined();
+  return Napi::Boolean::New(env, true);
 }
 
 // mkfifo(path, mode)
@@ -733,6 +750,7 @@ Napi::Value NetlinkRouteSocket(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnInit", Napi::Function::New(env, SpawnInit));
+  exports.Set("sealedHelper", Napi::Function::New(env, SealedHelper));
   exports.Set("waitPid", Napi::Function::New(env, WaitPid));
   exports.Set("waitPidAsync", Napi::Function::New(env, WaitPidAsync));
   exports.Set("waitAndRelay", Napi::Function::New(env, WaitAndRelay));

@@ -2,9 +2,11 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +48,8 @@ void run_hook(const Hook& hook, const std::string& state) {
   if (pid == 0) {
     // Only stdio reaches the hook; anything else we hold (or inherited) stays behind.
     if (dup2(pipefd[0], 0) < 0) _exit(127);
+    // A hook does not outlive the init that runs it (security rule 17).
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
     execve(hook.path.c_str(), argv.data(), envp.data());
     std::string line = "runts-init: " + error_text("exec hook " + hook.path, errno) + "\n";
@@ -80,4 +84,54 @@ void run_hook(const Hook& hook, const std::string& state) {
 
 void run_hooks(const std::vector<Hook>& hooks, const std::string& state) {
   for (const Hook& hook : hooks) run_hook(hook, state);
+}
+
+int hook_guard(int argc, char** argv) {
+  if (argc < 5) fail("usage: runts-init --hook-guard <runtime pid> <path> <argv0> [args...]");
+  prctl(PR_SET_NAME, "runts:hook", 0, 0, 0);
+  pid_t runtime = pid_t(strtol(argv[2], nullptr, 10));
+  sigset_t waited, old;
+  sigemptyset(&waited);
+  for (int sig : {SIGCHLD, SIGTERM, SIGHUP, SIGINT}) sigaddset(&waited, sig);
+  sigprocmask(SIG_BLOCK, &waited, &old);
+  prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+  // The runtime may have died before the parent-death signal was armed.
+  if (getppid() != runtime) return 128 + SIGKILL;
+  pid_t hook = fork();
+  if (hook < 0) fail_errno("hook " + std::string(argv[3]) + ": fork");
+  if (hook == 0) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // should we die by SIGKILL ourselves
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    execve(argv[3], argv + 4, environ);
+    std::string line = "runts-init: " + error_text("exec hook " + std::string(argv[3]), errno) + "\n";
+    ssize_t ignored = write(2, line.data(), line.size());
+    (void)ignored;
+    _exit(127);
+  }
+  setpgid(hook, hook);  // also here: no window in which a kill(-hook) misses it
+  close(0);             // the hook alone holds the state pipe: its early exit means EPIPE
+  for (;;) {
+    int sig = sigwaitinfo(&waited, nullptr);
+    if (sig < 0) continue;
+    int status;
+    if (sig != SIGCHLD) {
+      kill(-hook, SIGKILL);
+      while (waitpid(hook, &status, 0) < 0 && errno == EINTR) {
+      }
+      return 128 + SIGKILL;
+    }
+    pid_t done = waitpid(hook, &status, WNOHANG);
+    if (done != hook) continue;
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    // Killed by a signal: die of the same one, so the runtime reports it as such.
+    int term = WTERMSIG(status);
+    signal(term, SIG_DFL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, term);
+    sigprocmask(SIG_UNBLOCK, &only, nullptr);
+    raise(term);
+    return 128 + term;
+  }
 }

@@ -350,6 +350,7 @@ int main(int argc, char** argv) {
   prctl(PR_SET_NAME, "runts:INIT", 0, 0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (argc == 2 && std::string(argv[1]) == "--echo-plan") return echo_plan();
+  if (argc >= 2 && std::string(argv[1]) == "--hook-guard") return hook_guard(argc, argv);
   int sync_fd = argc == 2 ? parse_fd(argv[1]) : -1;
   if (sync_fd < 0 || fcntl(sync_fd, F_SETFD, FD_CLOEXEC) != 0) fail("usage: runts-init <sync fd>");
   channel::attach(sync_fd);

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <vector>
 
 #include "sync.h"
 
@@ -339,8 +340,7 @@ uint64_t mount_id(const std::string& path) {
   return stx.stx_mnt_id;
 }
 
-// Whether mount `id` has shared propagation, from /proc/self/mountinfo ("shared:N" tag).
-bool mount_is_shared(uint64_t id) {
+std::string read_mountinfo() {
   int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail_errno("open /proc/self/mountinfo");
   std::string text;
@@ -348,6 +348,12 @@ bool mount_is_shared(uint64_t id) {
   ssize_t n;
   while ((n = read(fd, buf, sizeof buf)) > 0) text.append(buf, size_t(n));
   close(fd);
+  return text;
+}
+
+// Whether mount `id` has shared propagation, from /proc/self/mountinfo ("shared:N" tag).
+bool mount_is_shared(uint64_t id) {
+  std::string text = read_mountinfo();
   std::string prefix = std::to_string(id) + " ";
   size_t start = 0;
   while (start < text.size()) {
@@ -469,11 +475,71 @@ void run_rootfs_ops(const Plan& plan, int rootfd) {
   for (const RootfsOp& op : plan.rootfs_ops) builder.run(op);
 }
 
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+static std::string unescape_mountinfo(const std::string& field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); i++) {
+    if (field[i] == '\\' && i + 3 < field.size()) {
+      out += char(std::strtol(field.substr(i + 1, 3).c_str(), nullptr, 8));
+      i += 3;
+    } else {
+      out += field[i];
+    }
+  }
+  return out;
+}
+
+// --no-pivot leaves the host's mounts underneath the container's root in its mount namespace.
+// A whole (root "/") procfs or sysfs mount there lets a process of the container that can
+// mount (in a user namespace) mount a fresh procfs or sysfs, which the kernel allows only where
+// an unobstructed one is already visible. So, as runc does before its MS_MOVE, detach every
+// such host mount outside the rootfs (rslave first, so nothing propagates to the host), or
+// cover it with a tmpfs where unmounting is refused.
+static void detach_host_proc_and_sys(const std::string& rootfs) {
+  std::string text = read_mountinfo();
+  std::vector<std::string> targets;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    // "id parent major:minor root mountpoint options [optional...] - fstype source superopts"
+    std::vector<std::string> f;
+    size_t pos = 0;
+    while (pos <= line.size()) {
+      size_t sp = line.find(' ', pos);
+      if (sp == std::string::npos) sp = line.size();
+      f.push_back(line.substr(pos, sp - pos));
+      pos = sp + 1;
+    }
+    auto dash = std::find(f.begin(), f.end(), "-");
+    if (f.size() < 5 || dash == f.end() || dash + 1 == f.end()) continue;
+    const std::string& fstype = *(dash + 1);
+    if (f[3] != "/" || (fstype != "proc" && fstype != "sysfs")) continue;
+    std::string mountpoint = unescape_mountinfo(f[4]);
+    if (mountpoint == rootfs || mountpoint.rfind(rootfs + "/", 0) == 0) continue;
+    targets.push_back(mountpoint);
+  }
+  for (const std::string& target : targets) {
+    if (mount(nullptr, target.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+      if (errno == ENOENT) continue;  // gone with a parent detached before
+      fail_errno("make host mount " + target + " rslave");
+    }
+    if (umount2(target.c_str(), MNT_DETACH) == 0) continue;
+    if (errno != EINVAL && errno != EPERM) fail_errno("detach host mount " + target);
+    if (mount("tmpfs", target.c_str(), "tmpfs", 0, nullptr) != 0) fail_errno("cover host mount " + target);
+  }
+}
+
 void enter_rootfs(const Plan& plan, int rootfd) {
   if (plan.setup_propagation == 0) {
     if (fchdir(rootfd) != 0) fail_errno("chdir to rootfs " + plan.rootfs);
     if (chroot(".") != 0) fail_errno("chroot to rootfs " + plan.rootfs);
   } else if (plan.no_pivot) {
+    char real[PATH_MAX];
+    if (realpath(plan.rootfs.c_str(), real) == nullptr) fail_errno("resolve rootfs " + plan.rootfs);
+    detach_host_proc_and_sys(real);
     if (fchdir(rootfd) != 0) fail_errno("chdir to rootfs " + plan.rootfs);
     if (mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) fail_errno("move rootfs " + plan.rootfs + " to /");
     if (chroot(".") != 0) fail_errno("chroot to rootfs " + plan.rootfs);

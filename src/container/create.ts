@@ -212,7 +212,8 @@ class CreateTransaction {
     }
   }
 
-  /** mkdir is the atomic claim on the ID: of two concurrent creates exactly one gets past it. */
+  /** mkdir is the atomic claim on the ID: of two concurrent creates exactly one gets past it.
+   *  The directory comes back locked; one a killed create left without a record is reused. */
   private claim(): ContainerHandle {
     this.handle = this.prep.store.create(this.prep.opts.id);
     return this.handle;
@@ -239,7 +240,6 @@ class CreateTransaction {
 
   private recordIntent(): void {
     const handle = this.handle!;
-    handle.lock();
     crashPoint('create:claimed');
     handle.write(this.record(cgroupsToMake(this.prep.cgroups)));
     crashPoint('create:recorded');

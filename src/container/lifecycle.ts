@@ -4,7 +4,7 @@ import { NotExistError, RuntimeError } from '../errors';
 import { HookError, runHooks } from '../hooks/run';
 import { log } from '../log';
 import type { Spec } from '../spec/types';
-import type { ContainerRecord } from '../state/store';
+import { StateStore, type ContainerRecord } from '../state/store';
 import { openContainer, type OpenedContainer } from '../state/open';
 import { isAlive } from '../state/process';
 import { execFifoPath, holdsFile, stateJson } from '../state/status';
@@ -108,11 +108,13 @@ export function killContainer(root: string, id: string, signal: number, all: boo
 export function deleteContainer(root: string, id: string, force: boolean): void {
   let opened: OpenedContainer;
   try {
-    // We hold the lock, so no create is in progress: a dir without state.json is what a
-    // create killed mid-way leaves. --force clears it so the ID can be used again.
-    opened = openContainer(root, id, { lock: true, onNoRecord: force ? (handle) => handle.remove() : undefined });
+    opened = openContainer(root, id, { lock: true });
   } catch (err) {
-    if (force && err instanceof NotExistError) return;
+    if (!(err instanceof NotExistError)) throw err;
+    // A dir without state.json: a create killed before its first record left it (removed, with
+    // or without --force, as runc does) or one is under way (it has the lock again by now).
+    if (new StateStore(root).removeAbandoned(id) === 'recorded') return deleteContainer(root, id, force);
+    if (force) return;
     throw err;
   }
   const { handle, rec, status } = opened;

@@ -1,7 +1,9 @@
 // Runs the hooks that execute in the runtime's namespaces (prestart, createRuntime,
 // poststart, poststop): the state JSON on stdin, args/env as configured, a timeout in
-// seconds. createContainer and startContainer hooks run inside the container, in the init
+// seconds, under the init helper as a guard that kills them when runts dies. createContainer and startContainer hooks run inside the container, in the init
 // helper (native/init).
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { initHelperPath, native } from '../native';
 import type { Hook } from '../spec/types';
 
 export type RuntimeHookPhase = 'prestart' | 'createRuntime' | 'poststart' | 'poststop';
@@ -23,18 +25,44 @@ function trimOutput(b: Buffer | null | undefined): string {
   return (b ?? Buffer.alloc(0)).toString('utf8').trim().slice(0, 4096);
 }
 
-/** Run one hook; throws HookError describing how it failed. */
+let guardFd: number | undefined;
+
+/** The init helper as the hooks' guard (`--hook-guard`, native/init/hooks.h): from its sealed
+ *  copy, never from the file on disk (security rule 2). Made once per runts process. */
+function hookGuard(): string {
+  guardFd ??= native().sealedHelper(initHelperPath);
+  return `/proc/self/fd/${guardFd}`;
+}
+
+/** Why `path` cannot be exec'd, as runc words it; the guard would only see it after its fork. */
+function execProblem(file: string): string | undefined {
+  try {
+    accessSync(file, fsConstants.X_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `fork/exec ${file}: no such file or directory`;
+    if (code === 'EACCES') return `fork/exec ${file}: permission denied`;
+    return `fork/exec ${file}: ${(err as Error).message}`;
+  }
+}
+
+/** Run one hook; throws HookError describing how it failed. The hook runs under the guard,
+ *  which kills its whole process group if runts dies or the timeout passes (security rule 17). */
 export function runHook(phase: RuntimeHookPhase, index: number, hook: Hook, state: string): void {
   // Loaded here: node:child_process (with net and streams) costs every create, start and
   // delete several ms of start-up, and most containers have no hooks.
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
-  const r = spawnSync(hook.path, args.slice(1), {
-    argv0: args[0],
+  const problem = execProblem(hook.path);
+  if (problem) throw new HookError(`error running ${phase} hook #${index} (${hook.path}): ${problem}`);
+  const r = spawnSync(hookGuard(), ['--hook-guard', String(process.pid), hook.path, ...args], {
+    argv0: 'runts-init',
     env: envObject(hook.env),
     input: state,
     timeout: hook.timeout ? hook.timeout * 1000 : undefined,
-    killSignal: 'SIGKILL',
+    // The guard kills the hook's process group and exits.
+    killSignal: 'SIGTERM',
     stdio: ['pipe', 'pipe', 'pipe'],
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -45,8 +73,6 @@ export function runHook(phase: RuntimeHookPhase, index: number, hook: Hook, stat
   if (r.error && !brokenStdin) {
     const code = (r.error as NodeJS.ErrnoException).code;
     if (code === 'ETIMEDOUT') throw new HookError(`${what}: hook ran past specified timeout of ${hook.timeout}s`);
-    if (code === 'ENOENT') throw new HookError(`${what}: fork/exec ${hook.path}: no such file or directory`);
-    if (code === 'EACCES') throw new HookError(`${what}: fork/exec ${hook.path}: permission denied`);
     throw new HookError(`${what}: ${r.error.message}`);
   }
   if (r.status !== 0) {

@@ -1,7 +1,6 @@
 // How every command on one existing container begins: open its state directory, take its
 // lock (unless it only reads), read its record and derive its status.
 import { pausedProbe } from '../cgroups/freezer';
-import { NotExistError } from '../errors';
 import { containerStatus, type ContainerStatus } from './status';
 import { StateStore, type ContainerHandle, type ContainerRecord } from './store';
 
@@ -16,9 +15,6 @@ export interface OpenOptions {
   /** Take the container's lock before reading: every command that acts on the container.
    *  `state` and `list` read without it (and so can see a create in progress). */
   lock: boolean;
-  /** Called with the handle when the directory has no state.json (a create killed before its
-   *  first write, when the lock is held); the NotExistError is thrown after it. */
-  onNoRecord?: (handle: ContainerHandle) => void;
 }
 
 /** Open container `id` under `root`; the caller closes the handle, which is closed already
@@ -27,13 +23,7 @@ export function openContainer(root: string, id: string, opts: OpenOptions): Open
   const handle = new StateStore(root).open(id);
   try {
     if (opts.lock) handle.lock();
-    let rec: ContainerRecord;
-    try {
-      rec = handle.read();
-    } catch (err) {
-      if (err instanceof NotExistError) opts.onNoRecord?.(handle);
-      throw err;
-    }
+    const rec = handle.read();
     return { handle, rec, status: containerStatus(handle, rec, pausedProbe(rec)) };
   } catch (err) {
     handle.close();

@@ -64,6 +64,55 @@ function rootlessHint(err: unknown): string {
   return ' (runts is not running as root: set XDG_RUNTIME_DIR or pass --root a directory you own)';
 }
 
+/** How long a command waits for a container's lock before it gives up: 60 s, or
+ *  RUNTS_LOCK_TIMEOUT seconds (a wedged holder must not block every later command forever). */
+export function lockTimeoutMs(): number {
+  const raw = process.env.RUNTS_LOCK_TIMEOUT;
+  if (raw === undefined || raw === '') return 60_000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new RuntimeError(`RUNTS_LOCK_TIMEOUT: not a number of seconds: ${JSON.stringify(raw)}`);
+  return seconds * 1000;
+}
+
+/** Pids holding a flock on the file open as `fd`, from /proc/locks (flock names no holder);
+ *  a pid as the kernel recorded it when the lock was taken. */
+export function flockHolders(fd: number): number[] {
+  const st = fs.fstatSync(fd);
+  // /proc/locks writes the device as major:minor in hex (the kernel's encoding of dev_t).
+  const major = ((st.dev >>> 8) & 0xfff) | (Math.floor(st.dev / 2 ** 32) & ~0xfff);
+  const minor = (st.dev & 0xff) | ((st.dev >>> 12) & ~0xff & 0xfffff);
+  const device = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+  let text = '';
+  try {
+    text = fs.readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return [];
+  }
+  const holders: number[] = [];
+  for (const line of text.split('\n')) {
+    // "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"; waiters have "->" after the number.
+    const f = line.trim().split(/\s+/);
+    if (f[1] === 'FLOCK' && f[5] === device) holders.push(Number(f[4]));
+  }
+  return holders;
+}
+
+/** Poll for the lock (flock has no timeout) with a short backoff, so a waiter follows its
+ *  holder within a few ms; past the deadline, an error naming the holder. */
+function waitForLock(what: string, fd: number, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let pause = 1; ; pause = Math.min(pause * 2, 25)) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    Atomics.wait(sleeper, 0, 0, Math.min(pause, left));
+    if (native().flock(fd, true, false)) return;
+  }
+  const holders = flockHolders(fd);
+  const holder = holders.length > 0 ? `pid ${holders.join(', ')}` : 'another process';
+  throw new RuntimeError(`${what} is locked by ${holder}: gave up waiting after ${timeoutMs / 1000}s (RUNTS_LOCK_TIMEOUT)`);
+}
+
 /** An open container directory. Hold it (and its lock) for the whole operation, then close. */
 export class ContainerHandle {
   private fd: number | undefined;
@@ -81,12 +130,17 @@ export class ContainerHandle {
     return this.fd;
   }
 
-  /** Take the container's exclusive lock (blocks until free). Released by close(). Throws
-   *  NotExistError if the directory was deleted while we waited for the lock. */
+  /** Take the container's exclusive lock, waiting at most lockTimeoutMs() for its holder.
+   *  Released by close(). Throws NotExistError if the directory was deleted while we waited. */
   lock(): void {
     const fd = this.openFd();
-    native().flock(fd, true);
+    if (!native().flock(fd, true, false)) waitForLock(`container ${this.id}`, fd, lockTimeoutMs());
     if (fs.fstatSync(fd).nlink === 0) throw new NotExistError(this.id);
+  }
+
+  /** Take the lock if it is free; false when another process holds it. */
+  tryLock(): boolean {
+    return native().flock(this.openFd(), true, false);
   }
 
   read(): ContainerRecord {
@@ -156,8 +210,10 @@ export class StateStore {
     return path.join(this.root, id);
   }
 
-  /** Make <root>/<id> (and <root>); fails if the container exists. mkdir is the atomic
-   *  claim on the ID: of two concurrent creates exactly one succeeds. */
+  /** Make <root>/<id> (and <root>) and return it locked; fails if the container exists.
+   *  mkdir is the claim on the ID: of two concurrent creates exactly one succeeds. The mkdir
+   *  and the lock happen under the root's claim lock, so a directory with no state.json whose
+   *  lock is free is one a create killed before its first record left: it is taken over. */
   create(id: string): ContainerHandle {
     const dir = this.containerDir(id);
     try {
@@ -165,15 +221,70 @@ export class StateStore {
     } catch (err) {
       throw new RuntimeError(`create state root: ${errnoMessage(err)}${rootlessHint(err)}`, { cause: err });
     }
+    return this.underClaimLock(() => {
+      try {
+        fs.mkdirSync(dir, { mode: 0o700 });
+      } catch (err) {
+        if (!isErrno(err, 'EEXIST')) throw new RuntimeError(errnoMessage(err) + rootlessHint(err), { cause: err });
+        if (this.removeIfAbandoned(id) !== 'removed') throw new RuntimeError(`container with given ID already exists: ${id}`);
+        fs.mkdirSync(dir, { mode: 0o700 });
+      }
+      // mkdir's mode passes through the umask; an odd one (0177) would strip our own bits.
+      fs.chmodSync(dir, 0o700);
+      const handle = this.openDir(id, dir);
+      try {
+        handle.lock();
+      } catch (err) {
+        handle.close();
+        throw err;
+      }
+      return handle;
+    });
+  }
+
+  /** Remove <root>/<id> if a create was killed between its mkdir and its first record
+   *  there: no state.json and no holder of its lock. 'live' when a command holds it (a create
+   *  still under way), 'recorded' when it has a record, 'absent' when there is none. */
+  removeAbandoned(id: string): 'removed' | 'live' | 'recorded' | 'absent' {
+    return this.underClaimLock(() => this.removeIfAbandoned(id));
+  }
+
+  /** removeAbandoned, with the claim lock held: creates mkdir and lock their directory under
+   *  it, so a free lock on a directory without a record means its creator is gone. */
+  private removeIfAbandoned(id: string): 'removed' | 'live' | 'recorded' | 'absent' {
+    let handle: ContainerHandle;
     try {
-      fs.mkdirSync(dir, { mode: 0o700 });
+      handle = this.open(id);
     } catch (err) {
-      if (isErrno(err, 'EEXIST')) throw new RuntimeError(`container with given ID already exists: ${id}`);
-      throw new RuntimeError(errnoMessage(err) + rootlessHint(err), { cause: err });
+      if (err instanceof NotExistError) return 'absent';
+      throw err;
     }
-    // mkdir's mode passes through the umask; an odd one (0177) would strip our own bits.
-    fs.chmodSync(dir, 0o700);
-    return this.openDir(id, dir);
+    try {
+      if (!handle.tryLock()) return 'live';
+      if (fs.existsSync(path.join(handle.dir, STATE_FILE))) return 'recorded';
+      handle.remove();
+      return 'removed';
+    } finally {
+      handle.close();
+    }
+  }
+
+  /** Run `action` holding the exclusive flock on the state root, held only for a claim's
+   *  mkdir and lock (or the removal of an abandoned claim). */
+  private underClaimLock<T>(action: () => T): T {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return action();
+      throw new RuntimeError(`open state root ${this.root}: ${errnoMessage(err)}${rootlessHint(err)}`, { cause: err });
+    }
+    try {
+      if (!native().flock(fd, true, false)) waitForLock(`state root ${this.root}`, fd, lockTimeoutMs());
+      return action();
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /** Open an existing container's directory; NotExistError when there is none. */

@@ -2,11 +2,12 @@
 // serialises create/start/kill/delete, mkdir claims an ID atomically, and state.json is
 // replaced by rename, so every race has a clean outcome: one winner, clear errors for the
 // others, a state file never seen half-written, and nothing left behind.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, runtsToFiles, tempDir, uniqueId, type RuntsResult } from '../lib';
+import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, runtsToFiles, tempDir, uniqueId, waitFor, type RuntsResult } from '../lib';
 
 async function setup(t: Test) {
   leakGuard(t);
@@ -140,4 +141,30 @@ t.test('state.json is never seen half-written while updates rewrite it', async (
   t.equal(JSON.parse(fs.readFileSync(file, 'utf8')).config.linux.resources.pids.limit, 104, 'the last update is recorded');
   t.same(fs.readdirSync(path.join(root, id)).filter((n) => n.endsWith('.tmp')), [], 'no temporary state file is left');
   t.equal((await rt('delete', '--force', id)).code, 0, 'delete --force');
+});
+
+t.test('a wedged lock holder: kill gives up after RUNTS_LOCK_TIMEOUT naming the holder, then works once it is gone', async (t) => {
+  if (!requireRoot(t)) return;
+  if (process.env.RUNTS_BIN) {
+    t.plan(0, 'runc takes no lock across commands: nothing to time out');
+    return;
+  }
+  const { root, bundle, rt } = await setup(t);
+  const id = uniqueId();
+  t.equal((await rt('create', '--bundle', bundle, id)).code, 0, 'create');
+  // flock(1) takes the same flock on the state dir that every runts command takes and execs sleep.
+  const holder = spawn('flock', ['--exclusive', '--no-fork', path.join(root, id), 'sleep', '1000'], { stdio: 'ignore' });
+  t.teardown(() => holder.kill('SIGKILL'));
+  await waitFor(() => fs.readFileSync('/proc/locks', 'utf8').includes(` ${holder.pid} `), 10_000, 'the holder has the lock');
+  const began = Date.now();
+  const kill = await runts(['--root', root, 'kill', id, 'KILL'], { env: { RUNTS_LOCK_TIMEOUT: '1.5' }, timeoutMs: 30_000 });
+  const waited = Date.now() - began;
+  t.equal(kill.code, 1, 'kill gives up with exit 1');
+  t.match(kill.stderr, new RegExp(`container ${id} is locked by pid ${holder.pid}\\b.*1\\.5s`), `the error names the container and the holder: ${kill.stderr.trim()}`);
+  t.ok(waited >= 1500 && waited < 15_000, `it waited about 1.5 s (${waited} ms)`);
+  t.equal((await rt('state', id)).code, 0, 'state (no lock) still answers');
+  holder.kill('SIGKILL');
+  await new Promise((resolve) => holder.once('exit', resolve));
+  const del = await runts(['--root', root, 'delete', '--force', id], { env: { RUNTS_LOCK_TIMEOUT: '1.5' } });
+  t.equal(del.code, 0, `delete --force once the holder is gone: ${del.stderr}`);
 });

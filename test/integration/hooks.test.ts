@@ -1,11 +1,12 @@
 // OCI hooks with real containers: each phase runs at its point of the lifecycle, in the
 // right namespaces, with the state JSON on stdin and its own args and env; failures and
 // timeouts fail create/start and leave nothing behind; a failed poststop only warns.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { leakGuard, listProcesses, makeBundle, requireRoot, runts, runtsRoot, runtsToFiles, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
+import { leakGuard, listProcesses, makeBundle, requireRoot, RUNTS_BIN, runtimeEnv, runts, runtsRoot, runtsToFiles, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
 
 type Phase = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
 const PHASES: Phase[] = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
@@ -221,4 +222,35 @@ t.test('a failing poststop hook only warns: delete succeeds', async (t) => {
   t.match(r.stderr, /exit status 9/);
   t.notOk(fs.existsSync(path.join(root, id)), 'state removed');
   t.match((await rt('state', id)).stderr, /does not exist/);
+});
+
+// Security rule 17: runtime hooks are run by Node, which has no PR_SET_PDEATHSIG; they run
+// under the init helper as a guard that kills the hook's process group when runts dies.
+t.test('a createRuntime hook still running when runts is SIGKILLed is gone once delete --force returns', async (t) => {
+  if (!requireRoot(t)) return;
+  const { root } = setup(t);
+  const marks = tempDir(t, 'hook-pids');
+  const pidsFile = path.join(marks, 'pids');
+  // The hook shell and a child of it, both recorded.
+  const script = `echo $$ > ${pidsFile}.tmp; sleep 1000 & echo $! >> ${pidsFile}.tmp; mv ${pidsFile}.tmp ${pidsFile}; wait`;
+  const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['true'],
+    config: (c) => {
+      c.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', script] }] };
+    },
+  });
+  const id = uniqueId();
+  const out = fs.openSync(path.join(marks, 'out'), 'w');
+  const create = spawn(RUNTS_BIN, ['--root', root, 'create', '--bundle', bundle, id], { stdio: ['ignore', out, out], env: runtimeEnv() });
+  fs.closeSync(out);
+  const exited = new Promise((resolve) => create.once('exit', resolve));
+  await waitFor(() => fs.existsSync(pidsFile), 20_000, 'the hook runs');
+  const hookPids = fs.readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
+  create.kill('SIGKILL');
+  await exited;
+  const del = await runts(['--root', root, 'delete', '--force', id]);
+  t.equal(del.code, 0, `delete --force: ${del.stderr}`);
+  const alive = (pid: number) => listProcesses().some((p) => p.pid === pid && !/^[ZX]/.test(p.state));
+  t.same(hookPids.filter(alive), [], `the hook ${hookPids[0]} and its child ${hookPids[1]} are gone`);
+  for (const pid of hookPids.filter(alive)) process.kill(pid, 'SIGKILL');
 });

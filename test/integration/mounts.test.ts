@@ -327,7 +327,7 @@ t.test('pivot_root by default, --no-pivot too: only the container\'s mounts are 
  * Creates a container, detaches its root mount from its mount namespace (from the host, by
  * nsenter), and reads a host file through what is left of that namespace.
  */
-async function hostFileAfterDetachingRoot(t: Test, extraArgs: string[]): Promise<string> {
+async function hostFileAfterDetachingRoot(t: Test, extraArgs: string[], file = path.join(REPO_ROOT, 'package.json')): Promise<string> {
   const made = await makeBundle(tempDir(t, 'bundle'), { args: ['sleep', '60'] });
   const root = runtsRoot(t);
   const id = uniqueId('mnt');
@@ -338,7 +338,7 @@ async function hostFileAfterDetachingRoot(t: Test, extraArgs: string[]): Promise
   try {
     // nsenter lands on the top mount of the namespace root: the container's root, with its busybox.
     execFileSync('nsenter', ['-t', pid, '-m', '/bin/busybox', 'umount', '-l', '/']);
-    seen = execFileSync('nsenter', ['-t', pid, '-m', '/bin/cat', path.join(REPO_ROOT, 'package.json')], {
+    seen = execFileSync('nsenter', ['-t', pid, '-m', '/bin/cat', file], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -357,6 +357,18 @@ t.test('pivot_root leaves no host mount in the namespace; --no-pivot keeps them 
   t.match(pivoted, /^failed: /, 'pivot_root: below the container root there is nothing of the host');
   const chrooted = await hostFileAfterDetachingRoot(t, ['--no-pivot']);
   t.match(chrooted, /"name":/, '--no-pivot: the host root is still in the namespace (as with runc)');
+});
+
+// runc's msMoveRoot: a whole procfs or sysfs mount of the host left in the namespace would let
+// the container mount a fresh one (the kernel allows that only where one is fully visible).
+t.test('--no-pivot detaches the host\'s /proc and /sys from the container\'s mount namespace', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  for (const file of ['/proc/self/mountinfo', '/sys/kernel/uevent_seqnum']) {
+    t.ok(fs.existsSync(file), `${file} exists on the host`);
+    const seen = await hostFileAfterDetachingRoot(t, ['--no-pivot'], file);
+    t.match(seen, /^failed: .*No such file or directory/s, `${file}: the host's mount is gone from under the container root`);
+  }
 });
 
 t.test('maskedPaths and readonlyPaths', async (t) => {

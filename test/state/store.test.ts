@@ -43,7 +43,9 @@ t.test('create makes root and container dir 0700, even under a lax umask', async
 
 t.test('create twice fails; open of a missing ID is NotExistError', async (t) => {
   const store = new StateStore(tempRoot(t));
-  store.create('c1').close();
+  const first = store.create('c1');
+  first.write(record('c1'));
+  first.close();
   t.throws(() => store.create('c1'), new RuntimeError('container with given ID already exists: c1'));
   t.throws(() => store.open('nope'), NotExistError);
   t.throws(() => store.open('nope'), { message: 'container does not exist' });
@@ -108,11 +110,29 @@ t.test('remove deletes the dir; a closed handle refuses to lock', async (t) => {
   t.throws(() => handle.lock(), /already closed/);
 });
 
+t.test('a claim left without a record is taken over once its lock is free, never while held', { skip: !addonBuilt && 'native addon not built' }, async (t) => {
+  const store = new StateStore(tempRoot(t));
+  const held = store.create('c1');
+  t.throws(() => store.create('c1'), new RuntimeError('container with given ID already exists: c1'), 'its creator still holds it');
+  t.equal(store.removeAbandoned('c1'), 'live');
+  held.close(); // as a create killed before its first record
+  const again = store.create('c1');
+  t.ok(fs.existsSync(again.dir), 'the ID is claimed again');
+  again.write(record('c1'));
+  again.close();
+  t.equal(store.removeAbandoned('c1'), 'recorded');
+  t.equal(store.removeAbandoned('nope'), 'absent');
+});
+
 t.test('lock is an exclusive flock on the directory', { skip: !addonBuilt && 'native addon not built' }, async (t) => {
   const store = new StateStore(tempRoot(t));
-  const handle = store.create('c1');
+  const created = store.create('c1');
   // flock(1) -n fails with 1 when the lock is taken.
-  const tryLock = () => spawnSync('flock', ['-n', handle.dir, 'true']).status;
+  const tryLock = () => spawnSync('flock', ['-n', created.dir, 'true']).status;
+  t.equal(tryLock(), 1, 'create returns it locked');
+  created.write(record('c1'));
+  created.close();
+  const handle = store.open('c1');
   t.equal(tryLock(), 0);
   handle.lock();
   t.equal(tryLock(), 1, 'held');
