@@ -16,7 +16,7 @@ import { busyboxOciArchive, findCommand, imageToolsMissing, missingCommand } fro
 import { runCommand, type CommandOptions, type CommandResult } from './podman';
 import { REPO_ROOT } from './runts';
 import { isWithin } from './scope';
-import { readMounts } from './system';
+import { readMounts, removeCgroupParent } from './system';
 import { waitFor } from './util';
 
 export type CriEngine = 'containerd' | 'crio';
@@ -340,24 +340,7 @@ enable_metrics = false
       .sort((a, b) => b.length - a.length);
     for (const mountPoint of mounts) spawnSync('umount', ['--lazy', mountPoint], { stdio: 'ignore' });
     if (fs.existsSync(`/sys/class/net/${this.network.bridge}`)) run('ip', ['link', 'del', this.network.bridge]);
-    for (const controller of fs.readdirSync('/sys/fs/cgroup')) {
-      const dir = path.join('/sys/fs/cgroup', controller, this.cgroupParent);
-      if (!fs.existsSync(dir)) continue;
-      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-        if (!entry.isDirectory()) continue;
-        problems.push(`cgroup left: ${path.join(dir, entry.name)}`);
-        try {
-          fs.rmdirSync(path.join(dir, entry.name));
-        } catch {
-          // reported above
-        }
-      }
-      try {
-        fs.rmdirSync(dir);
-      } catch (err) {
-        problems.push(`rmdir ${dir}: ${(err as Error).message}`);
-      }
-    }
+    problems.push(...removeCgroupParent(this.cgroupParent));
     if (readMounts().some((m) => isWithin(m.mountPoint, this.base))) problems.push(`not removing ${this.base}: still mounted inside it`);
     else fs.rmSync(this.base, { recursive: true, force: true });
     return problems;

@@ -124,3 +124,26 @@ export function listSubdirs(dir: string): string[] {
     return [];
   }
 }
+
+/**
+ * Removes a cgroup parent of the test's own making (an absolute cgroup path such as
+ * `/runts-cri-containerd-123`) from every hierarchy, deepest first. Each cgroup still
+ * under it is reported (a client left it behind) and removed too.
+ */
+export function removeCgroupParent(parent: string, base = '/sys/fs/cgroup'): string[] {
+  const problems: string[] = [];
+  for (const hierarchy of listSubdirs(base)) {
+    const top = path.join(base, hierarchy, parent);
+    if (!fs.existsSync(top)) continue;
+    const left = listCgroupDirs(top).sort((a, b) => b.length - a.length);
+    for (const dir of [...left, top]) {
+      if (dir !== top) problems.push(`cgroup left: ${dir}`);
+      try {
+        fs.rmdirSync(dir);
+      } catch (err) {
+        problems.push(`rmdir ${dir}: ${(err as Error).message}`);
+      }
+    }
+  }
+  return problems;
+}
