@@ -47,6 +47,9 @@ const sleeper = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'];
 /** Registers the whole suite for `engine`, skipping (saying why) where a binary is missing. */
 export function criSuite(engine: CriEngine): void {
   if (!requireRoot(t)) return;
+  // Some 60 pods, each started and stopped through the server, twice (both handlers): more
+  // than the 5 minutes .taprc gives a file on a busy 2-CPU machine.
+  t.setTimeout(900_000);
   const missing = criMissing(engine) ?? (findCommand('python3') ? undefined : 'python3 is not installed');
   if (missing) {
     t.plan(0, `skipped: ${missing}`);
