@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { onCleanup, readMounts, requireRoot, RUNTS_BIN, tempDir, uniqueId, waitFor } from '../lib';
-import { criMissing, freePort, PrivateCri, type CriEngine, type CriHandler } from '../lib/cri';
+import { criMissing, freePort, isCrioConmonCgroup, PrivateCri, type CriEngine, type CriHandler } from '../lib/cri';
 import { findCommand } from '../lib/oci-image';
 import { runInPty, type CommandResult } from '../lib/podman';
 import { listProcesses } from '../lib/system';
@@ -351,7 +351,7 @@ function scenarios(t: Test, engine: CriEngine, handler: CriHandler, getCri: () =
     const cgroups = fs
       .readdirSync('/sys/fs/cgroup')
       .flatMap((ctrl) => (fs.existsSync(path.join('/sys/fs/cgroup', ctrl, ctx.cri.cgroupParent)) ? fs.readdirSync(path.join('/sys/fs/cgroup', ctrl, ctx.cri.cgroupParent)) : []))
-      .filter((name) => name.includes(pod.id) || name.includes(c));
+      .filter((name) => (name.includes(pod.id) || name.includes(c)) && !isCrioConmonCgroup(name));
     ctx.t.same(cgroups, [], 'no cgroup of the pod or container');
     ctx.t.same(readMounts().filter((m) => m.mountPoint.includes(pod.id) || m.mountPoint.includes(c)).map((m) => m.mountPoint), [], 'no mount naming them');
     ctx.t.same(listProcesses().filter((p) => pids.includes(p.pid)).map((p) => p.pid), [], 'no process left');

@@ -91,6 +91,13 @@ async function stopDaemon(child: ChildProcess | undefined, ms = 10_000): Promise
   return true;
 }
 
+/**
+ * CRI-O 1.26 with cgroupfs and conmon_cgroup = "pod" puts each conmon into a cgroup
+ * crio-conmon-<container id> beside the container's and never removes it (with either
+ * runtime handler): not the runtime's leftover.
+ */
+export const isCrioConmonCgroup = (name: string) => name.startsWith('crio-conmon-');
+
 export class PrivateCri {
   readonly base: string;
   readonly socket: string;
@@ -340,7 +347,7 @@ enable_metrics = false
       .sort((a, b) => b.length - a.length);
     for (const mountPoint of mounts) spawnSync('umount', ['--lazy', mountPoint], { stdio: 'ignore' });
     if (fs.existsSync(`/sys/class/net/${this.network.bridge}`)) run('ip', ['link', 'del', this.network.bridge]);
-    problems.push(...removeCgroupParent(this.cgroupParent));
+    problems.push(...removeCgroupParent(this.cgroupParent, isCrioConmonCgroup));
     if (readMounts().some((m) => isWithin(m.mountPoint, this.base))) problems.push(`not removing ${this.base}: still mounted inside it`);
     else fs.rmSync(this.base, { recursive: true, force: true });
     return problems;
