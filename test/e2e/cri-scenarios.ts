@@ -42,6 +42,12 @@ interface Ctx {
   sh(container: string, script: string): Promise<string>;
 }
 
+/** Kubernetes 1.26's defaults (pkg/securitycontext): what a kubelet masks and makes read-only. */
+const KUBELET_MASKED_PATHS = [
+  '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
+];
+const KUBELET_READONLY_PATHS = ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
 const sleeper = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'];
 
 /** Registers the whole suite for `engine`, skipping (saying why) where a binary is missing. */
@@ -117,7 +123,11 @@ function context(t: Test, cri: PrivateCri, handler: CriHandler): Ctx {
       // decides whether it gets a pid namespace of its own).
       const podLinux = pod.config.linux as { security_context: { namespace_options: Json } };
       const linux = (extra.linux as Json | undefined) ?? {};
-      const securityContext = { namespace_options: podLinux.security_context.namespace_options, ...((linux.security_context as Json | undefined) ?? {}) };
+      const asked = (linux.security_context as Json | undefined) ?? {};
+      // A kubelet sends its default masked and read-only paths for every unprivileged
+      // container; the CRI servers mask nothing themselves.
+      const paths = asked.privileged ? {} : { masked_paths: KUBELET_MASKED_PATHS, readonly_paths: KUBELET_READONLY_PATHS };
+      const securityContext = { namespace_options: podLinux.security_context.namespace_options, ...paths, ...asked };
       const config = {
         metadata: { name },
         image: { image: cri.busyboxImage },

@@ -98,6 +98,34 @@ async function stopDaemon(child: ChildProcess | undefined, ms = 10_000): Promise
  */
 export const isCrioConmonCgroup = (name: string) => name.startsWith('crio-conmon-');
 
+/** `iptables -t nat ARGS`: its stdout, or undefined when it fails. */
+function natTable(args: string[]): string | undefined {
+  const r = spawnSync('iptables', ['-w', '-t', 'nat', ...args], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : undefined;
+}
+
+/**
+ * The portmap CNI plugin removes a pod's own chains at teardown but leaves its shared
+ * CNI-HOSTPORT-* chains and their jumps from PREROUTING, OUTPUT and POSTROUTING. Removes
+ * them once no pod uses them (another node on this host may still map ports).
+ */
+function removeIdlePortmapChains(): string[] {
+  const dnat = natTable(['-S', 'CNI-HOSTPORT-DNAT']);
+  if (dnat === undefined || dnat.trim().split('\n').length > 1) return [];
+  const jumps = [
+    ['PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT'],
+    ['OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT'],
+    ['POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ'],
+  ];
+  for (const jump of jumps) while (natTable(['-D', ...jump]) !== undefined);
+  const problems: string[] = [];
+  for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK']) {
+    if (natTable(['-S', chain]) === undefined) continue;
+    if (natTable(['-F', chain]) === undefined || natTable(['-X', chain]) === undefined) problems.push(`iptables: could not remove chain ${chain}`);
+  }
+  return problems;
+}
+
 export class PrivateCri {
   readonly base: string;
   readonly socket: string;
@@ -347,6 +375,7 @@ enable_metrics = false
       .sort((a, b) => b.length - a.length);
     for (const mountPoint of mounts) spawnSync('umount', ['--lazy', mountPoint], { stdio: 'ignore' });
     if (fs.existsSync(`/sys/class/net/${this.network.bridge}`)) run('ip', ['link', 'del', this.network.bridge]);
+    problems.push(...removeIdlePortmapChains());
     problems.push(...removeCgroupParent(this.cgroupParent, isCrioConmonCgroup));
     if (readMounts().some((m) => isWithin(m.mountPoint, this.base))) problems.push(`not removing ${this.base}: still mounted inside it`);
     else fs.rmSync(this.base, { recursive: true, force: true });
