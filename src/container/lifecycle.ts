@@ -100,8 +100,15 @@ export function killContainer(root: string, id: string, signal: number, all: boo
   const { handle, rec } = openLocked(root, id);
   try {
     const status = containerStatus(handle, rec, pausedProbe(rec));
-    if (status === 'stopped') throw new RuntimeError('container not running');
     const cg = cgroupsOf(rec);
+    if (status === 'stopped') {
+      if (!all) throw new RuntimeError('container not running');
+      // As runc 1.1: --all still signals what is left in the cgroup of a stopped container (a
+      // container without a PID namespace outlives its init) and succeeds. CRI-O sends it after
+      // every exit of such a container and takes a failure as an unknown container status.
+      if (cg && cg.pids().length > 0) asRuntimeError(() => cg.signalAll(signal));
+      return;
+    }
     if (all && cg) {
       asRuntimeError(() => cg.signalAll(signal));
     } else if (all) {
