@@ -69,10 +69,21 @@ export function criSuite(engine: CriEngine): void {
     const problems = (await cri?.stop()) ?? [];
     if (problems.length > 0) throw new Error(`stopping the private ${engine}: ${problems.join('; ')}`);
   });
-  for (const handler of ['runts', 'runc'] as CriHandler[]) {
-    t.test(`${engine} handler ${handler}`, async (t) => scenarios(t, engine, handler, () => cri!));
+  // Both handlers side by side, each running SCENARIO_JOBS scenarios at a time: most of a
+  // scenario's time is spent waiting on the server, not on the CPU.
+  t.test(`${engine}: every scenario with the runts and the runc handler`, async (t) => {
+    t.jobs = 2;
+    for (const handler of HANDLERS) t.test(`${engine} handler ${handler}`, async (t) => scenarios(t, engine, handler, () => cri!));
+  });
+  // Restarting the server would break every scenario in flight: last, alone.
+  if (engine === 'containerd') {
+    for (const handler of HANDLERS) t.test(`${engine} handler ${handler}: a restart`, async (t) => restartScenario(context(t, cri!, handler)));
   }
 }
+
+const HANDLERS: CriHandler[] = ['runts', 'runc'];
+/** Scenarios of one handler in flight at once (pods are independent; none restarts the server). */
+const SCENARIO_JOBS = 2;
 
 function context(t: Test, cri: PrivateCri, handler: CriHandler): Ctx {
   const dir = tempDir(t, 'cri');
@@ -111,6 +122,10 @@ function context(t: Test, cri: PrivateCri, handler: CriHandler): Ctx {
       const id = await ok(['runp', '--runtime', handler, configFile]);
       onCleanup(t, 'graceful', async () => {
         if (!(await ok(['pods', '-q'])).split('\n').includes(id)) return; // the scenario removed it
+        // As a kubelet does, the containers first (grace period 0: KILL at once; several
+        // scenarios run a PID 1 that ignores TERM, and CRI-O's stopp would wait 10 s for each).
+        const containers = (await ok(['ps', '-a', '-q', '--pod', id])).split('\n').filter(Boolean);
+        await Promise.all(containers.map((c) => cri.crictl(['stop', '--timeout', '0', c])));
         const stopped = await cri.crictl(['stopp', id]);
         const removed = await cri.crictl(['rmp', '--force', id]);
         if (removed.code !== 0) throw new Error(`crictl stopp/rmp ${id}: ${stopped.stderr.trim()} ${removed.stderr.trim()}`);
@@ -159,6 +174,7 @@ const hostNs = (ns: string) => fs.readlinkSync(`/proc/self/ns/${ns}`);
 const CRIO_PRIVILEGED = 'CRI-O in rootless mode (_CRIO_ROOTLESS=1, this host lacks CAP_SYS_RESOURCE) cannot start privileged containers, runc neither';
 
 function scenarios(t: Test, engine: CriEngine, handler: CriHandler, getCri: () => PrivateCri): void {
+  t.jobs = SCENARIO_JOBS;
   const scenario = (title: string, body: (ctx: Ctx) => Promise<void>, opts: { privileged?: boolean } = {}) =>
     t.test(title, { skip: opts.privileged && engine === 'crio' ? CRIO_PRIVILEGED : false }, async (t) => body(context(t, getCri(), handler)));
 
@@ -190,7 +206,7 @@ function scenarios(t: Test, engine: CriEngine, handler: CriHandler, getCri: () =
     const c2 = await ctx.startContainer(pod, sleeper);
     ctx.t.equal(await nsOf(ctx, c1, 'pid'), await nsOf(ctx, c2, 'pid'), 'one pid namespace');
     ctx.t.match(await ctx.sh(c2, 'ps -o args'), 'sleep 31337', "the second container sees the first one's process");
-    ctx.t.match(await ctx.sh(c2, 'cat /proc/1/cmdline | tr "\\0" " "'), 'sleep 2147483647', 'pid 1 is the pause process');
+    ctx.t.match(await ctx.sh(c2, 'cat /proc/1/cmdline | tr "\\0" " "'), '/pause', 'pid 1 is the pause process');
   });
 
   scenario('exec -s with and without a timeout, exec -it, logs', async (ctx) => {
@@ -349,7 +365,19 @@ function scenarios(t: Test, engine: CriEngine, handler: CriHandler, getCri: () =
 
   scenario('a container over its memory limit is reported OOMKilled', async (ctx) => {
     const pod = await ctx.runPod();
-    const c = await ctx.startContainer(pod, ['sh', '-c', 'tail /dev/zero'], { linux: { resources: { memory_limit_in_bytes: 32 << 20 } } });
+    const limit = String(32 << 20);
+    // The hog starts on /tmp/go, once its limit is seen in place: never unlimited on the host.
+    const hog = ['sh', '-c', 'until [ -e /tmp/go ]; do sleep 0.1; done; exec tail /dev/zero'];
+    const c = await ctx.startContainer(pod, hog, { linux: { resources: { memory_limit_in_bytes: Number(limit) } } });
+    // CRI-O in rootless mode (_CRIO_ROOTLESS=1, see cri.ts) finds no delegated cgroup v2 memory
+    // controller on this hybrid host and drops the limit from the spec ("Discarding memory
+    // limit"), with either handler; an update still reaches the runtime.
+    if (ctx.cri.engine === 'crio') await ctx.ok(['update', '--memory', limit, c]);
+    const pid = Number(JSON.parse(await ctx.ok(['inspect', c])).info.pid);
+    const inPlace = readCgroupFile(pid, 'memory', 'memory.limit_in_bytes');
+    ctx.t.equal(inPlace, limit, 'the memory limit is in place');
+    if (inPlace !== limit) return;
+    await ctx.sh(c, 'touch /tmp/go');
     await waitFor(async () => JSON.parse(await ctx.ok(['inspect', c])).status.state === 'CONTAINER_EXITED', 60_000, 'the container to be killed');
     const status = JSON.parse(await ctx.ok(['inspect', c])).status;
     ctx.t.equal(status.reason, 'OOMKilled', 'reason OOMKilled', { status });
@@ -374,20 +402,19 @@ function scenarios(t: Test, engine: CriEngine, handler: CriHandler, getCri: () =
     ctx.t.same(readMounts().filter((m) => m.mountPoint.includes(pod.id) || m.mountPoint.includes(c)).map((m) => m.mountPoint), [], 'no mount naming them');
     ctx.t.same(listProcesses().filter((p) => pids.includes(p.pid)).map((p) => p.pid), [], 'no process left');
   });
+}
 
-  if (engine === 'containerd') {
-    scenario('restarting containerd leaves pods running, listed and stoppable', async (ctx) => {
-      const pod = await ctx.runPod();
-      const c = await ctx.startContainer(pod, sleeper);
-      await ctx.cri.stopServer();
-      await ctx.cri.restartServer();
-      ctx.t.match(await ctx.ok(['pods', '-q']), pod.id, 'the pod is listed after the restart');
-      ctx.t.equal(JSON.parse(await ctx.ok(['inspect', c])).status.state, 'CONTAINER_RUNNING', 'its container still runs');
-      ctx.t.equal(await ctx.sh(c, 'echo alive'), 'alive', 'and takes an exec');
-      await ctx.ok(['stopp', pod.id]);
-      ctx.t.equal(JSON.parse(await ctx.ok(['inspect', c])).status.state, 'CONTAINER_EXITED', 'stopp stops it');
-    });
-  }
+/** Restarting containerd leaves pods running, listed and stoppable. */
+async function restartScenario(ctx: Ctx): Promise<void> {
+  const pod = await ctx.runPod();
+  const c = await ctx.startContainer(pod, sleeper);
+  await ctx.cri.stopServer();
+  await ctx.cri.restartServer();
+  ctx.t.match(await ctx.ok(['pods', '-q']), pod.id, 'the pod is listed after the restart');
+  ctx.t.equal(JSON.parse(await ctx.ok(['inspect', c])).status.state, 'CONTAINER_RUNNING', 'its container still runs');
+  ctx.t.equal(await ctx.sh(c, 'echo alive'), 'alive', 'and takes an exec');
+  await ctx.ok(['stopp', pod.id]);
+  ctx.t.equal(JSON.parse(await ctx.ok(['inspect', c])).status.state, 'CONTAINER_EXITED', 'stopp stops it');
 }
 
 /** A v1 controller's file in the cgroup of host process `pid`. */

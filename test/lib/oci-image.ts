@@ -89,8 +89,9 @@ function buildImage(dir: string): string {
   run('chroot', [rootfs, '/bin/busybox', '--install', '-s']);
   fs.writeFileSync(path.join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
   fs.writeFileSync(path.join(rootfs, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
-  // The CRI tests' sandbox ("pause") image runs this: it sleeps until killed, as a pod's infra container does.
-  fs.writeFileSync(path.join(rootfs, 'pause'), '#!/bin/sh\nexec /bin/sleep 2147483647\n', { mode: 0o755 });
+  // The CRI tests' sandbox ("pause") image runs this: it sleeps until TERM or INT, as a pod's
+  // infra container does (a PID 1 without handlers ignores TERM: CRI-O would wait 10 s to KILL).
+  fs.writeFileSync(path.join(rootfs, 'pause'), "#!/bin/sh\ntrap 'kill $!; exit 0' TERM INT\n/bin/sleep 2147483647 &\nwait\n", { mode: 0o755 });
 
   run('umoci', ['repack', '--image', image, bundle]);
   run('umoci', ['config', '--image', image, '--config.cmd', '/bin/sh', '--config.env', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
