@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench: times runts side by side with `node -e 0` and runc (and crun where it
 // works), as whole processes, and prints medians, ratios and the budgets they are held to.
-//   node scripts/bench.mjs [--quick] [--json FILE]
+//   node scripts/bench.mjs [--quick] [--clients] [--json FILE]
 // Commands alternate within each round (the starting one rotates) so drift hits all of
 // them equally; warm-up rounds are discarded. Needs root: it starts real containers, each
 // runtime with its own --root under a temp dir that is removed at the end.
@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkLeftovers } from './bench/leftovers.mjs';
-import { formatTable, RUNTIME_NAMES, rowDefs, summarize } from './bench/rows.mjs';
+import { CLIENT_ROWS, CLIENT_RUNTIMES, formatTable, RUNTIME_NAMES, rowDefs, summarize } from './bench/rows.mjs';
 import { buildMaxrss, parallelBatch, Runner } from './bench/run.mjs';
 import { makeBundle } from './make-bundle.mjs';
 
@@ -27,8 +27,10 @@ const MODES = {
   quick: { warmup: 1, runs: 3, parallelCount: 8, concurrency: 8, parallelRounds: 1 },
 };
 
-const USAGE = `usage: node scripts/bench.mjs [--quick] [--json FILE]
+const USAGE = `usage: node scripts/bench.mjs [--quick] [--clients] [--json FILE]
   --quick      1 warm-up, 3 runs, 8 parallel containers: proves the benchmark works, numbers mean nothing
+  --clients    also time a pod start (containerd CRI), ctr run --rm and docker run --rm with runts and
+               runc (starts private servers: about 2 more minutes)
   --json FILE  where to write the results (default ${DEFAULT_JSON}, relative to the cwd)
 `;
 
@@ -244,12 +246,32 @@ function deleteRemaining(runner, runtimes, stateIds) {
   return { leftovers, failures };
 }
 
+/**
+ * The client rows, measured by scripts/bench/clients.ts (TypeScript through tsx: it starts
+ * the servers with the end-to-end tests' own helpers). Its output is one JSON object.
+ */
+function measureClients(mode) {
+  const script = path.join(REPO_ROOT, 'scripts', 'bench', 'clients.ts');
+  const result = spawnSync(process.execPath, ['--import=tsx', script, String(mode.warmup > 0 ? 1 : 0), String(Math.min(mode.runs, 5))], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 15 * 60_000,
+  });
+  try {
+    return JSON.parse(result.stdout);
+  } catch {
+    const error = `scripts/bench/clients.ts ${result.signal ? `killed by ${result.signal}` : `exited ${result.status}`} without results`;
+    return { errors: Object.fromEntries(CLIENT_ROWS.flatMap(([key]) => CLIENT_RUNTIMES.map((rt) => [`clients.${rt}.${key}`, error]))) };
+  }
+}
+
 async function main(argv) {
   let options;
   try {
     ({ values: options } = parseArgs({
       args: argv,
-      options: { quick: { type: 'boolean' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { quick: { type: 'boolean' }, clients: { type: 'boolean' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
     process.stderr.write(`bench: ${err.message}\n${USAGE}`);
@@ -347,7 +369,19 @@ async function main(argv) {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   }
 
-  const rows = summarize(defs, samples, skippedRuntimes, rowErrors);
+  const skippedRows = new Map();
+  if (options.clients && errors.length === 0 && !interrupted) {
+    progress('clients: starting servers');
+    const clients = measureClients(mode);
+    for (const [id, values] of Object.entries(clients.samples ?? {})) samples.get(id)?.push(...values);
+    for (const [id, reason] of Object.entries(clients.skipped ?? {})) skippedRows.set(id, reason);
+    for (const [id, message] of Object.entries(clients.errors ?? {})) rowErrors.set(id, message);
+    progress('');
+  } else {
+    const reason = options.clients ? 'not measured: the run stopped first' : 'not measured: pass --clients';
+    for (const [key] of CLIENT_ROWS) for (const rt of CLIENT_RUNTIMES) skippedRows.set(`clients.${rt}.${key}`, reason);
+  }
+  const rows = summarize(defs, samples, skippedRuntimes, rowErrors, skippedRows);
   const results = {
     date: new Date().toISOString(),
     mode: modeName,

@@ -11,7 +11,17 @@ const SECTIONS = {
   rss: { title: 'Peak RSS of the CLI process (wait4 ru_maxrss)', unit: 'KiB', shownAs: 'MiB' },
   waiting: { title: "RSS of a created container's waiting process (VmRSS of the state pid)", unit: 'KiB', shownAs: 'MiB' },
   parallel: { title: 'Containers created+started+deleted in parallel, wall time of the batch', unit: 'ms', shownAs: 's' },
+  clients: { title: 'Through real clients (--clients), wall time', unit: 'ms', shownAs: 'ms' },
 };
+
+/** The runtimes the client rows compare: crun is no runtime handler of the test servers. */
+export const CLIENT_RUNTIMES = ['runts', 'runc'];
+/** The client rows' keys and labels (scripts/bench/clients.ts measures them). */
+export const CLIENT_ROWS = [
+  ['pod', 'pod start: crictl runp+create+start (containerd CRI)'],
+  ['ctr-run', 'ctr run --rm (containerd runc shim)'],
+  ['docker-run', 'docker run --rm (dockerd 20.10)'],
+];
 
 /**
  * @typedef {{ ratioOf: string, limit: number, versus: string } | { maxValue: number }} Budget
@@ -62,6 +72,9 @@ export function rowDefs(parallelCount, concurrency) {
       versus: 'runc',
     }),
   );
+  for (const [key, label] of CLIENT_ROWS) {
+    rows.push(...CLIENT_RUNTIMES.map((runtime) => ({ id: `clients.${runtime}.${key}`, section: 'clients', label: `${runtime} ${label}`, runtime })));
+  }
   return rows;
 }
 
@@ -77,12 +90,13 @@ function median(values) {
  * @param {Map<string, number[]>} samples row id → measured values
  * @param {Map<string, string>} skippedRuntimes runtime name → why it was not measured
  * @param {Map<string, string>} rowErrors row id → why its measurement failed
+ * @param {Map<string, string>} [skippedRows] row id → why it was not measured (a client not installed, not asked for)
  */
-export function summarize(defs, samples, skippedRuntimes, rowErrors) {
+export function summarize(defs, samples, skippedRuntimes, rowErrors, skippedRows = new Map()) {
   const rows = defs.map((def) => {
     const { id, section, label } = def;
     const row = { id, section, label, unit: SECTIONS[section].unit };
-    const skipped = def.runtime && skippedRuntimes.get(def.runtime);
+    const skipped = (def.runtime && skippedRuntimes.get(def.runtime)) || skippedRows.get(id);
     if (skipped) return { ...row, skipped };
     if (rowErrors.has(id)) return { ...row, error: rowErrors.get(id) };
     const values = samples.get(id) ?? [];

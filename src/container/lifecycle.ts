@@ -91,8 +91,15 @@ export function startContainer(root: string, id: string): void {
 export function killContainer(root: string, id: string, signal: number, all: boolean): void {
   const { handle, rec, status } = openContainer(root, id, { lock: true });
   try {
-    if (status === 'stopped') throw new RuntimeError('container not running');
     const cg = cgroupsOf(rec);
+    if (status === 'stopped') {
+      if (!all) throw new RuntimeError('container not running');
+      // As runc 1.1: --all still signals what is left in the cgroup of a stopped container (a
+      // container without a PID namespace outlives its init) and succeeds. CRI-O sends it after
+      // every exit of such a container and takes a failure as an unknown container status.
+      if (cg && cg.pids().length > 0) asRuntimeError(() => cg.signalAll(signal));
+      return;
+    }
     if (all && cg) {
       asRuntimeError(() => cg.signalAll(signal));
     } else if (all) {

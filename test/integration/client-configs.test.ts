@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { leakGuard, makeBundle, requireRoot, runts, runtsRoot, runtsToFiles, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
+import { leakGuard, makeBundle, onCleanup, requireRoot, runts, runtsRoot, runtsToFiles, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
 
 /** Runs runc instead of runts: the wrap gets runts' path first, which it drops. */
 const RUNC = ['sh', '-c', 'shift; exec runc "$@"', 'sh'];
@@ -13,6 +13,15 @@ const runtimes = [
   { name: 'runts', wrap: [] as string[] },
   { name: 'runc', wrap: RUNC },
 ];
+
+/** True while `pid` exists and is no zombie. */
+function isAlive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 /** A UTS namespace pinned on a file, as CRI-O's pinns does for a pod; unmounted at teardown. */
 function pinnedUtsNamespace(t: Test): string {
@@ -162,5 +171,42 @@ t.test('a device rule with access "rwa" runs, taken as "rw", side by side with r
     const result = await runts(['--root', tempDir(t, 'state'), 'run', '-b', made.bundle, uniqueId('rwa')], { wrap });
     t.equal(result.code, 0, `${name}: ${result.stderr.trim()}`);
     t.equal(result.stdout.trim(), '1', `${name}: /dev/null writable, /dev/zero (a default device) readable`);
+  }
+});
+
+t.test('kill --all of a stopped container without a PID namespace kills what its init left and exits 0, side by side with runc', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  // CRI-O sends `kill -a ID 9` whenever a hostPID container has exited; on a failure it keeps
+  // the container's status unknown and StopPodSandbox waits out its timeouts.
+  for (const { name, wrap } of runtimes) {
+    const shared = tempDir(t, 'shared');
+    const made = await makeBundle(tempDir(t, 'bundle'), {
+      args: ['sh', '-c', 'sleep 1000 & echo $! > /x/orphan'],
+      config: (c) => {
+        c.linux!.namespaces = c.linux!.namespaces.filter((ns: { type: string }) => ns.type !== 'pid');
+        c.mounts.push({ destination: '/x', type: 'bind', source: shared, options: ['rbind', 'rw'] });
+      },
+    });
+    const root = tempDir(t, 'state');
+    const id = uniqueId('killall');
+    const rt = (...args: string[]) => runts(['--root', root, ...args], { wrap });
+    // Whatever fails below, delete --force empties the cgroup (the orphan included).
+    onCleanup(t, 'graceful', async () => {
+      await rt('delete', '--force', id);
+    });
+    const create = await runtsToFiles(tempDir(t, 'out'), ['--root', root, 'create', '-b', made.bundle, id], { wrap });
+    t.equal(create.code, 0, `${name} create: ${create.stderr.trim()}`);
+    t.equal((await rt('start', id)).code, 0, `${name} start`);
+    await waitFor(async () => (await rt('state', id)).stdout.includes('"stopped"'), 30_000, `${name}: the init exited`);
+    const orphan = Number(fs.readFileSync(path.join(shared, 'orphan'), 'utf8'));
+    t.ok(isAlive(orphan), `${name}: the init's child ${orphan} outlived it`);
+    const plain = await rt('kill', id, '9');
+    t.equal(plain.code, 1, `${name}: kill without --all still refuses a stopped container`);
+    const all = await rt('kill', '--all', id, '9');
+    t.equal(all.code, 0, `${name}: kill --all exits 0: ${all.stderr.trim()}`);
+    await waitFor(() => !isAlive(orphan), 10_000, `${name}: the orphan killed`);
+    t.equal((await rt('kill', '--all', id, '9')).code, 0, `${name}: again, with nothing left in the cgroup`);
+    t.equal((await rt('delete', id)).code, 0, `${name} delete`);
   }
 });

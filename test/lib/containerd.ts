@@ -74,7 +74,7 @@ disabled_plugins = [
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** PIDs of live processes whose argv contains every one of `words` (read from /proc). */
-function pidsWithArgs(words: string[]): number[] {
+export function pidsWithArgs(words: string[]): number[] {
   const pids: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;

@@ -1,6 +1,6 @@
 // A tiny busybox OCI image built offline (busybox-static + umoci + skopeo), for tests that
 // drive real container managers. Built once per test process in a temp dir removed at exit.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -89,6 +89,9 @@ function buildImage(dir: string): string {
   run('chroot', [rootfs, '/bin/busybox', '--install', '-s']);
   fs.writeFileSync(path.join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
   fs.writeFileSync(path.join(rootfs, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
+  // The CRI tests' sandbox ("pause") image runs this: it sleeps until TERM or INT, as a pod's
+  // infra container does (a PID 1 without handlers ignores TERM: CRI-O would wait 10 s to KILL).
+  fs.writeFileSync(path.join(rootfs, 'pause'), "#!/bin/sh\ntrap 'kill $!; exit 0' TERM INT\n/bin/sleep 2147483647 &\nwait\n", { mode: 0o755 });
 
   run('umoci', ['repack', '--image', image, bundle]);
   run('umoci', ['config', '--image', image, '--config.cmd', '/bin/sh', '--config.env', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
@@ -114,4 +117,19 @@ export function busyboxOciArchive(): string {
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   cachedArchive = buildImage(dir);
   return cachedArchive;
+}
+
+/**
+ * The busybox image as a docker-archive in `dir`, tagged BUSYBOX_IMAGE_REF: the shared
+ * oci-archive converted by skopeo.
+ */
+export function busyboxDockerArchive(dir: string): string {
+  const missing = imageToolsMissing();
+  if (missing) throw new Error(`cannot build the busybox image: ${missing}`);
+  const archive = path.join(dir, 'busybox-docker.tar');
+  const copy = spawnSync('skopeo', ['--insecure-policy', 'copy', `oci-archive:${busyboxOciArchive()}`, `docker-archive:${archive}:${BUSYBOX_IMAGE_REF}`], {
+    encoding: 'utf8',
+  });
+  if (copy.status !== 0) throw new Error(`skopeo copy to docker-archive:${archive} exited ${copy.status ?? copy.signal}: ${copy.stderr.trim()}`);
+  return archive;
 }

@@ -1,12 +1,12 @@
 // A private podman (4.x, with conmon) for the end-to-end tests: its own config,
 // storage, run and temp dirs under one temp dir, a busybox image built offline,
 // and runts registered as an OCI runtime beside runc.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Test } from 'tap';
-import { BUSYBOX_IMAGE_REF, busyboxOciArchive, findCommand, imageToolsMissing } from './oci-image';
+import { BUSYBOX_IMAGE_REF, busyboxDockerArchive, findCommand } from './oci-image';
 import { REPO_ROOT } from './runts';
 import { onCleanup, tempDir } from './scope';
 import { waitFor } from './util';
@@ -90,21 +90,6 @@ export function runCommand(file: string, args: string[], opts: CommandOptions = 
     });
     child.stdin.end(opts.input ?? '');
   });
-}
-
-/**
- * The busybox image as a docker-archive in `dir`, tagged BUSYBOX_IMAGE: the shared
- * oci-archive (test/lib/oci-image.ts) converted by skopeo.
- */
-function busyboxDockerArchive(dir: string): string {
-  const missing = imageToolsMissing();
-  if (missing) throw new Error(`cannot build the busybox image: ${missing}`);
-  const archive = path.join(dir, 'busybox-docker.tar');
-  const copy = spawnSync('skopeo', ['--insecure-policy', 'copy', `oci-archive:${busyboxOciArchive()}`, `docker-archive:${archive}:${BUSYBOX_IMAGE}`], {
-    encoding: 'utf8',
-  });
-  if (copy.status !== 0) throw new Error(`skopeo copy to docker-archive:${archive} exited ${copy.status ?? copy.signal}: ${copy.stderr.trim()}`);
-  return archive;
 }
 
 /** This process's hard limit on open files or processes (what `ulimit -Hn` / `-Hu` print), from /proc/self/limits. */

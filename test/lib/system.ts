@@ -124,3 +124,27 @@ export function listSubdirs(dir: string): string[] {
     return [];
   }
 }
+
+/**
+ * Removes a cgroup parent of the test's own making (an absolute cgroup path such as
+ * `/runts-cri-containerd-123`) from every hierarchy, deepest first. Each cgroup still
+ * under it is reported (a client left it behind), unless `expected` says the client always
+ * leaves it, and removed too.
+ */
+export function removeCgroupParent(parent: string, expected: (name: string) => boolean = () => false, base = '/sys/fs/cgroup'): string[] {
+  const problems: string[] = [];
+  for (const hierarchy of listSubdirs(base)) {
+    const top = path.join(base, hierarchy, parent);
+    if (!fs.existsSync(top)) continue;
+    const left = listCgroupDirs(top).sort((a, b) => b.length - a.length);
+    for (const dir of [...left, top]) {
+      if (dir !== top && !expected(path.basename(dir))) problems.push(`cgroup left: ${dir}`);
+      try {
+        fs.rmdirSync(dir);
+      } catch (err) {
+        problems.push(`rmdir ${dir}: ${(err as Error).message}`);
+      }
+    }
+  }
+  return problems;
+}
