@@ -1,7 +1,7 @@
 // The cgroup-driven commands on an existing container: pause, resume, ps, update, events.
 import { RuntimeError } from '../errors';
 import { log } from '../log';
-import type { ContainerCgroups } from '../cgroups/manager';
+import type { CgroupDriver } from '../cgroups/driver';
 import { collectStats, statsJson } from '../cgroups/stats';
 import type { LinuxResources, Spec } from '../spec/types';
 import { containerStatus, type ContainerStatus } from '../state/status';
@@ -13,7 +13,7 @@ interface Opened {
   handle: ContainerHandle;
   rec: ContainerRecord;
   status: ContainerStatus;
-  cg: ContainerCgroups;
+  cg: CgroupDriver;
 }
 
 /** Run `action` on the container under its lock; without cgroups, `withoutCgroups` or an error. */

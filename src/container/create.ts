@@ -10,7 +10,8 @@ import { launchInit } from '../init/launch';
 import { log } from '../log';
 import { native } from '../native';
 import { hostHierarchies } from '../cgroups/hierarchy';
-import { ContainerCgroups, type CgroupRecord } from '../cgroups/manager';
+import type { CgroupDriver, CgroupRecord } from '../cgroups/driver';
+import { newCgroupDriver } from '../cgroups/factory';
 import { resourceWarnings } from '../cgroups/resources';
 import { lastKernelCapability } from '../plan/capabilities';
 import { buildPlan } from '../plan/build';
@@ -103,7 +104,7 @@ export interface CreatePreparation {
   rootlessEuid: boolean;
   /** --rootless cgroups: a hierarchy the caller may not write is skipped. */
   rootlessCgroups: boolean;
-  cgroups: ContainerCgroups;
+  cgroups: CgroupDriver;
   resources: LinuxResources;
   plan: InitPlan;
   /** Rebuilds the plan with the cgroup hierarchies the container has no cgroup of its own in. */
@@ -127,10 +128,9 @@ export function prepareCreate(opts: CreateOptions): CreatePreparation {
   const execFifo = path.join(store.containerDir(opts.id), EXEC_FIFO);
   const hierarchies = hostHierarchies();
   const resources = spec.linux?.resources ?? {};
-  const rootless = rootlessCgroups ? { explicitPath: Boolean(spec.linux?.cgroupsPath) } : undefined;
-  const cgroups = ContainerCgroups.plan(opts.id, spec.linux?.cgroupsPath, opts.systemdCgroup ?? false, hierarchies, rootless);
+  const cgroups = newCgroupDriver({ id: opts.id, cgroupsPath: spec.linux?.cgroupsPath, systemd: opts.systemdCgroup ?? false, rootless: rootlessCgroups, hierarchies });
   // Refuse limits the host cannot enforce.
-  cgroups.planWrites(resources);
+  cgroups.checkResources(resources);
   resourceWarnings(resources).forEach((w) => log.warn(w));
   const console: InitPlan['console'] = opts.consoleFd !== undefined ? { fd: opts.consoleFd } : opts.consoleSocket ? { socketPath: path.resolve(opts.consoleSocket) } : null;
   const planFor = (unjoinedHierarchies: string[]) =>
@@ -146,7 +146,7 @@ export function prepareCreate(opts: CreateOptions): CreatePreparation {
       hierarchies: hierarchies.map((h) => ({ ...h, cgroup: cgroups.placements.find((p) => p.mountpoint === h.mountpoint)?.cgroup ?? h.cgroup })),
       lastCap: lastKernelCapability(),
       hasKcore: existsSync('/proc/kcore'),
-      rootless: rootless ? { unjoinedHierarchies } : undefined,
+      rootless: rootlessCgroups ? { unjoinedHierarchies } : undefined,
     });
   const built = planFor([]);
   built.warnings.forEach((w) => log.warn(w));
@@ -300,7 +300,7 @@ class CreateTransaction {
       warn: (m) => log.warn(m),
       onNetlinkSocket: (sock, pid) => moveNetDevices(netDevices, pid, sock),
       beforePlan: (stage1Pid) => {
-        if (!plan.cgroupJoin) cgroups.join(stage1Pid, resources);
+        if (!plan.cgroupJoin) cgroups.joinInit(stage1Pid, resources);
         crashPoint('create:helper');
       },
       onInitPid: (pid) => {

@@ -1,14 +1,15 @@
-// How ContainerCgroups.update writes limit files, on a v1 pids and memory hierarchy faked in a
+// The cgroupfs driver. How update writes limit files, on a v1 pids and memory hierarchy faked in a
 // temp dir: values land in existing files; a file the kernel lacks is named in the error,
 // or skipped when the write is optional.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { ContainerCgroups } from '../../src/cgroups/manager';
+import type { CgroupDriver } from '../../src/cgroups/driver';
+import { cgroupDriverFromRecord } from '../../src/cgroups/factory';
 import type { CgroupPlacement } from '../../src/cgroups/paths';
 
-function fakeV1(t: Test, files: Record<string, string[]>): { cg: ContainerCgroups; dirs: Record<string, string> } {
+function fakeV1(t: Test, files: Record<string, string[]>): { cg: CgroupDriver; dirs: Record<string, string> } {
   const root = mkdtempSync(path.join(os.tmpdir(), 'runts-cgwrites-'));
   t.teardown(() => rmSync(root, { recursive: true }));
   const dirs: Record<string, string> = {};
@@ -19,7 +20,7 @@ function fakeV1(t: Test, files: Record<string, string[]>): { cg: ContainerCgroup
     dirs[controller] = dir;
     return { fstype: 'cgroup', subsystems: [controller], mountpoint: path.join(root, controller), cgroup: '/c1', dir };
   });
-  return { cg: ContainerCgroups.fromRecord({ placements, created: [] }), dirs };
+  return { cg: cgroupDriverFromRecord({ placements, created: [] }), dirs };
 }
 
 t.test('a limit is written into its file', async (t) => {
