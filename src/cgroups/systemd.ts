@@ -2,7 +2,7 @@
 // transient scope unit that systemd creates in the requested slice (StartTransientUnit with
 // the init's PID, Delegate=yes and the resource properties systemd knows), updated with
 // SetUnitProperties and stopped on delete. Spoken over systemd's private D-Bus socket, which
-// takes root without a bus daemon. Limits are written through cgroupfs as well (manager.ts),
+// takes root without a bus daemon. Limits are written through cgroupfs as well (systemd-driver.ts),
 // as runc's systemd manager does.
 import * as fs from 'node:fs';
 import type { LinuxCPU, LinuxResources } from '../spec/types';
