@@ -1,10 +1,9 @@
 // Which cgroup driver a container gets: from the host's hierarchies, --systemd-cgroup and
-// rootless cgroups for a new one, from its record afterwards; and the rootless failure policy.
+// rootless cgroups for a new one, from its record afterwards.
 import t from 'tap';
 import { CgroupfsDriver } from '../../src/cgroups/cgroupfs';
 import { cgroupDriverFromRecord, newCgroupDriver } from '../../src/cgroups/factory';
 import type { Hierarchy } from '../../src/cgroups/hierarchy';
-import { isPermissionError, rootlessPolicy, STRICT } from '../../src/cgroups/rootless';
 import { SystemdDriver } from '../../src/cgroups/systemd-driver';
 
 const hybrid: Hierarchy[] = [
@@ -56,17 +55,4 @@ t.test('from a record: the same driver, mode and directories', async (t) => {
     t.equal(again.constructor, made.constructor);
     t.same(again.record(), rec);
   }
-});
-
-t.test('the rootless policy skips a hierarchy only for a permission error and only without linux.cgroupsPath', async (t) => {
-  const eacces = Object.assign(new Error('mkdir: permission denied'), { code: 'EACCES' });
-  const wrapped = new Error('create cgroup /x: permission denied', { cause: eacces });
-  const enoent = Object.assign(new Error('no such file'), { code: 'ENOENT' });
-  t.ok(isPermissionError(wrapped), 'found in the cause chain');
-  t.ok(isPermissionError(Object.assign(new Error('ro'), { code: 'EROFS' })));
-  t.equal(rootlessPolicy(false).skipsHierarchy(wrapped), true);
-  t.equal(rootlessPolicy(false).skipsHierarchy(enoent), false);
-  t.equal(rootlessPolicy(true).skipsHierarchy(wrapped), false, 'linux.cgroupsPath given');
-  t.equal(rootlessPolicy(true).skipsDeviceRules(wrapped), true, 'device rules: whatever the path');
-  t.equal(STRICT.skipsHierarchy(wrapped) || STRICT.skipsDeviceRules(wrapped), false);
 });
