@@ -37,6 +37,10 @@ export class CgroupfsDriver implements CgroupDriver {
     return { placements: [...this.placed], created: [...this.created], ...(this.policy.rootless ? { rootless: true } : {}) };
   }
 
+  intendedRecord(): CgroupRecord {
+    return { ...this.record(), created: this.placed.flatMap(missingDirs) };
+  }
+
   /** Drop a hierarchy the policy lets go (rootless: runc's ErrRootless) and say whether it
    *  was dropped; otherwise the error is for the caller to throw. */
   private skipUnwritable(p: CgroupPlacement, err: unknown): boolean {

@@ -27,6 +27,9 @@ export interface CgroupDriver {
   /** The hierarchies the container has a cgroup of its own in. */
   readonly placements: readonly CgroupPlacement[];
   record(): CgroupRecord;
+  /** The record with every directory create() may make: written before they are made, so a
+   *  create killed half-way leaves nothing delete cannot find. */
+  intendedRecord(): CgroupRecord;
 
   // ---- create, in this order ----
   /** Refuse limits the host (or the driver) cannot enforce; makes nothing. */

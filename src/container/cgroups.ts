@@ -1,8 +1,7 @@
 // A recorded container's cgroups, as the engine commands use them: paused status, signalling
 // every member, and removal on delete.
-import { CgroupError, type CgroupDriver, type CgroupRecord } from '../cgroups/driver';
+import { CgroupError, type CgroupDriver } from '../cgroups/driver';
 import { cgroupDriverFromRecord } from '../cgroups/factory';
-import { missingDirs } from '../cgroups/files';
 import { RuntimeError } from '../errors';
 import { log } from '../log';
 import type { PlanCgroupJoin } from '../plan/types';
@@ -77,13 +76,4 @@ export function removeContainerCgroups(rec: ContainerRecord): void {
   // listed a second time.
   if (killCgroupMembers(cg) && !waitEmpty(cg, 10_000)) throw new RuntimeError(`container ${rec.id}: processes ${cg.pids().join(' ')} are still in its cgroup after SIGKILL`);
   asRuntimeError(() => cg.destroy());
-}
-
-/**
- * The directories `cg.create()` will make (those missing now, parents first), in the form
- * the state record keeps. Create records them before making them, so a create killed
- * half-way through leaves nothing delete cannot find.
- */
-export function cgroupsToMake(cg: CgroupDriver): CgroupRecord {
-  return { ...cg.record(), created: cg.placements.flatMap(missingDirs) };
 }

@@ -27,7 +27,7 @@ import { currentIds } from '../rootless/idmap';
 import { isRootlessEuid, useRootlessCgroups } from '../rootless/mode';
 import { isAlive, readStartTime } from '../state/process';
 import { EXEC_FIFO, stateObject } from '../state/status';
-import { cgroupsToMake, helperCgroupJoin } from './cgroups';
+import { helperCgroupJoin } from './cgroups';
 import { crashPoint } from './crash-point';
 import { adoptJoinedUserNs, hostIdOfRoot } from './userns';
 import { preservedFds } from './preserve-fds';
@@ -251,7 +251,7 @@ class CreateTransaction {
     const handle = this.handle!;
     handle.lock();
     crashPoint('create:claimed');
-    handle.write(this.record(cgroupsToMake(this.prep.cgroups)));
+    handle.write(this.record(this.prep.cgroups.intendedRecord()));
     crashPoint('create:recorded');
   }
 

@@ -41,8 +41,9 @@ t.test('create makes the missing directories, parents first; destroy removes exa
   writeFiles(path.join(memory.mountpoint, 'pod'), {});
   const cg = driverOn([memory, pids], 'pod/c1');
   t.same(cg.record().created, [], 'nothing made before create');
-  cg.create();
   const made = [path.join(memory.mountpoint, 'pod/c1'), path.join(pids.mountpoint, 'pod'), path.join(pids.mountpoint, 'pod/c1')];
+  t.same(cg.intendedRecord().created, made, 'what create will make, recorded before it makes it');
+  cg.create();
   t.same(cg.record().created, made);
   t.ok(made.every(existsSync));
   cg.destroy();
