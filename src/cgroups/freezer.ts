@@ -1,5 +1,5 @@
 // Where a container's freezer is and whether it is frozen, from its recorded placements
-// alone: `state` and `list` need only this, not the cgroup manager (a third of their bundle).
+// alone: `state` and `list` need only this, not a cgroup driver (a third of their bundle).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupPlacement } from './paths';

@@ -2,7 +2,7 @@
 // (its "data" object): cpu, memory, pids, blkio, hugetlb; v2 values mapped onto the same names.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ContainerCgroups } from './manager';
+import type { CgroupDriver } from './driver';
 
 /** USER_HZ: cpuacct.stat counts in clock ticks of 1/100 s. */
 const NS_PER_TICK = 10_000_000;
@@ -68,7 +68,7 @@ function compact<T extends Record<string, unknown>>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== 0 && v !== 0n)) as Partial<T>;
 }
 
-function cpuStats(cg: ContainerCgroups): Record<string, unknown> {
+function cpuStats(cg: CgroupDriver): Record<string, unknown> {
   const acct = cg.controllerDir('cpuacct', 'cpu');
   const cpu = cg.controllerDir('cpu', 'cpu');
   const usage: Record<string, unknown> = {};
@@ -98,7 +98,7 @@ function cpuStats(cg: ContainerCgroups): Record<string, unknown> {
   return { usage, throttling };
 }
 
-function memoryStats(cg: ContainerCgroups): Record<string, unknown> | undefined {
+function memoryStats(cg: CgroupDriver): Record<string, unknown> | undefined {
   const mem = cg.controllerDir('memory', 'memory');
   if (!mem) return undefined;
   const d = mem.dir;
@@ -125,7 +125,7 @@ function memoryStats(cg: ContainerCgroups): Record<string, unknown> | undefined 
   };
 }
 
-function pidsStats(cg: ContainerCgroups): Record<string, unknown> | undefined {
+function pidsStats(cg: CgroupDriver): Record<string, unknown> | undefined {
   const pids = cg.controllerDir('pids', 'pids');
   if (!pids) return undefined;
   return compact({ current: num(pids.dir, 'pids.current'), limit: num(pids.dir, 'pids.max') });
@@ -148,7 +148,7 @@ function blkioEntries(text: string | undefined): BlkioEntry[] {
   return out;
 }
 
-function blkioStats(cg: ContainerCgroups): Record<string, unknown> {
+function blkioStats(cg: CgroupDriver): Record<string, unknown> {
   const blk = cg.controllerDir('blkio', 'io');
   if (!blk) return {};
   if (blk.version === 1) {
@@ -171,7 +171,7 @@ function blkioStats(cg: ContainerCgroups): Record<string, unknown> {
   return compact({ io_service_bytes_recursive: bytes.length ? bytes : undefined, io_serviced_recursive: ios.length ? ios : undefined });
 }
 
-function hugetlbStats(cg: ContainerCgroups): Record<string, unknown> {
+function hugetlbStats(cg: CgroupDriver): Record<string, unknown> {
   const h = cg.controllerDir('hugetlb', 'hugetlb');
   if (!h) return {};
   const out: Record<string, unknown> = {};
@@ -194,7 +194,7 @@ function hugetlbStats(cg: ContainerCgroups): Record<string, unknown> {
 }
 
 /** The "data" object of a stats event. */
-export function collectStats(cg: ContainerCgroups): Record<string, unknown> {
+export function collectStats(cg: CgroupDriver): Record<string, unknown> {
   const stats: Record<string, unknown> = { cpu: cpuStats(cg) };
   const memory = memoryStats(cg);
   if (memory) stats.memory = memory;

@@ -1,8 +1,8 @@
-// The systemd cgroup driver (--systemd-cgroup), as runc's: the container's cgroup is a
+// Talking to systemd for the systemd cgroup driver (systemd-driver.ts), as runc does: the container's cgroup is a
 // transient scope unit that systemd creates in the requested slice (StartTransientUnit with
 // the init's PID, Delegate=yes and the resource properties systemd knows), updated with
 // SetUnitProperties and stopped on delete. Spoken over systemd's private D-Bus socket, which
-// takes root without a bus daemon. Limits are written through cgroupfs as well (manager.ts),
+// takes root without a bus daemon. Limits are written through cgroupfs as well (systemd-driver.ts),
 // as runc's systemd manager does.
 import * as fs from 'node:fs';
 import type { LinuxCPU, LinuxResources } from '../spec/types';

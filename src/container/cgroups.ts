@@ -1,8 +1,7 @@
 // A recorded container's cgroups, as the engine commands use them: paused status, signalling
 // every member, and removal on delete.
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
-import { CgroupError, ContainerCgroups, type CgroupRecord } from '../cgroups/manager';
+import { CgroupError, type CgroupDriver } from '../cgroups/driver';
+import { cgroupDriverFromRecord } from '../cgroups/factory';
 import { RuntimeError } from '../errors';
 import { log } from '../log';
 import type { PlanCgroupJoin } from '../plan/types';
@@ -13,8 +12,8 @@ const SIGKILL = 9;
 
 /** The container's cgroups; undefined for a record made without them, or a rootless
  *  container that could make none (callers then go by its init and pid namespace). */
-export function cgroupsOf(rec: ContainerRecord): ContainerCgroups | undefined {
-  return rec.cgroups && rec.cgroups.placements.length > 0 ? ContainerCgroups.fromRecord(rec.cgroups) : undefined;
+export function cgroupsOf(rec: ContainerRecord): CgroupDriver | undefined {
+  return rec.cgroups && rec.cgroups.placements.length > 0 ? cgroupDriverFromRecord(rec.cgroups) : undefined;
 }
 
 /** Wrap a cgroup failure as the RuntimeError commands report. */
@@ -32,7 +31,7 @@ export function asRuntimeError<T>(action: () => T): T {
  * `cg` itself, or null when the runtime is to write its pid to cgroup.procs (beforePlan).
  * `userns`: the process enters a user namespace.
  */
-export function helperCgroupJoin(cg: ContainerCgroups | undefined, userns: boolean): PlanCgroupJoin | null {
+export function helperCgroupJoin(cg: CgroupDriver | undefined, userns: boolean): PlanCgroupJoin | null {
   if (!cg) return null;
   const method = cg.joinMethod(userns);
   if (method.by === 'runtime') {
@@ -44,7 +43,7 @@ export function helperCgroupJoin(cg: ContainerCgroups | undefined, userns: boole
 }
 
 /** Wait until the cgroup has no processes; false on timeout. */
-function waitEmpty(cg: ContainerCgroups, timeoutMs: number): boolean {
+function waitEmpty(cg: CgroupDriver, timeoutMs: number): boolean {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
     if (cg.pids().length === 0) return true;
@@ -55,7 +54,7 @@ function waitEmpty(cg: ContainerCgroups, timeoutMs: number): boolean {
 
 /** SIGKILL everything in the container's cgroup (thawing it: frozen v1 tasks die only then).
  *  false: it was empty, nothing to wait for. */
-export function killCgroupMembers(cg: ContainerCgroups): boolean {
+export function killCgroupMembers(cg: CgroupDriver): boolean {
   return asRuntimeError(() => {
     if (cg.pids().length === 0) return false;
     cg.signalAll(SIGKILL);
@@ -75,19 +74,4 @@ export function removeContainerCgroups(rec: ContainerRecord): void {
   // listed a second time.
   if (killCgroupMembers(cg) && !waitEmpty(cg, 10_000)) throw new RuntimeError(`container ${rec.id}: processes ${cg.pids().join(' ')} are still in its cgroup after SIGKILL`);
   asRuntimeError(() => cg.destroy());
-}
-
-/**
- * The directories `cg.create()` will make (those missing now, parents first), in the form
- * the state record keeps. Create records them before making them, so a create killed
- * half-way through leaves nothing delete cannot find.
- */
-export function cgroupsToMake(cg: ContainerCgroups): CgroupRecord {
-  const created: string[] = [];
-  for (const p of cg.placements) {
-    const missing: string[] = [];
-    for (let dir = p.dir; dir !== p.mountpoint && !existsSync(dir); dir = path.dirname(dir)) missing.unshift(dir);
-    created.push(...missing);
-  }
-  return { ...cg.record(), created };
 }

@@ -1,7 +1,7 @@
 // The cgroup-driven commands on an existing container: pause, resume, ps, update, events.
 import { RuntimeError } from '../errors';
 import { log } from '../log';
-import type { ContainerCgroups } from '../cgroups/manager';
+import type { CgroupDriver } from '../cgroups/driver';
 import { collectStats, statsJson } from '../cgroups/stats';
 import type { LinuxResources, Spec } from '../spec/types';
 import { openContainer, type OpenedContainer } from '../state/open';
@@ -10,7 +10,7 @@ import { asRuntimeError, cgroupsOf } from './cgroups';
 import { containerPids } from './processes';
 
 interface Opened extends OpenedContainer {
-  cg: ContainerCgroups;
+  cg: CgroupDriver;
 }
 
 /** Run `action` on the container under its lock; without cgroups, `withoutCgroups` or an error. */

@@ -10,7 +10,8 @@ import { launchInit } from '../init/launch';
 import { log } from '../log';
 import { native } from '../native';
 import { hostHierarchies } from '../cgroups/hierarchy';
-import { ContainerCgroups, type CgroupRecord } from '../cgroups/manager';
+import type { CgroupDriver, CgroupRecord } from '../cgroups/driver';
+import { newCgroupDriver } from '../cgroups/factory';
 import { resourceWarnings } from '../cgroups/resources';
 import { lastKernelCapability } from '../plan/capabilities';
 import { buildPlan } from '../plan/build';
@@ -27,7 +28,7 @@ import { isRootlessEuid, useRootlessCgroups } from '../rootless/mode';
 import { isAlive, readStartTime } from '../state/process';
 import { EXEC_FIFO, stateObject } from '../state/status';
 import { nowRfc3339Nano } from '../state/time';
-import { cgroupsToMake, helperCgroupJoin } from './cgroups';
+import { helperCgroupJoin } from './cgroups';
 import { crashPoint } from './crash-point';
 import { writePidFile } from './pid-file';
 import { adoptJoinedUserNs, hostIdOfRoot } from './userns';
@@ -91,7 +92,7 @@ export interface CreatePreparation {
   rootlessEuid: boolean;
   /** --rootless cgroups: a hierarchy the caller may not write is skipped. */
   rootlessCgroups: boolean;
-  cgroups: ContainerCgroups;
+  cgroups: CgroupDriver;
   resources: LinuxResources;
   plan: InitPlan;
   /** Rebuilds the plan with the cgroup hierarchies the container has no cgroup of its own in. */
@@ -115,10 +116,9 @@ export function prepareCreate(opts: CreateOptions): CreatePreparation {
   const execFifo = path.join(store.containerDir(opts.id), EXEC_FIFO);
   const hierarchies = hostHierarchies();
   const resources = spec.linux?.resources ?? {};
-  const rootless = rootlessCgroups ? { explicitPath: Boolean(spec.linux?.cgroupsPath) } : undefined;
-  const cgroups = ContainerCgroups.plan(opts.id, spec.linux?.cgroupsPath, opts.systemdCgroup ?? false, hierarchies, rootless);
+  const cgroups = newCgroupDriver({ id: opts.id, cgroupsPath: spec.linux?.cgroupsPath, systemd: opts.systemdCgroup ?? false, rootless: rootlessCgroups, hierarchies });
   // Refuse limits the host cannot enforce.
-  cgroups.planWrites(resources);
+  cgroups.checkResources(resources);
   resourceWarnings(resources).forEach((w) => log.warn(w));
   const console: InitPlan['console'] = opts.consoleFd !== undefined ? { fd: opts.consoleFd } : opts.consoleSocket ? { socketPath: path.resolve(opts.consoleSocket) } : null;
   const planFor = (unjoinedHierarchies: string[]) =>
@@ -134,7 +134,7 @@ export function prepareCreate(opts: CreateOptions): CreatePreparation {
       hierarchies: hierarchies.map((h) => ({ ...h, cgroup: cgroups.placements.find((p) => p.mountpoint === h.mountpoint)?.cgroup ?? h.cgroup })),
       lastCap: lastKernelCapability(),
       hasKcore: existsSync('/proc/kcore'),
-      rootless: rootless ? { unjoinedHierarchies } : undefined,
+      rootless: rootlessCgroups ? { unjoinedHierarchies } : undefined,
       rootlessEuid,
     });
   const built = planFor([]);
@@ -241,7 +241,7 @@ class CreateTransaction {
   private recordIntent(): void {
     const handle = this.handle!;
     crashPoint('create:claimed');
-    handle.write(this.record(cgroupsToMake(this.prep.cgroups)));
+    handle.write(this.record(this.prep.cgroups.intendedRecord()));
     crashPoint('create:recorded');
   }
 
@@ -290,7 +290,7 @@ class CreateTransaction {
       warn: (m) => log.warn(m),
       onNetlinkSocket: (sock, pid) => moveNetDevices(netDevices, pid, sock),
       beforePlan: (stage1Pid) => {
-        if (!plan.cgroupJoin) cgroups.join(stage1Pid, resources);
+        if (!plan.cgroupJoin) cgroups.joinInit(stage1Pid, resources);
         crashPoint('create:helper');
       },
       onInitPid: (pid) => {

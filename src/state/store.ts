@@ -26,9 +26,9 @@ export interface ContainerRecord {
   annotations: Record<string, string>;
   /** The validated config snapshot. */
   config: unknown;
-  /** The cgroups the container joined and the directories create made (src/cgroups/manager.ts
+  /** The cgroups the container joined and the directories create made (src/cgroups/driver.ts
    *  CgroupRecord); absent for records written before cgroups were managed. */
-  cgroups?: import('../cgroups/manager').CgroupRecord;
+  cgroups?: import('../cgroups/driver').CgroupRecord;
   /** Present from the first write of `create` until its last: the runts process making the
    *  container. A record that still has it once that process is gone is a create that was
    *  killed mid-way; it names what create had made or was about to make, so delete can

@@ -4,7 +4,8 @@ import { closeSync, fstatSync, mkdirSync, mkdtempSync, rmSync, statSync } from '
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { ContainerCgroups, type CgroupRecord } from '../../src/cgroups/manager';
+import type { CgroupRecord } from '../../src/cgroups/driver';
+import { cgroupDriverFromRecord } from '../../src/cgroups/factory';
 import type { CgroupPlacement } from '../../src/cgroups/paths';
 import { helperCgroupJoin } from '../../src/container/cgroups';
 import { RuntimeError } from '../../src/errors';
@@ -20,7 +21,7 @@ function fakeHierarchies(t: Test, withUnified = true): CgroupPlacement[] {
   return [place('memory', 'cgroup', ['memory']), place('pids', 'cgroup', ['pids']), ...(withUnified ? [place('unified', 'cgroup2', [])] : [])];
 }
 
-const cgroupsOf = (placements: CgroupPlacement[], extra: Partial<CgroupRecord> = {}) => ContainerCgroups.fromRecord({ placements, created: [], ...extra });
+const cgroupsOf = (placements: CgroupPlacement[], extra: Partial<CgroupRecord> = {}) => cgroupDriverFromRecord({ placements, created: [], ...extra });
 
 t.test('the helper gets every v1 tasks file and the v2 cgroup directory, opened', async (t) => {
   const placements = fakeHierarchies(t);

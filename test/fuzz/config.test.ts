@@ -13,8 +13,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { hostHierarchies } from '../../src/cgroups/hierarchy';
-import { CgroupError, ContainerCgroups, ResourceError } from '../../src/cgroups/manager';
+import { CgroupError } from '../../src/cgroups/driver';
+import { newCgroupDriver } from '../../src/cgroups/factory';
 import { CgroupPathError } from '../../src/cgroups/paths';
+import { ResourceError } from '../../src/cgroups/resources';
 import { RuntimeError } from '../../src/errors';
 import { lastKernelCapability } from '../../src/plan/capabilities';
 import { buildPlan, PlanError } from '../../src/plan/build';
@@ -78,8 +80,8 @@ function decideInProcess(bundle: string, id: string): Verdict {
   try {
     const spec = loadConfig(bundle);
     const { spec: valid } = validateConfig(spec, { file: 'config.json', detached: true });
-    const cgroups = ContainerCgroups.plan(id, valid.linux?.cgroupsPath, false, hierarchies);
-    cgroups.planWrites(valid.linux?.resources ?? {});
+    const cgroups = newCgroupDriver({ id, cgroupsPath: valid.linux?.cgroupsPath, systemd: false, rootless: false, hierarchies });
+    cgroups.checkResources(valid.linux?.resources ?? {});
     buildPlan({
       id,
       bundle,

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { ContainerCgroups, type CgroupRecord } from '../../src/cgroups/manager';
+import type { CgroupRecord } from '../../src/cgroups/driver';
+import { cgroupDriverFromRecord } from '../../src/cgroups/factory';
 import { makeBundle, onCleanup, requireRoot, tempDir, uniqueId, waitFor } from '../lib';
 import { setup, stateOf, type Rt } from '../fixtures/security/helpers';
 
@@ -37,7 +38,7 @@ async function startRespawner(t: Test, root: string, rt: Rt): Promise<{ id: stri
   t.ok(state.pid > 1, 'the init has a host pid (shared PID namespace)');
   const record = JSON.parse(fs.readFileSync(path.join(root, id, 'state.json'), 'utf8'));
   const cgroups = record.cgroups as CgroupRecord;
-  const members = () => ContainerCgroups.fromRecord(cgroups).pids();
+  const members = () => cgroupDriverFromRecord(cgroups).pids();
   // Should the runtime fail, respawning pairs would outrun the leak guard's cleanup: stop them
   // here, without the code under test (the leaks are reported before this runs).
   const freezer = cgroups.placements.find((p) => p.fstype === 'cgroup' && p.subsystems.includes('freezer'));
@@ -101,7 +102,7 @@ t.test('rule 13, v1: one freeze-signal-thaw pass over the v1 hierarchies kills e
   const { id, cgroups } = await startRespawner(t, root, rt);
   // The same container seen through its v1 hierarchies only, as on a host without cgroup2:
   // SIGKILL then goes through the v1 freezer instead of cgroup.kill.
-  const v1Only = ContainerCgroups.fromRecord({ placements: cgroups.placements.filter((p) => p.fstype === 'cgroup'), created: [] });
+  const v1Only = cgroupDriverFromRecord({ placements: cgroups.placements.filter((p) => p.fstype === 'cgroup'), created: [] });
   if (!v1Only.canFreeze()) return t.plan(0, 'no v1 freezer hierarchy on this host');
   const freezer = cgroups.placements.find((p) => p.fstype === 'cgroup' && p.subsystems.includes('freezer'))!;
   const before = v1Only.pids();
