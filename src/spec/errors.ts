@@ -1,9 +1,23 @@
 // The error type and options shared by the schema validation (validate.ts) and the
 // semantic checks (semantic.ts).
 
+/** One finding about a document: where (a JSON pointer, "" for the root) and what. */
+export interface SpecProblem {
+  pointer: string;
+  message: string;
+}
+
 /** A config.json (or state JSON) that cannot be used; the message names file, JSON pointer and rule. */
 export class SpecError extends Error {
   override name = 'SpecError';
+
+  /** The pointer and rule apart, where the thrower knew them (`runts validate` reports them so). */
+  constructor(
+    message: string,
+    readonly problem?: SpecProblem,
+  ) {
+    super(message);
+  }
 }
 
 export interface ValidateOptions {
