@@ -48,15 +48,27 @@ export interface Validated {
 }
 
 /**
- * The pointer a message names when its thrower gave none apart: "config.json: /a/b: …", or a
- * dotted field in front ("linux.resources.memory.swap: …", "process.rlimits: …").
+ * The pointer a message names when its thrower gave none apart, and the message without it:
+ * "config.json: /a/b: …", or a dotted field in front ("linux.resources.memory.swap: …",
+ * "process.rlimits: …"); "mounts: /dest: …" names the mount with that destination in `doc`.
  */
-export function pointerInMessage(message: string): string | null {
-  const named = new RegExp(`^${CONFIG_FILE.replace('.', '\\.')}: (/[^:]*): `).exec(message);
-  if (named) return named[1];
+export function pointerInMessage(message: string, doc?: unknown): { pointer: string | null; rest: string } {
+  const named = /^config\.json: (\/[^:]*): /.exec(message);
+  if (named) return { pointer: named[1], rest: message.slice(named[0].length) };
   const dotted = /^((?:process|root|mounts|hooks|linux|hostname|domainname|annotations)(?:\.[A-Za-z0-9_]+)*)(?:\[(\d+)\])?: /.exec(message);
-  if (dotted) return `/${dotted[1].split('.').join('/')}${dotted[2] === undefined ? '' : `/${dotted[2]}`}`;
-  return null;
+  if (!dotted) return { pointer: null, rest: message };
+  let pointer = `/${dotted[1].split('.').join('/')}${dotted[2] === undefined ? '' : `/${dotted[2]}`}`;
+  let rest = message.slice(dotted[0].length);
+  const mounts = (doc as { mounts?: unknown } | undefined)?.mounts;
+  const destination = pointer === '/mounts' ? /^(\/[^:]*): /.exec(rest) : null;
+  if (destination && Array.isArray(mounts)) {
+    const index = mounts.findIndex((m) => (m as { destination?: unknown } | null)?.destination === destination[1]);
+    if (index >= 0) {
+      pointer = `/mounts/${index}`;
+      rest = rest.slice(destination[0].length);
+    }
+  }
+  return { pointer, rest };
 }
 
 /** Errors validate expects from the checks it runs; anything else is a bug, reported as one. */
@@ -95,11 +107,9 @@ class Findings {
 
   /** A message as create logs it ("config.json: /p: m", "linux.x: m" or plain). */
   text(severity: Finding['severity'], stage: Stage, message: string): void {
-    const pointer = pointerInMessage(message);
-    const prefix = pointer === null ? '' : new RegExp(`^${CONFIG_FILE.replace('.', '\\.')}: ${pointer.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `);
-    const seenAs = specErrorMessage(CONFIG_FILE, pointer ?? '', message);
-    if (this.seen.has(message) || this.seen.has(seenAs)) return;
-    this.add(severity, stage, pointer, prefix === '' ? message : message.replace(prefix, ''));
+    if (this.seen.has(message)) return;
+    const { pointer, rest } = pointerInMessage(message, this.doc);
+    this.add(severity, stage, pointer, rest);
   }
 
   get errors(): number {

@@ -11,6 +11,8 @@ import type { Spec } from '../spec/types';
 import { idMapMethod, type Ids } from '../rootless/idmap';
 
 export interface HostFacts {
+  /** uname -r, for messages. */
+  kernelRelease: string;
   /** `runts features` for this kernel: seccomp flags, memory policies, idmapped mounts. */
   features: Features;
   /** The kernel has time namespaces (CONFIG_TIME_NS, Linux 5.6). */
@@ -34,8 +36,10 @@ function onPath(tool: string): boolean {
 }
 
 export function hostFacts(rootlessIds?: Ids): HostFacts {
+  const kernelRelease = os.release();
   return {
-    features: buildFeatures(os.release()),
+    kernelRelease,
+    features: buildFeatures(kernelRelease),
     timeNamespaces: existsSync('/proc/self/ns/time'),
     interfaceExists: (name) => existsSync(`/sys/class/net/${name}`),
     rootless: rootlessIds && { ids: rootlessIds, mapHelpers: onPath('newuidmap') && onPath('newgidmap') },
@@ -46,7 +50,7 @@ export function hostFacts(rootlessIds?: Ids): HostFacts {
 export function hostProblems(spec: Spec, facts: HostFacts): HostProblem[] {
   const problems: HostProblem[] = [];
   const linux = spec.linux ?? {};
-  const kernel = os.release();
+  const kernel = facts.kernelRelease;
 
   (linux.namespaces ?? []).forEach((ns, index) => {
     if (ns.type === 'time' && !ns.path && !facts.timeNamespaces) {
