@@ -12,11 +12,12 @@ export class SpecError extends Error {
   override name = 'SpecError';
 
   /** The pointer and rule apart, where the thrower knew them (`runts validate` reports them so). */
-  constructor(
-    message: string,
-    readonly problem?: SpecProblem,
-  ) {
+  declare readonly problem?: SpecProblem;
+
+  constructor(message: string, problem?: SpecProblem) {
     super(message);
+    // Not enumerable: a SpecError compares and prints as its message alone, as before.
+    if (problem) Object.defineProperty(this, 'problem', { value: problem, enumerable: false });
   }
 }
 
