@@ -2,6 +2,7 @@
 // own (prepareCreate: the init plan of src/plan/build.ts and the cgroup writes of
 // src/cgroups), so it cannot drift from what create executes. JSON: the shape documented in
 // src/validate/explain.schema.json; text: the same, grouped and aligned for people.
+import { deviceRulesV1, effectiveDeviceRules } from '../cgroups/devices';
 import type { ControllerWrites } from '../cgroups/resources';
 import { resourceProperties } from '../cgroups/systemd';
 import type { Variant } from '../cgroups/dbus';
@@ -11,7 +12,7 @@ import { CAPABILITY_NUMBERS } from '../plan/capabilities';
 import { MOUNT_ATTR, MS, PROPAGATION_OPTIONS } from '../plan/mount-options';
 import { RLIMIT_NUMBERS } from '../plan/rlimits';
 import type { InitPlan, RootfsOp } from '../plan/types';
-import type { Hook, Spec } from '../spec/types';
+import type { Hook, LinuxDeviceCgroup, LinuxIDMapping, Spec } from '../spec/types';
 
 /** The container ID validate and explain plan for when none is given: it only shows in cgroup paths. */
 export const PLACEHOLDER_ID = 'CONTAINER_ID';
@@ -43,7 +44,11 @@ export interface Explanation {
     writes: ExplainedCgroupWrite[];
     /** --systemd-cgroup: the transient unit's resource properties. */
     systemdProperties: { name: string; signature: string; value: unknown }[] | null;
+    /** The device rules create applies, in order: devices.allow/deny lines (v1) or one eBPF program (v2). */
+    devices: { rules: LinuxDeviceCgroup[]; v1Writes: ExplainedCgroupWrite[] | null; v2ProgramDir: string | null };
   };
+  /** The id maps create writes for a new user namespace (the runtime writes them, not the init). */
+  idMappings: { uid: LinuxIDMapping[]; gid: LinuxIDMapping[] } | null;
   /** The hooks runts itself runs (createContainer and startContainer are in the plan). */
   hooks: { prestart: Hook[]; createRuntime: Hook[]; poststart: Hook[]; poststop: Hook[] };
   netDevices: { hostName: string; containerName: string }[];
@@ -64,6 +69,16 @@ function placementDir(prep: CreatePreparation, group: ControllerWrites): string 
   const placements = prep.cgroups.placements;
   const placement = group.version === 2 ? placements.find((p) => p.fstype === 'cgroup2') : placements.find((p) => p.subsystems.includes(group.controller));
   return placement?.dir ?? '?';
+}
+
+/** Where create's device rules go (src/cgroups/manager.ts writeDeviceRules): the v1 devices
+ *  controller when mounted, else a BPF program on the v2 cgroup. */
+function deviceRules(prep: CreatePreparation): Explanation['cgroups']['devices'] {
+  const rules = effectiveDeviceRules(prep.resources.devices, prep.spec.linux?.devices);
+  const v1 = prep.cgroups.placements.find((p) => p.fstype === 'cgroup' && p.subsystems.includes('devices'));
+  if (v1) return { rules, v1Writes: deviceRulesV1(rules).map((w) => ({ dir: v1.dir, controller: 'devices', version: 1, ...w })), v2ProgramDir: null };
+  const v2 = prep.cgroups.placements.find((p) => p.fstype === 'cgroup2');
+  return { rules, v1Writes: null, v2ProgramDir: v2?.dir ?? null };
 }
 
 /** BigInts (D-Bus 64-bit values) as decimal strings, for JSON. */
@@ -106,7 +121,9 @@ export function explain(prep: CreatePreparation, warnings: string[]): Explanatio
         return group.writes.map((w) => ({ dir, controller: group.controller, version: group.version, ...w }));
       }),
       systemdProperties: systemd ? resourceProperties(prep.resources).map(([name, v]) => ({ name, signature: v.signature, value: plainValue(v.value) })) : null,
+      devices: deviceRules(prep),
     },
+    idMappings: prep.plan.namespaces.newUser ? { uid: prep.spec.linux?.uidMappings ?? [], gid: prep.spec.linux?.gidMappings ?? [] } : null,
     hooks: { prestart: hooks.prestart ?? [], createRuntime: hooks.createRuntime ?? [], poststart: hooks.poststart ?? [], poststop: hooks.poststop ?? [] },
     netDevices: prep.netDevices,
     seccomp: seccompSummary(prep.spec),
@@ -190,6 +207,8 @@ export function explanationText(e: Explanation): string {
       ...plan.namespaces.timeOffsets.map((o) => ['time', `offset ${o.clock} ${o.secs}s ${o.nanosecs}ns`]),
     ]),
   ]);
+  const maps = (kind: string, list: LinuxIDMapping[]) => list.map((m) => [kind, `container ${m.containerID} → host ${m.hostID}`, `size ${m.size}`]);
+  if (e.idMappings) section('id maps', table([...maps('uid', e.idMappings.uid), ...maps('gid', e.idMappings.gid)]));
   section('rootfs steps (in order)', table(plan.rootfsOps.map(rootfsOpRow)));
   section('masked paths', plan.maskedPaths.map((p) => `  ${p}`));
   section('read-only paths', plan.readonlyPaths.map((p) => `  ${p}`));
@@ -199,6 +218,8 @@ export function explanationText(e: Explanation): string {
     ...table(e.cgroups.placements.map((p) => [p.fstype === 'cgroup2' ? 'v2' : `v1 ${p.subsystems.join(',')}`, p.dir])),
     ...table(e.cgroups.writes.map((w) => [`${w.dir}/${w.file}`, w.value, w.field]), '  write '),
     ...(e.cgroups.systemdProperties ?? []).map((p) => `  property ${p.name}=${JSON.stringify(p.value)}`),
+    ...table((e.cgroups.devices.v1Writes ?? []).map((w) => [`${w.dir}/${w.file}`, w.value]), '  write '),
+    ...(e.cgroups.devices.v2ProgramDir ? [`  attach a BPF device program of ${e.cgroups.devices.rules.length} rules to ${e.cgroups.devices.v2ProgramDir}`] : []),
   ]);
   const proc = plan.process;
   if (proc) {

@@ -81,6 +81,8 @@ t.test('explain: the plan as JSON (documented schema) and as text, creating noth
   const pids = e.cgroups.writes.find((w: { file: string }) => w.file === 'pids.max');
   t.match(pids, { value: '64', field: 'linux.resources.pids.limit', dir: /\/my-box$/ });
   t.same(e.hooks.prestart.map((h: { path: string }) => h.path), ['/bin/true']);
+  t.ok(e.cgroups.devices.v1Writes.some((w: { file: string; value: string }) => w.file === 'devices.allow' && w.value === 'c 1:3 rwm'), 'the default device rules (hybrid host: v1 devices)');
+  t.equal(e.idMappings, null, 'no user namespace, no id maps');
   t.same(e.seccomp, { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], flags: [], listenerPath: null, rules: { SCMP_ACT_ERRNO: ['mount', 'umount2'] } });
 
   r = await runts(['--root', state, 'explain', '-b', bundle]);
@@ -93,6 +95,20 @@ t.test('explain: the plan as JSON (documented schema) and as text, creating noth
   t.match(r.stdout, /^ {2}poststop +\/bin\/true bye$/m);
   t.match(r.stdout, /^ {2}SCMP_ACT_ERRNO +2 syscalls$/m);
   t.same((await runts(['--root', state, 'list', '-q'])).stdout, '', 'no container was created');
+});
+
+t.test('explain: the id maps of a new user namespace', async (t) => {
+  if (!requireRoot(t)) return;
+  const bundle = await bundleWith(t, (c) => {
+    c.linux!.namespaces.push({ type: 'user' });
+    c.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux!.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+  });
+  let r = await runts(['--root', runtsRoot(t), 'explain', '-b', bundle, '--format', 'json']);
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  t.same(JSON.parse(r.stdout).idMappings, { uid: [{ containerID: 0, hostID: 100000, size: 65536 }], gid: [{ containerID: 0, hostID: 200000, size: 65536 }] });
+  r = await runts(['--root', runtsRoot(t), 'explain', '-b', bundle]);
+  t.match(r.stdout, /^id maps:\n {2}uid +container 0 → host 100000 +size 65536\n {2}gid +container 0 → host 200000 +size 65536$/m);
 });
 
 t.test('explain on a config that does not validate prints the report, exit 1', async (t) => {
