@@ -3,6 +3,9 @@
 //   validators.js    standalone ajv validators (CommonJS); they need only ajv/dist/runtime/*
 //                    helpers, so the runtime never loads ajv's schema compiler
 //   validators.d.ts  their declarations
+//   validators-all.js, validators-all.d.ts
+//                    the same validators reporting every error (ajv allErrors), for
+//                    `runts validate` only: create keeps the smaller first-error code
 //   config-types.ts  TypeScript types for config.json (json-schema-to-typescript)
 //   state-types.ts   TypeScript types for the state JSON
 // Deterministic output. When the inputs (schemas, this script, generator versions) hash to
@@ -50,7 +53,7 @@ function banner(sources, commentStyle) {
   return commentStyle === 'line' ? `// ${text}` : `/* ${text} */`;
 }
 
-const OUTPUT_FILES = ['validators.js', 'validators.d.ts', ...schemas.map((s) => s.typesFile)];
+const OUTPUT_FILES = ['validators.js', 'validators.d.ts', 'validators-all.js', 'validators-all.d.ts', ...schemas.map((s) => s.typesFile)];
 const INPUTS_HASH_FILE = 'inputs.sha256';
 
 async function readIfExists(path) {
@@ -85,7 +88,7 @@ async function loadSchema(file) {
   }
 }
 
-function validatorModule(loaded) {
+function validatorModule(loaded, { allErrors }) {
   const Ajv = require('ajv').default;
   const standaloneCode = require('ajv/dist/standalone').default;
   const ajv = new Ajv({
@@ -95,8 +98,9 @@ function validatorModule(loaded) {
     inlineRefs: false,
     // src/spec/validate.ts words the messages itself, from keyword and params.
     messages: false,
-    // One error is all a message reports; stopping at it keeps the code small and fast.
-    allErrors: false,
+    // create reports one error, and stopping at it keeps the code small and fast;
+    // `runts validate` reports them all, from its own module.
+    allErrors,
     strict: true,
   });
   // Annotation for json-schema-to-typescript only; it does not affect validation.
@@ -165,8 +169,10 @@ async function main() {
   const types = await Promise.all(loaded.map(typesModule));
   await mkdir(outDir, { recursive: true });
   await Promise.all([
-    writeFile(join(outDir, 'validators.js'), validatorModule(loaded)),
+    writeFile(join(outDir, 'validators.js'), validatorModule(loaded, { allErrors: false })),
     writeFile(join(outDir, 'validators.d.ts'), validatorDeclarations(loaded)),
+    writeFile(join(outDir, 'validators-all.js'), validatorModule(loaded, { allErrors: true })),
+    writeFile(join(outDir, 'validators-all.d.ts'), validatorDeclarations(loaded)),
     ...loaded.map((s, i) => writeFile(join(outDir, s.typesFile), types[i])),
   ]);
   // Written last: an interrupted run leaves a stale hash, so the next run regenerates.

@@ -19,6 +19,8 @@ export const commands: CommandEntry[] = [
   { name: 'events', describe: 'display container events such as OOM notifications and resource statistics', load: () => require('./commands/events') },
   { name: 'spec', describe: 'create a new config.json for a bundle', load: () => require('./commands/spec') },
   { name: 'features', describe: 'show the enabled features', load: () => require('./commands/features') },
+  { name: 'validate', describe: "report every problem of a bundle's config.json, and with --host what this host cannot do for it", load: () => require('./commands/validate') },
+  { name: 'explain', describe: 'print the plan create would execute for a bundle, without creating anything', load: () => require('./commands/explain') },
 ];
 
 /** Run the command line and exit with its status (bin/runts calls this). */

@@ -80,7 +80,26 @@ function appendToFile(file: string, line: string): boolean {
   }
 }
 
+/** While set (captureWarnings), warnings go here instead of to the log. */
+let capturedWarnings: string[] | undefined;
+
+/** Runs `action` with its warnings collected into `into` instead of logged: `runts validate`
+ *  reports create's own warnings, through the code that makes them. */
+export function captureWarnings<T>(into: string[], action: () => T): T {
+  const outer = capturedWarnings;
+  capturedWarnings = into;
+  try {
+    return action();
+  } finally {
+    capturedWarnings = outer;
+  }
+}
+
 function emit(level: LogLevel, msg: string): void {
+  if (level === 'warn' && capturedWarnings) {
+    capturedWarnings.push(msg);
+    return;
+  }
   if (level === 'debug' && !config.debug) return;
   const line = formatLogLine(level, msg, new Date(), config.format) + '\n';
   if (config.file !== undefined) {

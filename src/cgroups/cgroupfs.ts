@@ -58,8 +58,8 @@ export class CgroupfsDriver implements CgroupDriver {
     return this.placements.find((p) => p.fstype === 'cgroup' && p.subsystems.includes(subsystem));
   }
 
-  checkResources(resources: LinuxResources): void {
-    this.planWrites(resources);
+  checkResources(resources: LinuxResources): ControllerWrites[] {
+    return this.planWrites(resources);
   }
 
   /** mkdir -p every placement, remembering each directory made. */

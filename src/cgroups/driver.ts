@@ -6,6 +6,7 @@ import { EngineError } from '../errors';
 import type { PlanCgroupJoin } from '../plan/types';
 import type { LinuxDevice, LinuxResources } from '../spec/types';
 import type { JoinMethod } from './join';
+import type { ControllerWrites } from './resources';
 import type { CgroupPlacement } from './paths';
 
 export class CgroupError extends EngineError {
@@ -32,8 +33,9 @@ export interface CgroupDriver {
   intendedRecord(): CgroupRecord;
 
   // ---- create, in this order ----
-  /** Refuse limits the host (or the driver) cannot enforce; makes nothing. */
-  checkResources(resources: LinuxResources): void;
+  /** Refuse limits the host (or the driver) cannot enforce; makes nothing. Returns the files
+   *  create would write, per controller (what `runts explain` shows). */
+  checkResources(resources: LinuxResources): ControllerWrites[];
   /** Make the container's cgroups (systemd: deferred to joinInit, which starts the unit). */
   create(): void;
   /** Rootless: the hierarchies skipped for lack of permission, with the errors. */

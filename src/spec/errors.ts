@@ -1,9 +1,24 @@
 // The error type and options shared by the schema validation (validate.ts) and the
 // semantic checks (semantic.ts).
 
+/** One finding about a document: where (a JSON pointer, "" for the root) and what. */
+export interface SpecProblem {
+  pointer: string;
+  message: string;
+}
+
 /** A config.json (or state JSON) that cannot be used; the message names file, JSON pointer and rule. */
 export class SpecError extends Error {
   override name = 'SpecError';
+
+  /** The pointer and rule apart, where the thrower knew them (`runts validate` reports them so). */
+  declare readonly problem?: SpecProblem;
+
+  constructor(message: string, problem?: SpecProblem) {
+    super(message);
+    // Not enumerable: a SpecError compares and prints as its message alone, as before.
+    if (problem) Object.defineProperty(this, 'problem', { value: problem, enumerable: false });
+  }
 }
 
 export interface ValidateOptions {

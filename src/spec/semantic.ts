@@ -1,11 +1,13 @@
 // Checks on config.json that its schema cannot express. Each failure throws a SpecError
 // naming the file, the JSON pointer and the rule, like the schema errors do; things
 // runc merely warns about become warnings. The rules follow runc where runc has one,
-// since callers expect its verdicts.
+// since callers expect its verdicts. create stops at the first failure; `runts validate`
+// runs the same checks collecting (collectSemanticProblems): each independent check is
+// wrapped in Checker.check, which then records its failure and goes on with the next.
 
 import { closeSync, openSync, readlinkSync, statfsSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
-import { SpecError, describeFsError, pointerToken, specErrorMessage, type ValidateOptions } from './errors';
+import { SpecError, describeFsError, pointerToken, specErrorMessage, type SpecProblem, type ValidateOptions } from './errors';
 import { RLIMIT_NUMBERS } from '../plan/rlimits';
 import type {
   Hooks,
@@ -53,47 +55,78 @@ const O_PATH = 0o10000000;
 
 class Checker {
   readonly warnings: string[] = [];
-  constructor(readonly file: string) {}
+  readonly warningProblems: SpecProblem[] = [];
+
+  /** With `errors`, collecting: check() records a failure there instead of passing it on. */
+  constructor(
+    readonly file: string,
+    readonly errors?: SpecProblem[],
+  ) {}
 
   fail(pointer: string, message: string): never {
-    throw new SpecError(specErrorMessage(this.file, pointer, message));
+    throw new SpecError(specErrorMessage(this.file, pointer, message), { pointer, message });
   }
 
   warn(pointer: string, message: string): void {
     this.warnings.push(specErrorMessage(this.file, pointer, message));
+    this.warningProblems.push({ pointer, message });
+  }
+
+  /** Runs one check that does not depend on the others passing. */
+  check(action: () => void): void {
+    if (!this.errors) return action();
+    try {
+      action();
+    } catch (err) {
+      if (!(err instanceof SpecError) || !err.problem) throw err;
+      this.errors.push(err.problem);
+    }
   }
 }
 
 /**
  * Runs every semantic check on a schema-valid spec. Returns the spec to use (a copy when
- * relative mount destinations had to be made absolute) and the warnings.
+ * relative mount destinations had to be made absolute) and the warnings. Throws SpecError
+ * at the first failure.
  */
 export function checkSemantics(spec: Spec, opts: ValidateOptions): { spec: Spec; warnings: string[] } {
   const checker = new Checker(opts.file);
+  return { spec: runSemanticChecks(spec, opts, checker), warnings: checker.warnings };
+}
+
+/** The same checks as checkSemantics, reporting every failure instead of the first. */
+export function collectSemanticProblems(spec: Spec, opts: ValidateOptions): { spec: Spec; errors: SpecProblem[]; warnings: SpecProblem[] } {
+  const errors: SpecProblem[] = [];
+  const checker = new Checker(opts.file, errors);
+  const checked = runSemanticChecks(spec, opts, checker);
+  return { spec: checked, errors, warnings: checker.warningProblems };
+}
+
+function runSemanticChecks(spec: Spec, opts: ValidateOptions, checker: Checker): Spec {
   const linux = spec.linux ?? {};
   const namespaces = new NamespaceSet(linux.namespaces ?? []);
 
-  for (const field of KERNEL_BOUND_FIELDS) checkNoNulBytes(spec[field], `/${field}`, checker);
+  for (const field of KERNEL_BOUND_FIELDS) checker.check(() => checkNoNulBytes(spec[field], `/${field}`, checker));
   // runtime-spec: REQUIRED on Linux; runc refuses a config without it ("root must be specified").
-  if (!spec.root) checker.fail('/root', 'is required on Linux');
+  if (!spec.root) checker.check(() => checker.fail('/root', 'is required on Linux'));
   checkNamespaces(namespaces, checker);
   if (!namespaces.has('mount')) checkWithoutMountNamespace(spec, checker);
   checkIdMappings(linux, namespaces, checker);
-  checkTimeOffsets(linux, namespaces, checker);
+  checker.check(() => checkTimeOffsets(linux, namespaces, checker));
   checkUtsFields(spec, namespaces, checker);
   checkSysctls(linux, namespaces, checker);
   if (spec.process) checkProcess(spec.process, checker, '/process');
-  checkTerminal(spec.process?.terminal === true, opts, checker, '/process');
+  checker.check(() => checkTerminal(spec.process?.terminal === true, opts, checker, '/process'));
   checkHooks(spec.hooks ?? {}, checker);
   const mounts = spec.mounts && absoluteMountDestinations(spec.mounts, checker);
 
-  return { spec: mounts === spec.mounts ? spec : { ...spec, mounts }, warnings: checker.warnings };
+  return mounts === spec.mounts ? spec : { ...spec, mounts };
 }
 
 /** The checks for a lone process document (`exec --process`); throws SpecError. */
 export function checkProcessSemantics(process: Process, opts: ValidateOptions): void {
   const checker = new Checker(opts.file);
-  checkNoNulBytes(process, '', checker);
+  checker.check(() => checkNoNulBytes(process, '', checker));
   checkProcess(process, checker, '');
   checkTerminal(process.terminal === true, opts, checker, '');
 }
@@ -161,10 +194,11 @@ class NamespaceSet {
 }
 
 function checkNamespaces(namespaces: NamespaceSet, checker: Checker): void {
-  const [duplicate] = namespaces.duplicates;
-  if (duplicate) checker.fail(`/linux/namespaces/${duplicate.index}`, `duplicate namespace type "${duplicate.type}"`);
+  for (const duplicate of namespaces.duplicates) {
+    checker.check(() => checker.fail(`/linux/namespaces/${duplicate.index}`, `duplicate namespace type "${duplicate.type}"`));
+  }
   namespaces.entries.forEach((ns, index) => {
-    if (ns.path) checkNamespacePath(ns.type, ns.path, `/linux/namespaces/${index}/path`, checker);
+    if (ns.path) checker.check(() => checkNamespacePath(ns.type, ns.path as string, `/linux/namespaces/${index}/path`, checker));
   });
 }
 
@@ -177,16 +211,21 @@ function checkNamespaces(namespaces: NamespaceSet, checker: Checker): void {
 function checkWithoutMountNamespace(spec: Spec, checker: Checker): void {
   const linux = spec.linux ?? {};
   const why = 'requires a mount namespace (linux.namespaces has none)';
-  if (spec.mounts?.length) checker.fail('/mounts', why);
-  if (spec.root?.readonly) checker.fail('/root/readonly', why);
-  if (linux.rootfsPropagation) checker.fail('/linux/rootfsPropagation', why);
-  if (linux.devices?.length) checker.fail('/linux/devices', why);
-  if (linux.maskedPaths?.length) checker.fail('/linux/maskedPaths', why);
-  if (linux.readonlyPaths?.length) checker.fail('/linux/readonlyPaths', why);
-  // They are written through the container's /proc/sys, which only a mount can provide.
-  if (Object.keys(linux.sysctl ?? {}).length > 0) checker.fail('/linux/sysctl', why);
-  // The pty comes from the container's own devpts (security rule 15), a mount.
-  if (spec.process?.terminal) checker.fail('/process/terminal', why);
+  const needMounts: [given: unknown, pointer: string][] = [
+    [spec.mounts?.length, '/mounts'],
+    [spec.root?.readonly, '/root/readonly'],
+    [linux.rootfsPropagation, '/linux/rootfsPropagation'],
+    [linux.devices?.length, '/linux/devices'],
+    [linux.maskedPaths?.length, '/linux/maskedPaths'],
+    [linux.readonlyPaths?.length, '/linux/readonlyPaths'],
+    // They are written through the container's /proc/sys, which only a mount can provide.
+    [Object.keys(linux.sysctl ?? {}).length, '/linux/sysctl'],
+    // The pty comes from the container's own devpts (security rule 15), a mount.
+    [spec.process?.terminal, '/process/terminal'],
+  ];
+  for (const [given, pointer] of needMounts) {
+    if (given) checker.check(() => checker.fail(pointer, why));
+  }
 }
 
 /** statfs f_type of nsfs, where namespace files live. */
@@ -232,10 +271,10 @@ function checkIdMappings(linux: Linux, namespaces: NamespaceSet, checker: Checke
   for (const field of ['uidMappings', 'gidMappings'] as const) {
     const given = (linux[field]?.length ?? 0) > 0;
     if (namespaces.isNew('user') && !given) {
-      checker.fail(`/linux/${field}`, 'required when creating a user namespace');
+      checker.check(() => checker.fail(`/linux/${field}`, 'required when creating a user namespace'));
     }
     if (!namespaces.has('user') && given) {
-      checker.fail(`/linux/${field}`, 'given, but there is no user namespace');
+      checker.check(() => checker.fail(`/linux/${field}`, 'given, but there is no user namespace'));
     }
   }
 }
@@ -255,10 +294,12 @@ function checkTimeOffsets(linux: Linux, namespaces: NamespaceSet, checker: Check
 function checkUtsFields(spec: Spec, namespaces: NamespaceSet, checker: Checker): void {
   for (const field of ['hostname', 'domainname'] as const) {
     if (!spec[field]) continue;
-    if (!namespaces.has('uts')) checker.fail(`/${field}`, `setting the ${field} requires a UTS namespace`);
-    if (isRuntimeNamespace(namespaces, 'uts', checker)) {
-      checker.fail(`/${field}`, `unable to set the ${field} in the runtime's own UTS namespace (linux.namespaces joins it by path)`);
-    }
+    checker.check(() => {
+      if (!namespaces.has('uts')) checker.fail(`/${field}`, `setting the ${field} requires a UTS namespace`);
+      if (isRuntimeNamespace(namespaces, 'uts', checker)) {
+        checker.fail(`/${field}`, `unable to set the ${field} in the runtime's own UTS namespace (linux.namespaces joins it by path)`);
+      }
+    });
   }
 }
 
@@ -269,22 +310,24 @@ function checkUtsFields(spec: Spec, namespaces: NamespaceSet, checker: Checker):
 function checkSysctls(linux: Linux, namespaces: NamespaceSet, checker: Checker): void {
   let hostNetwork: boolean | undefined;
   for (const key of Object.keys(linux.sysctl ?? {})) {
-    const name = dotSeparatedSysctl(key);
-    const pointer = `/linux/sysctl/${pointerToken(key)}`;
-    if (IPC_SYSCTLS.has(name) || name.startsWith('fs.mqueue.')) {
-      if (!namespaces.has('ipc')) checker.fail(pointer, `sysctl "${name}" requires an IPC namespace`);
-      continue;
-    }
-    if (name.startsWith('net.')) {
-      hostNetwork ??= !namespaces.has('network') || isRuntimeNamespace(namespaces, 'network', checker);
-      if (hostNetwork) checker.fail(pointer, `sysctl "${name}" is not allowed in the host's network namespace`);
-      continue;
-    }
-    if (namespaces.has('uts')) {
-      if (name === 'kernel.domainname') continue;
-      if (name === 'kernel.hostname') checker.fail(pointer, 'sysctl "kernel.hostname" conflicts with the "hostname" field');
-    }
-    checker.fail(pointer, `sysctl "${name}" is not namespaced, so a container may not set it`);
+    checker.check(() => {
+      const name = dotSeparatedSysctl(key);
+      const pointer = `/linux/sysctl/${pointerToken(key)}`;
+      if (IPC_SYSCTLS.has(name) || name.startsWith('fs.mqueue.')) {
+        if (!namespaces.has('ipc')) checker.fail(pointer, `sysctl "${name}" requires an IPC namespace`);
+        return;
+      }
+      if (name.startsWith('net.')) {
+        hostNetwork ??= !namespaces.has('network') || isRuntimeNamespace(namespaces, 'network', checker);
+        if (hostNetwork) checker.fail(pointer, `sysctl "${name}" is not allowed in the host's network namespace`);
+        return;
+      }
+      if (namespaces.has('uts')) {
+        if (name === 'kernel.domainname') return;
+        if (name === 'kernel.hostname') checker.fail(pointer, 'sysctl "kernel.hostname" conflicts with the "hostname" field');
+      }
+      checker.fail(pointer, `sysctl "${name}" is not namespaced, so a container may not set it`);
+    });
   }
 }
 
@@ -312,16 +355,17 @@ function isRuntimeNamespace(namespaces: NamespaceSet, type: LinuxNamespaceType, 
 
 /** `at` is the pointer of the process object: "/process" in config.json, "" in a process file. */
 function checkProcess(process: Process, checker: Checker, at: string): void {
-  if (!posix.isAbsolute(process.cwd)) checker.fail(`${at}/cwd`, 'must be an absolute path');
-  if (!process.args?.length) checker.fail(`${at}/args`, 'must not be empty');
+  if (!posix.isAbsolute(process.cwd)) checker.check(() => checker.fail(`${at}/cwd`, 'must be an absolute path'));
+  if (!process.args?.length) checker.check(() => checker.fail(`${at}/args`, 'must not be empty'));
   const { oomScoreAdj, ioPriority } = process;
   if (oomScoreAdj !== undefined && (oomScoreAdj < -1000 || oomScoreAdj > 1000)) {
-    checker.fail(`${at}/oomScoreAdj`, 'must be between -1000 and 1000');
+    checker.check(() => checker.fail(`${at}/oomScoreAdj`, 'must be between -1000 and 1000'));
   }
   if (ioPriority?.priority !== undefined && (ioPriority.priority < 0 || ioPriority.priority > 7)) {
-    checker.fail(`${at}/ioPriority/priority`, 'must be between 0 and 7');
+    checker.check(() => checker.fail(`${at}/ioPriority/priority`, 'must be between 0 and 7'));
   }
-  if (process.scheduler) checkScheduler(process.scheduler, checker, `${at}/scheduler`);
+  const { scheduler } = process;
+  if (scheduler) checker.check(() => checkScheduler(scheduler, checker, `${at}/scheduler`));
   checkRlimits(process.rlimits ?? [], checker, `${at}/rlimits`);
 }
 
@@ -341,11 +385,13 @@ function checkRlimits(rlimits: POSIXRlimit[], checker: Checker, at: string): voi
   const seen = new Set<string>();
   rlimits.forEach((rlimit, index) => {
     const pointer = `${at}/${index}`;
-    if (!Object.hasOwn(RLIMIT_NUMBERS, rlimit.type)) checker.fail(`${pointer}/type`, `unknown rlimit "${rlimit.type}"`);
-    if (seen.has(rlimit.type)) checker.fail(`${pointer}/type`, `duplicate rlimit type "${rlimit.type}"`);
+    checker.check(() => {
+      if (!Object.hasOwn(RLIMIT_NUMBERS, rlimit.type)) checker.fail(`${pointer}/type`, `unknown rlimit "${rlimit.type}"`);
+      if (seen.has(rlimit.type)) checker.fail(`${pointer}/type`, `duplicate rlimit type "${rlimit.type}"`);
+    });
     seen.add(rlimit.type);
     if (Math.min(rlimit.soft, RLIM_INFINITY) > Math.min(rlimit.hard, RLIM_INFINITY)) {
-      checker.fail(pointer, `soft limit ${rlimit.soft} exceeds hard limit ${rlimit.hard}`);
+      checker.check(() => checker.fail(pointer, `soft limit ${rlimit.soft} exceeds hard limit ${rlimit.hard}`));
     }
   });
 }
@@ -363,7 +409,7 @@ function checkTerminal(terminal: boolean, opts: ValidateOptions, checker: Checke
 function checkHooks(hooks: Hooks, checker: Checker): void {
   for (const kind of HOOK_KINDS) {
     (hooks[kind] ?? []).forEach((hook, index) => {
-      if (!posix.isAbsolute(hook.path)) checker.fail(`/hooks/${kind}/${index}/path`, 'must be an absolute path');
+      if (!posix.isAbsolute(hook.path)) checker.check(() => checker.fail(`/hooks/${kind}/${index}/path`, 'must be an absolute path'));
     });
   }
 }

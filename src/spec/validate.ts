@@ -1,6 +1,7 @@
 // Reading and validating config.json: JSON syntax, the project's schema (compiled at
 // build time into ./generated/validators.js, so no schema compiler loads at run time), the
-// ociVersion, then the semantic checks of ./semantic.ts.
+// ociVersion, then the semantic checks of ./semantic.ts. create stops at the first error;
+// `runts validate` (src/validate/) reuses these pieces to report all of them.
 
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,7 +13,7 @@ import type { LinuxResources, Process, Spec, State } from './types';
 
 export { SpecError, type ValidateOptions } from './errors';
 
-const CONFIG_FILE = 'config.json';
+export const CONFIG_FILE = 'config.json';
 
 /** SemVer 2.0.0 (the grammar from semver.org) with the major version fixed to 1. */
 const SPEC_VERSION_1X =
@@ -36,7 +37,7 @@ const DEVICE_TYPE_BITS: Record<string, number> = { c: 0o020000, u: 0o020000, b: 
  * (S_IFCHR|0644 = 8612), which the schema caps at 0777 and runc accepts. Strip type bits
  * that agree with the device's `type`; anything else is left for the schema to reject.
  */
-function stripDeviceTypeBits(raw: unknown): unknown {
+export function stripDeviceTypeBits(raw: unknown): unknown {
   const devices = (raw as { linux?: { devices?: unknown } } | null)?.linux?.devices;
   if (!Array.isArray(devices)) return raw;
   for (const device of devices) {
@@ -80,7 +81,8 @@ export function validateState(raw: unknown, file: string): State {
   return checkSchema(generated.validateState, raw, file);
 }
 
-function readConfigJson(path: string): unknown {
+/** Reads and parses a config.json file and checks its nesting depth. Throws SpecError. */
+export function readConfigJson(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -106,7 +108,8 @@ function checkNestingDepth(raw: unknown, file: string): void {
   if (!keys) return;
   // The pointer names the first few levels: enough to find the field.
   const pointer = keys.slice(0, 4).map((k) => `/${pointerToken(k)}`).join('') + (keys.length > 4 ? '/…' : '');
-  throw new SpecError(specErrorMessage(file, pointer, `nested more than ${MAX_NESTING} levels deep`));
+  const message = `nested more than ${MAX_NESTING} levels deep`;
+  throw new SpecError(specErrorMessage(file, pointer, message), { pointer, message });
 }
 
 /** The keys down to the first object or array nested MAX_NESTING deep, if any. Recursion
@@ -124,7 +127,8 @@ function tooDeep(value: unknown, depth: number): string[] | undefined {
   return undefined;
 }
 
-function checkConfigSchema(raw: unknown, file: string): Spec {
+/** Schema and ociVersion. Throws SpecError. */
+export function checkConfigSchema(raw: unknown, file: string): Spec {
   const spec = checkSchema(generated.validateConfig, raw, file);
   checkSpecVersion(spec.ociVersion, file);
   return spec;
@@ -132,7 +136,9 @@ function checkConfigSchema(raw: unknown, file: string): Spec {
 
 function checkSchema<T>(validator: SchemaValidator<T>, raw: unknown, file: string): T {
   if (validator(raw)) return raw;
-  throw new SpecError(schemaErrorMessage(file, validator.errors ?? []));
+  const error = mostSpecificError(validator.errors ?? []);
+  if (!error) throw new SpecError(`${file}: does not match the schema`);
+  throw new SpecError(schemaErrorMessage(file, [error]), { pointer: error.instancePath, message: describeSchemaError(error) });
 }
 
 /**
@@ -147,16 +153,16 @@ export function schemaErrorMessage(file: string, errors: readonly SchemaError[])
 }
 
 /** runc does not check ociVersion, but runtime-spec requires an error for invalid values. */
-function checkSpecVersion(version: string, file: string): void {
+export function checkSpecVersion(version: string, file: string): void {
   if (SPEC_VERSION_1X.test(version)) return;
   const problem = ANY_SEMVER.test(version)
     ? `unsupported runtime-spec version "${version}": runts implements 1.x`
     : `"${version}" is not a SemVer version`;
-  throw new SpecError(specErrorMessage(file, '/ociVersion', problem));
+  throw new SpecError(specErrorMessage(file, '/ociVersion', problem), { pointer: '/ociVersion', message: problem });
 }
 
 /** Summary keywords only say "a branch failed"; the branch's own error says why. */
-const SUMMARY_KEYWORDS = new Set(['anyOf', 'oneOf', 'allOf', 'if', 'not']);
+export const SUMMARY_KEYWORDS: ReadonlySet<string> = new Set(['anyOf', 'oneOf', 'allOf', 'if', 'not']);
 
 function mostSpecificError(errors: readonly SchemaError[]): SchemaError | undefined {
   let best: SchemaError | undefined;
@@ -179,7 +185,8 @@ const EXACT_LIMITS = new Map<number, string>([
   [-(2 ** 63), '-9223372036854775808'],
 ]);
 
-function describeSchemaError(error: SchemaError): string {
+/** What the schema allows, from one error's keyword and params. */
+export function describeSchemaError(error: SchemaError): string {
   const params = error.params;
   switch (error.keyword) {
     case 'type':

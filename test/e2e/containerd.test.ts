@@ -8,10 +8,11 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { leakGuard, onCleanup, readMounts, requireRoot, RUNTS_BIN, tempDir, uniqueId, waitFor } from '../lib';
+import { leakGuard, onCleanup, readMounts, OWN_RUNTS, requireRoot, runts, RUNTS_BIN, tempDir, uniqueId, waitFor } from '../lib';
 import { containerdMissing, PrivateContainerd, type CtrResult } from '../lib/containerd';
 import { BUSYBOX_IMAGE_REF, busyboxOciArchive, findCommand, imageToolsMissing } from '../lib/oci-image';
 import { watch } from '../lib/watch';
+
 
 interface Runtime {
   name: string;
@@ -225,6 +226,22 @@ function scenarios(t: Test, runtime: Runtime, getContainerd: () => PrivateContai
     const removed = await cd.ctr(['containers', 'delete', id]);
     t.equal(removed.code, 0, 'ctr containers delete', explain(removed));
     t.notOk(await containerExists(), 'the container is gone');
+  });
+
+  t.test("runts validate --host and explain accept the bundle containerd's shim made (issue #14)", async (t) => {
+    const { cd, id, runtimeFlags, explain, killAndDelete } = prepare(t);
+    const run = await cd.ctr(['run', '-d', ...runtimeFlags, BUSYBOX_IMAGE_REF, id, 'sleep', '1000']);
+    t.equal(run.code, 0, 'ctr run -d', explain(run));
+    // The shim's bundle: <state>/io.containerd.runtime.v2.task/<namespace>/<id>.
+    const bundle = path.join(cd.base, 'state', 'io.containerd.runtime.v2.task', cd.namespace, id);
+    t.ok(fs.existsSync(path.join(bundle, 'config.json')), `containerd's bundle ${bundle}`);
+    const validated = await runts(['validate', '--host', '--format', 'json', '-b', bundle], { wrap: OWN_RUNTS });
+    t.equal(validated.code, 0, `validate: ${validated.stdout}${validated.stderr}`);
+    t.match(JSON.parse(validated.stdout), { valid: true, host: true, errors: 0 });
+    const explained = await runts(['explain', '--format', 'json', '-b', bundle, id], { wrap: OWN_RUNTS });
+    t.equal(explained.code, 0, `explain: ${explained.stderr}`);
+    t.same(JSON.parse(explained.stdout).plan.process.args, ['sleep', '1000'], 'the process containerd asked for');
+    await killAndDelete(t);
   });
 
   t.test('ctr run -t gives the process a pty of the caller terminal size', async (t) => {

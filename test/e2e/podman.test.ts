@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { leakGuard, onCleanup, requireRoot, uniqueId, waitFor } from '../lib';
+import { leakGuard, onCleanup, OWN_RUNTS, requireRoot, runts, uniqueId, waitFor } from '../lib';
 import {
   BUSYBOX_IMAGE,
   podmanMissing,
@@ -22,6 +22,7 @@ import {
   type Podman,
   type PodmanRuntime,
 } from '../lib/podman';
+
 
 /** A container that reports the signals it handles by exit status, once it says `ready`. */
 const SIGNAL_REPORTER = [
@@ -307,6 +308,25 @@ function defineScenarios(getPodman: () => Podman, runtime: PodmanRuntime): void 
       t.match(r.stdout, /^mounted$/m, 'a privileged container may mount');
     },
   );
+
+  scenario("runts validate --host and explain accept the bundle podman made (issue #14)", async (s) => {
+    const { t } = s;
+    const name = s.newName();
+    const id = await s.runDetached(name, ['sleep', '1000']);
+    // conmon runs the runtime with the container's userdata directory as the bundle.
+    const bundle = await s.inspect(name, '{{.StaticDir}}');
+    t.ok(fs.existsSync(path.join(bundle, 'config.json')), `podman's bundle ${bundle}`);
+    const validated = await runts(['validate', '--host', '--format', 'json', '-b', bundle], { wrap: OWN_RUNTS });
+    t.equal(validated.code, 0, `validate: ${validated.stdout}${validated.stderr}`);
+    t.match(JSON.parse(validated.stdout), { valid: true, host: true, errors: 0 });
+    const explained = await runts(['explain', '--format', 'json', '-b', bundle, id], { wrap: OWN_RUNTS });
+    t.equal(explained.code, 0, `explain: ${explained.stderr}`);
+    const e = JSON.parse(explained.stdout);
+    t.ok(e.plan.process.seccomp, "podman's default seccomp profile is in the plan");
+    t.ok(e.seccomp.rules.SCMP_ACT_ALLOW?.length > 100, 'and in the seccomp summary');
+    const removed = await s.podman.run(['rm', '--force', '--time', '0', name]);
+    t.equal(removed.code, 0, `rm -f: ${describeResult(removed)}`);
+  });
 
   scenario('rm -f removes a running container with its processes, cgroup and state', async (s) => {
     const { t, podman } = s;

@@ -2,6 +2,7 @@
 export { makeBundle, defaultConfig, openToOthers, prepareForUserNs, type Bundle, type BundleConfig, type BundleOptions } from './bundle';
 export { leakGuard, startLeakWatch, type LeakWatch } from './guard';
 export {
+  OWN_RUNTS,
   REPO_ROOT,
   RUNTS_BIN,
   runtimeEnv,

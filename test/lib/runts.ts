@@ -13,6 +13,8 @@ import { watch } from './watch';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** The runtime under test: bin/runts, or $RUNTS_BIN (e.g. /usr/sbin/runc, to check a test against runc). */
 export const RUNTS_BIN = process.env.RUNTS_BIN || path.join(REPO_ROOT, 'bin', 'runts');
+/** A `wrap` for runts's own commands (validate, explain): this checkout's bin/runts, whatever RUNTS_BIN says. */
+export const OWN_RUNTS = ['sh', '-c', 'shift; exec "$0" "$@"', path.join(REPO_ROOT, 'bin', 'runts')];
 /** TMPDIR handed to every runts process of this test file: the leak guard checks it stays empty. */
 export const RUNTIME_TMPDIR = path.join(os.tmpdir(), `runts-test-${process.pid}-runtime-tmp`);
 

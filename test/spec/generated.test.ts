@@ -9,22 +9,23 @@ import { join } from 'node:path';
 
 const projectDir = join(__dirname, '..', '..');
 const generatedDir = join(projectDir, 'src', 'spec', 'generated');
-const validatorsPath = join(generatedDir, 'validators.js');
 
-t.test('the validator module requires nothing but ajv runtime helpers', async (t) => {
-  const source = readFileSync(validatorsPath, 'utf8');
-  const required = [...source.matchAll(/\brequire\(\s*["'`]([^"'`]+)["'`]\s*\)/g)].map((m) => m[1]);
-  t.same(required.filter((id) => !id.startsWith('ajv/dist/runtime/')), [], 'every require() is an ajv/dist/runtime/* helper');
+for (const validatorsPath of [join(generatedDir, 'validators.js'), join(generatedDir, 'validators-all.js')]) {
+  t.test(`${validatorsPath.split('/').pop()} requires nothing but ajv runtime helpers`, async (t) => {
+    const source = readFileSync(validatorsPath, 'utf8');
+    const required = [...source.matchAll(/\brequire\(\s*["'`]([^"'`]+)["'`]\s*\)/g)].map((m) => m[1]);
+    t.same(required.filter((id) => !id.startsWith('ajv/dist/runtime/')), [], 'every require() is an ajv/dist/runtime/* helper');
 
-  // Load it in a fresh node and list every module that came with it.
-  const loaded = JSON.parse(
-    execFileSync(process.execPath, ['-e', `require(${JSON.stringify(validatorsPath)}); console.log(JSON.stringify(Object.keys(require.cache)))`], {
-      encoding: 'utf8',
-    }),
-  ) as string[];
-  const ajvModules = loaded.filter((path) => path.includes('/node_modules/ajv/'));
-  t.same(ajvModules.filter((path) => !path.includes('/node_modules/ajv/dist/runtime/')), [], 'no ajv compiler module is loaded');
-});
+    // Load it in a fresh node and list every module that came with it.
+    const loaded = JSON.parse(
+      execFileSync(process.execPath, ['-e', `require(${JSON.stringify(validatorsPath)}); console.log(JSON.stringify(Object.keys(require.cache)))`], {
+        encoding: 'utf8',
+      }),
+    ) as string[];
+    const ajvModules = loaded.filter((path) => path.includes('/node_modules/ajv/'));
+    t.same(ajvModules.filter((path) => !path.includes('/node_modules/ajv/dist/runtime/')), [], 'no ajv compiler module is loaded');
+  });
+}
 
 t.test('generation is deterministic and src/spec/generated is current', async (t) => {
   const scratch = mkdtempSync(join(tmpdir(), 'runts-gen-spec-'));
@@ -33,7 +34,7 @@ t.test('generation is deterministic and src/spec/generated is current', async (t
   generate(join(scratch, 'a'));
   generate(join(scratch, 'b'));
   const files = readdirSync(join(scratch, 'a')).sort();
-  t.same(files, ['config-types.ts', 'inputs.sha256', 'state-types.ts', 'validators.d.ts', 'validators.js']);
+  t.same(files, ['config-types.ts', 'inputs.sha256', 'state-types.ts', 'validators-all.d.ts', 'validators-all.js', 'validators.d.ts', 'validators.js']);
   for (const file of files) {
     const first = readFileSync(join(scratch, 'a', file), 'utf8');
     t.equal(readFileSync(join(scratch, 'b', file), 'utf8'), first, `${file}: two runs agree`);

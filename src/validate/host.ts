@@ -1,0 +1,102 @@
+// `runts validate --host`: what this machine cannot do for a config that create would only
+// find out when the init helper's syscall fails (after the cgroups and the state directory
+// were made). Each fact comes from the module that decides it for create or `runts
+// features`; these checks only compare the config with them. Pure given HostFacts, so the
+// tests can ask about hosts other than the one they run on.
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
+import { buildFeatures, type Features } from '../features';
+import { pointerToken } from '../spec/errors';
+import type { Spec } from '../spec/types';
+import { idMapMethod, type Ids } from '../rootless/idmap';
+
+export interface HostFacts {
+  /** uname -r, for messages. */
+  kernelRelease: string;
+  /** `runts features` for this kernel: seccomp flags, memory policies, idmapped mounts. */
+  features: Features;
+  /** The kernel has time namespaces (CONFIG_TIME_NS, Linux 5.6). */
+  timeNamespaces: boolean;
+  /** Network interfaces of the runtime's network namespace. */
+  interfaceExists: (name: string) => boolean;
+  /** The caller, when runts runs rootless (not root): its ids and whether newuidmap/newgidmap are installed. */
+  rootless?: { ids: Ids; mapHelpers: boolean };
+}
+
+export interface HostProblem {
+  pointer: string;
+  message: string;
+}
+
+const SEARCH_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Whether `tool` is on PATH, where create's spawnSync would look for it. */
+function onPath(tool: string): boolean {
+  return (process.env.PATH ?? SEARCH_PATH).split(':').some((dir) => dir !== '' && existsSync(`${dir}/${tool}`));
+}
+
+export function hostFacts(rootlessIds?: Ids): HostFacts {
+  const kernelRelease = os.release();
+  return {
+    kernelRelease,
+    features: buildFeatures(kernelRelease),
+    timeNamespaces: existsSync('/proc/self/ns/time'),
+    interfaceExists: (name) => existsSync(`/sys/class/net/${name}`),
+    rootless: rootlessIds && { ids: rootlessIds, mapHelpers: onPath('newuidmap') && onPath('newgidmap') },
+  };
+}
+
+/** Every field of `spec` this host cannot carry out, with the reason. */
+export function hostProblems(spec: Spec, facts: HostFacts): HostProblem[] {
+  const problems: HostProblem[] = [];
+  const linux = spec.linux ?? {};
+  const kernel = facts.kernelRelease;
+
+  (linux.namespaces ?? []).forEach((ns, index) => {
+    if (ns.type === 'time' && !ns.path && !facts.timeNamespaces) {
+      problems.push({ pointer: `/linux/namespaces/${index}`, message: `this kernel (${kernel}) has no time namespaces (Linux 5.6 with CONFIG_TIME_NS): /proc/self/ns/time is missing` });
+    }
+  });
+
+  if (!facts.features.linux.mountExtensions.idmap.enabled) {
+    (spec.mounts ?? []).forEach((mount, index) => {
+      if (mount.uidMappings || mount.gidMappings || mount.options?.some((o) => o === 'idmap' || o === 'ridmap')) {
+        problems.push({ pointer: `/mounts/${index}`, message: `idmapped mounts need Linux 5.12 (mount_setattr MOUNT_ATTR_IDMAP); this kernel is ${kernel}` });
+      }
+    });
+  }
+
+  const supportedFlags = new Set(facts.features.linux.seccomp.supportedFlags);
+  (linux.seccomp?.flags ?? []).forEach((flag, index) => {
+    if (!supportedFlags.has(flag)) {
+      problems.push({ pointer: `/linux/seccomp/flags/${index}`, message: `seccomp flag ${flag} is not supported by this kernel (${kernel}); supported: ${[...supportedFlags].join(', ') || 'none'}` });
+    }
+  });
+
+  const policy = linux.memoryPolicy;
+  if (policy) {
+    const { modes, flags } = facts.features.linux.memoryPolicy;
+    if (policy.mode && !modes.includes(policy.mode)) problems.push({ pointer: '/linux/memoryPolicy/mode', message: `memory policy mode ${policy.mode} is not supported by this kernel (${kernel})` });
+    (policy.flags ?? []).forEach((flag, index) => {
+      if (!flags.includes(flag)) problems.push({ pointer: `/linux/memoryPolicy/flags/${index}`, message: `memory policy flag ${flag} is not supported by this kernel (${kernel})` });
+    });
+  }
+
+  for (const name of Object.keys(linux.netDevices ?? {})) {
+    if (!facts.interfaceExists(name)) {
+      problems.push({ pointer: `/linux/netDevices/${pointerToken(name)}`, message: `no network interface ${JSON.stringify(name)} in the runtime's network namespace` });
+    }
+  }
+
+  const rootless = facts.rootless;
+  const userns = linux.namespaces?.find((ns) => ns.type === 'user');
+  if (rootless && userns && !userns.path && !rootless.mapHelpers) {
+    const method = idMapMethod(linux.uidMappings ?? [], linux.gidMappings ?? [], rootless.ids);
+    for (const [kind, field] of [['uid', 'uidMappings'], ['gid', 'gidMappings']] as const) {
+      if (method[kind] === 'helper') {
+        problems.push({ pointer: `/linux/${field}`, message: `a rootless container mapping more than the caller's own ${kind} needs new${kind}map (package uidmap), which is not installed` });
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,74 @@
+// The shape of `runts validate`'s report (documented, for tools and CI, in
+// src/validate/validate-report.schema.json; test/validate/report.test.ts holds the two together)
+// and its text form for people.
+
+/** Where a finding comes from, in the order validate runs them. */
+export type Stage = 'config' | 'schema' | 'semantic' | 'create' | 'host';
+
+export interface Finding {
+  /** An error fails create (validate exits 1); a warning is what create would log and go on. */
+  severity: 'error' | 'warning';
+  /** The spec's word for it: MUST for what create refuses, SHOULD for what it only warns about. */
+  level: 'MUST' | 'SHOULD';
+  stage: Stage;
+  /** JSON pointer into config.json ("" is the document); null where the check names no field. */
+  pointer: string | null;
+  /** What is wrong, or what is allowed. */
+  message: string;
+  /** The value found at `pointer`, as compact JSON, cut at FOUND_MAX characters. */
+  found?: string;
+}
+
+export interface ValidationReport {
+  /** The version of this shape; bumped when a field changes meaning or goes away. */
+  reportVersion: 1;
+  bundle: string;
+  /** Whether the host checks (--host) ran. */
+  host: boolean;
+  /** No error: create would pass validation (and, with host, the host checks). */
+  valid: boolean;
+  errors: number;
+  warnings: number;
+  findings: Finding[];
+}
+
+export const FOUND_MAX = 120;
+
+/** The value at a JSON pointer of `doc`, or undefined where it names nothing. */
+export function valueAt(doc: unknown, pointer: string): unknown {
+  if (pointer === '') return doc;
+  let value = doc;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** Compact JSON of `value`, cut to FOUND_MAX characters; undefined for nothing. */
+export function foundText(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    // Nested too deep for JSON.stringify (the fuzzer's configs).
+    text = Array.isArray(value) ? '[…]' : typeof value === 'object' ? '{…}' : String(value);
+  }
+  return text.length > FOUND_MAX ? `${text.slice(0, FOUND_MAX - 1)}…` : text;
+}
+
+/** The text report: one line per finding, errors first, then a summary line. */
+export function reportText(report: ValidationReport): string {
+  const ordered = [...report.findings.filter((f) => f.severity === 'error'), ...report.findings.filter((f) => f.severity === 'warning')];
+  const lines = ordered.map((f) => {
+    const where = f.pointer === null ? '' : `${f.pointer === '' ? '(document)' : f.pointer}: `;
+    const found = f.found === undefined ? '' : ` (found: ${f.found})`;
+    return `${f.severity === 'error' ? 'error  ' : 'warning'} ${f.level.padEnd(6)} ${f.stage.padEnd(8)} ${where}${f.message}${found}`;
+  });
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const verdict = report.valid ? (report.host ? 'valid, and this host can run it' : 'valid') : 'not valid';
+  lines.push(`${report.bundle}/config.json: ${verdict}: ${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}`);
+  return `${lines.join('\n')}\n`;
+}
