@@ -36,6 +36,42 @@ export function idMapMethod(uidMappings: LinuxIDMapping[], gidMappings: LinuxIDM
   };
 }
 
+/** One line of /etc/subuid or /etc/subgid: ids start..start+count-1 granted to its owner. */
+export interface SubordinateRange {
+  start: number;
+  count: number;
+}
+
+/** The ranges /etc/subuid or /etc/subgid text grants `user`: lines naming it or its uid, as
+ *  newuidmap/newgidmap read them (the gid file is also looked up by the user). */
+export function parseSubordinateIds(text: string, user: { name: string; uid: number }): SubordinateRange[] {
+  const out: SubordinateRange[] = [];
+  for (const line of text.split('\n')) {
+    const [owner, start, count] = line.trim().split(':');
+    if ((owner !== user.name && owner !== String(user.uid)) || !/^\d+$/.test(start ?? '') || !/^\d+$/.test(count ?? '')) continue;
+    if (Number(count) > 0) out.push({ start: Number(start), count: Number(count) });
+  }
+  return out;
+}
+
+/**
+ * Whether newuidmap/newgidmap accept a mapping entry: the caller's own id alone, or host ids
+ * hostID..hostID+size-1 all granted, where adjacent or overlapping ranges join (shadow's
+ * have_range follows one range into the next).
+ */
+export function helperGrants(mapping: LinuxIDMapping, granted: SubordinateRange[], ownId: number): boolean {
+  if (mapping.size === 1 && mapping.hostID === ownId) return true;
+  if (mapping.size <= 0) return false;
+  const end = mapping.hostID + mapping.size; // exclusive
+  let covered = mapping.hostID;
+  for (const r of [...granted].sort((a, b) => a.start - b.start)) {
+    if (r.start > covered) break;
+    covered = Math.max(covered, r.start + r.count);
+    if (covered >= end) return true;
+  }
+  return false;
+}
+
 /** Write to /proc/<pid>/<file>, refusing anything that is not real procfs (security rule 8). */
 function writeProcFile(pid: number, file: string, text: string): void {
   const target = `/proc/${pid}/${file}`;

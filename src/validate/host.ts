@@ -3,12 +3,12 @@
 // were made). Each fact comes from the module that decides it for create or `runts
 // features`; these checks only compare the config with them. Pure given HostFacts, so the
 // tests can ask about hosts other than the one they run on.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { buildFeatures, type Features } from '../features';
 import { pointerToken } from '../spec/errors';
 import type { Spec } from '../spec/types';
-import { idMapMethod, type Ids } from '../rootless/idmap';
+import { helperGrants, idMapMethod, parseSubordinateIds, type Ids, type SubordinateRange } from '../rootless/idmap';
 
 export interface HostFacts {
   /** uname -r, for messages. */
@@ -20,8 +20,19 @@ export interface HostFacts {
   /** Network interfaces of the runtime's network namespace. */
   interfaceExists: (name: string) => boolean;
   /** The caller, when runts runs rootless (not root): its ids and whether newuidmap/newgidmap are installed. */
-  rootless?: { ids: Ids; mapHelpers: boolean };
+  rootless?: RootlessCaller;
 }
+
+export interface RootlessCaller {
+  ids: Ids;
+  mapHelpers: boolean;
+  /** The caller's user name (newuidmap looks it up), undefined when passwd has none. */
+  user?: string;
+  /** What /etc/subuid and /etc/subgid grant the caller (by name or uid). */
+  subordinate: { uid: SubordinateRange[]; gid: SubordinateRange[] };
+}
+
+const SUBORDINATE_FILES = { uid: '/etc/subuid', gid: '/etc/subgid' } as const;
 
 export interface HostProblem {
   pointer: string;
@@ -35,6 +46,33 @@ function onPath(tool: string): boolean {
   return (process.env.PATH ?? SEARCH_PATH).split(':').some((dir) => dir !== '' && existsSync(`${dir}/${tool}`));
 }
 
+function userName(uid: number): string | undefined {
+  try {
+    return os.userInfo().uid === uid ? os.userInfo().username : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readOptional(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function rootlessCaller(ids: Ids): RootlessCaller {
+  const user = userName(ids.uid);
+  const who = { name: user ?? String(ids.uid), uid: ids.uid };
+  return {
+    ids,
+    mapHelpers: onPath('newuidmap') && onPath('newgidmap'),
+    user,
+    subordinate: { uid: parseSubordinateIds(readOptional(SUBORDINATE_FILES.uid), who), gid: parseSubordinateIds(readOptional(SUBORDINATE_FILES.gid), who) },
+  };
+}
+
 export function hostFacts(rootlessIds?: Ids): HostFacts {
   const kernelRelease = os.release();
   return {
@@ -42,7 +80,7 @@ export function hostFacts(rootlessIds?: Ids): HostFacts {
     features: buildFeatures(kernelRelease),
     timeNamespaces: existsSync('/proc/self/ns/time'),
     interfaceExists: (name) => existsSync(`/sys/class/net/${name}`),
-    rootless: rootlessIds && { ids: rootlessIds, mapHelpers: onPath('newuidmap') && onPath('newgidmap') },
+    rootless: rootlessIds && rootlessCaller(rootlessIds),
   };
 }
 
@@ -90,13 +128,34 @@ export function hostProblems(spec: Spec, facts: HostFacts): HostProblem[] {
 
   const rootless = facts.rootless;
   const userns = linux.namespaces?.find((ns) => ns.type === 'user');
-  if (rootless && userns && !userns.path && !rootless.mapHelpers) {
-    const method = idMapMethod(linux.uidMappings ?? [], linux.gidMappings ?? [], rootless.ids);
-    for (const [kind, field] of [['uid', 'uidMappings'], ['gid', 'gidMappings']] as const) {
-      if (method[kind] === 'helper') {
-        problems.push({ pointer: `/linux/${field}`, message: `a rootless container mapping more than the caller's own ${kind} needs new${kind}map (package uidmap), which is not installed` });
-      }
+  if (rootless && userns && !userns.path) problems.push(...idMapProblems(linux, rootless));
+  return problems;
+}
+
+const rangeText = (start: number, count: number) => (count === 1 ? `${start}` : `${start}-${start + count - 1}`);
+
+/** Rootless maps beyond the caller's own id go through newuidmap/newgidmap: installed, and
+ *  each entry granted in /etc/subuid or /etc/subgid (or the caller's own id alone). */
+function idMapProblems(linux: NonNullable<Spec['linux']>, rootless: RootlessCaller): HostProblem[] {
+  const problems: HostProblem[] = [];
+  const method = idMapMethod(linux.uidMappings ?? [], linux.gidMappings ?? [], rootless.ids);
+  for (const [kind, field] of [['uid', 'uidMappings'], ['gid', 'gidMappings']] as const) {
+    if (method[kind] !== 'helper') continue;
+    if (!rootless.mapHelpers) {
+      problems.push({ pointer: `/linux/${field}`, message: `a rootless container mapping more than the caller's own ${kind} needs new${kind}map (package uidmap), which is not installed` });
+      continue;
     }
+    const granted = rootless.subordinate[kind];
+    const own = rootless.ids[kind];
+    const who = rootless.user === undefined ? `uid ${rootless.ids.uid}` : `${rootless.user} (uid ${rootless.ids.uid})`;
+    const grants = granted.length === 0 ? 'no range' : granted.map((r) => rangeText(r.start, r.count)).join(', ');
+    (linux[field] ?? []).forEach((m, index) => {
+      if (helperGrants(m, granted, own)) return;
+      problems.push({
+        pointer: `/linux/${field}/${index}`,
+        message: `new${kind}map refuses host ${kind}s ${rangeText(m.hostID, m.size)}: ${SUBORDINATE_FILES[kind]} grants ${who} ${grants}, besides the caller's own ${kind} ${own} alone`,
+      });
+    });
   }
   return problems;
 }

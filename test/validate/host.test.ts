@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import t from 'tap';
 import { buildFeatures } from '../../src/features';
 import type { Spec } from '../../src/spec/types';
-import { hostFacts, hostProblems, type HostFacts } from '../../src/validate/host';
+import { helperGrants, parseSubordinateIds } from '../../src/rootless/idmap';
+import { hostFacts, hostProblems, type HostFacts, type RootlessCaller } from '../../src/validate/host';
 
 const spec = (linux: Spec['linux'], more: Partial<Spec> = {}): Spec => ({ ociVersion: '1.3.0', root: { path: 'rootfs' }, linux, ...more });
 
@@ -47,9 +48,41 @@ t.test('a network device the host does not have', async (t) => {
   t.match(hostProblems(s, facts({ interfaceExists: (name) => name === 'eth9' })), [{ pointer: '/linux/netDevices/a~1b', message: 'no network interface "a/b" in the runtime\'s network namespace' }]);
 });
 
+/** A rootless caller (uid 1000, gid 1000, user "me") with what /etc/subuid and /etc/subgid grant it. */
+const caller = (mapHelpers: boolean, subordinate: RootlessCaller['subordinate'] = { uid: [], gid: [] }): RootlessCaller => ({ ids: { uid: 1000, gid: 1000 }, mapHelpers, user: 'me', subordinate });
+
 t.test('rootless: subordinate ids without newuidmap/newgidmap', async (t) => {
   const s = spec({ namespaces: [{ type: 'user' }], uidMappings: [{ containerID: 0, hostID: 1000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] });
-  const ids = { uid: 1000, gid: 1000 };
-  t.same(hostProblems(s, facts({ rootless: { ids, mapHelpers: true } })), []);
-  t.match(hostProblems(s, facts({ rootless: { ids, mapHelpers: false } })), [{ pointer: '/linux/uidMappings', message: /needs newuidmap \(package uidmap\)/ }]);
+  t.same(hostProblems(s, facts({ rootless: caller(true, { uid: [{ start: 1000, count: 65536 }], gid: [] }) })), []);
+  t.match(hostProblems(s, facts({ rootless: caller(false) })), [{ pointer: '/linux/uidMappings', message: /needs newuidmap \(package uidmap\)/ }]);
+});
+
+t.test('rootless: each mapping entry newuidmap/newgidmap would refuse, against /etc/subuid and /etc/subgid', async (t) => {
+  const granted = { uid: [{ start: 100000, count: 65536 }], gid: [{ start: 200000, count: 1000 }, { start: 201000, count: 1000 }] };
+  const s = spec({
+    namespaces: [{ type: 'user' }],
+    uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 100000, size: 65536 }, { containerID: 70000, hostID: 165536, size: 1 }],
+    gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 200000, size: 2000 }, { containerID: 3000, hostID: 1001, size: 1 }],
+  });
+  t.same(
+    hostProblems(s, facts({ rootless: caller(true, granted) })).map((p) => p.pointer),
+    ['/linux/uidMappings/2', '/linux/gidMappings/2'],
+    "the caller's own id alone and granted ranges pass (two adjacent ranges join); one id past the range and another gid do not",
+  );
+  t.match(hostProblems(s, facts({ rootless: caller(true, granted) }))[0].message, 'newuidmap refuses host uids 165536: /etc/subuid grants me (uid 1000) 100000-165535, besides the caller\'s own uid 1000 alone');
+  t.match(hostProblems(s, facts({ rootless: caller(true) }))[1].message, /\/etc\/subuid grants me \(uid 1000\) no range/, 'nothing granted');
+  const ownOnly = spec({ namespaces: [{ type: 'user' }], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] });
+  t.same(hostProblems(ownOnly, facts({ rootless: caller(true) })), [], 'runts writes a map of its own id itself: no helper, nothing to grant');
+  const joined = spec({ namespaces: [{ type: 'user', path: '/proc/1/ns/user' }], uidMappings: [{ containerID: 0, hostID: 5, size: 10 }] });
+  t.same(hostProblems(joined, facts({ rootless: caller(true) })), [], 'a joined user namespace has its maps already');
+});
+
+t.test('/etc/subuid lines: by user name or uid, malformed lines ignored', async (t) => {
+  const text = 'me:100000:65536\nother:300000:10\n1000:400000:5\n# comment\nme:bad:1\nme:500000:0\n';
+  t.same(parseSubordinateIds(text, { name: 'me', uid: 1000 }), [{ start: 100000, count: 65536 }, { start: 400000, count: 5 }]);
+  t.same(parseSubordinateIds('', { name: 'me', uid: 1000 }), []);
+  t.ok(helperGrants({ containerID: 0, hostID: 100000, size: 65536 }, [{ start: 100000, count: 65536 }], 1000));
+  t.notOk(helperGrants({ containerID: 0, hostID: 99999, size: 2 }, [{ start: 100000, count: 65536 }], 1000), 'starts before the range');
+  t.ok(helperGrants({ containerID: 0, hostID: 100, size: 20 }, [{ start: 110, count: 20 }, { start: 90, count: 20 }], 1000), 'joined from unsorted adjacent ranges');
+  t.notOk(helperGrants({ containerID: 0, hostID: 1000, size: 2 }, [], 1000), 'the own id is granted only alone');
 });
