@@ -11,7 +11,7 @@ import type { PlanCgroupJoin } from '../plan/types';
 import type { LinuxDevice, LinuxResources } from '../spec/types';
 import { applyDeviceRulesV2 } from './devices-bpf';
 import { deviceRulesV1, effectiveDeviceRules } from './devices';
-import { CgroupError, type CgroupDriver, type CgroupRecord } from './driver';
+import { CgroupError, type CgroupDriver, type CgroupRecord, type PermissionOutcome } from './driver';
 import { errCode, fillCpusetDown, missingDirs, removeCgroupDirs, sleepMs, writeOne, writeV1, writeValue } from './files';
 import { freezerOf, isFrozen, readOptional } from './freezer';
 import { chooseJoinMethod, type JoinMethod } from './join';
@@ -19,9 +19,29 @@ import type { CgroupPlacement } from './paths';
 import { planResourceWrites, type ControllerWrites } from './resources';
 import type { FailurePolicy } from './rootless';
 
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** The first write create() (then join()) makes in placement `p`: the mkdir of its first
+ *  missing directory, in that directory's parent, or, for an existing cgroup, cgroup.procs. */
+export function firstCgroupWrite(p: CgroupPlacement): string {
+  const missing = missingDirs(p);
+  return missing.length > 0 ? path.dirname(missing[0]) : path.join(p.dir, 'cgroup.procs');
+}
+
+/** The cgroup.subtree_control files, from the mount root down to the cgroup's parent, that do
+ *  not enable v2 `controller` yet. */
+function controllerEnableFiles(place: CgroupPlacement, controller: string): string[] {
+  const levels: string[] = [];
+  for (let dir = path.dirname(place.dir); dir.startsWith(place.mountpoint); dir = path.dirname(dir)) {
+    levels.unshift(dir);
+    if (dir === place.mountpoint) break;
+  }
+  return levels.map((dir) => path.join(dir, 'cgroup.subtree_control')).filter((file) => !(readOptional(file) ?? '').split(/\s+/).includes(controller));
+}
+
 export class CgroupfsDriver implements CgroupDriver {
-  /** Rootless: hierarchies skipped for lack of permission, by what made them fail. */
-  private readonly skipped = new Map<CgroupPlacement, string>();
+  /** Rootless: hierarchies skipped for lack of permission, with the error that made them fail. */
+  private readonly skipped = new Map<CgroupPlacement, unknown>();
 
   constructor(
     private placed: CgroupPlacement[],
@@ -46,8 +66,13 @@ export class CgroupfsDriver implements CgroupDriver {
   private skipUnwritable(p: CgroupPlacement, err: unknown): boolean {
     if (!this.policy.skipsHierarchy(err)) return false;
     this.placed = this.placed.filter((q) => q !== p);
-    this.skipped.set(p, err instanceof Error ? err.message : String(err));
+    this.skipped.set(p, err);
     return true;
+  }
+
+  /** The skipped hierarchy a v1 `controller` (version 1) or the unified one (2) would be in. */
+  private skippedFor(version: 1 | 2, controller: string): [CgroupPlacement, unknown] | undefined {
+    return [...this.skipped].find(([p]) => (version === 1 ? p.fstype === 'cgroup' && p.subsystems.includes(controller) : p.fstype === 'cgroup2'));
   }
 
   protected get unified(): CgroupPlacement | undefined {
@@ -86,7 +111,7 @@ export class CgroupfsDriver implements CgroupDriver {
   }
 
   skippedHierarchies(): { mountpoint: string; error: string }[] {
-    return [...this.skipped].map(([p, error]) => ({ mountpoint: p.mountpoint, error }));
+    return [...this.skipped].map(([p, error]) => ({ mountpoint: p.mountpoint, error: errorText(error) }));
   }
 
   /** node:os is loaded here: the other commands with cgroups (delete, pause, ps, ...) do not need it. */
@@ -148,16 +173,20 @@ export class CgroupfsDriver implements CgroupDriver {
     this.writeLimits(this.planWrites(resources));
   }
 
+  /** The container's cgroup that `group`'s files are in; an error when it has none there. */
+  private placeOf(group: ControllerWrites): CgroupPlacement {
+    const place = group.version === 1 ? this.v1(group.controller) : this.unified;
+    if (place) return place;
+    const skipped = this.skippedFor(group.version, group.controller);
+    if (skipped) {
+      throw new CgroupError(`${group.writes[0].field}: cannot set ${group.controller || 'cgroup'} limit: container could not join or create cgroup (${errorText(skipped[1])})`);
+    }
+    throw new CgroupError(`${group.writes[0].field}: the container has no ${group.controller} cgroup`);
+  }
+
   protected writeLimits(groups: ControllerWrites[]): void {
     for (const group of groups) {
-      const place = group.version === 1 ? this.v1(group.controller) : this.unified;
-      if (!place) {
-        const skipped = [...this.skipped].find(([p]) => (group.version === 1 ? p.fstype === 'cgroup' && p.subsystems.includes(group.controller) : p.fstype === 'cgroup2'));
-        if (skipped) {
-          throw new CgroupError(`${group.writes[0].field}: cannot set ${group.controller || 'cgroup'} limit: container could not join or create cgroup (${skipped[1]})`);
-        }
-        throw new CgroupError(`${group.writes[0].field}: the container has no ${group.controller} cgroup`);
-      }
+      const place = this.placeOf(group);
       if (group.version === 2 && group.controller !== '') this.enableController(place, group.controller, group.writes[0].field);
       if (group.version === 1) writeV1(place.dir, group.controller, group.writes);
       else for (const w of group.writes) writeOne(place.dir, w);
@@ -173,8 +202,12 @@ export class CgroupfsDriver implements CgroupDriver {
     }
     const u = this.unified;
     if (!u) {
-      if (resources.devices?.length) throw new CgroupError('linux.resources.devices: no devices cgroup controller is mounted');
-      return;
+      if (!resources.devices?.length) return;
+      // Rootless: the hierarchy that would hold the rules was skipped; the policy says
+      // whether to go on without them (runc's rootless manager does).
+      const skipped = this.skippedFor(1, 'devices') ?? this.skippedFor(2, '');
+      if (skipped) throw new CgroupError(`linux.resources.devices: container could not join or create cgroup (${errorText(skipped[1])})`, { cause: skipped[1] });
+      throw new CgroupError('linux.resources.devices: no devices cgroup controller is mounted');
     }
     try {
       applyDeviceRulesV2(u.dir, rules);
@@ -185,16 +218,62 @@ export class CgroupfsDriver implements CgroupDriver {
 
   /** "+controller" in cgroup.subtree_control from the mount root down to the cgroup's parent. */
   private enableController(place: CgroupPlacement, controller: string, field: string): void {
-    const levels: string[] = [];
-    for (let dir = path.dirname(place.dir); dir.startsWith(place.mountpoint); dir = path.dirname(dir)) {
-      levels.unshift(dir);
-      if (dir === place.mountpoint) break;
+    for (const file of controllerEnableFiles(place, controller)) writeValue(file, `+${controller}`, `${field} (enable the ${controller} controller)`);
+  }
+
+  /**
+   * `runts validate --host`: what create would do where the caller may not write, as
+   * `canWrite(path)` (access(2) for the real caller) says: this driver's own placement, policy
+   * and limit lookup applied to a permission error at the first write create() makes in each
+   * hierarchy (firstCgroupWrite) and at the cgroup.subtree_control files a v2 limit needs.
+   * Makes nothing.
+   */
+  predictPermissions(resources: LinuxResources, canWrite: (path: string) => boolean): PermissionOutcome {
+    const dry = new CgroupfsDriver([...this.placed], [], this.policy);
+    const errors: string[] = [];
+    const denied = (target: string, what: string) =>
+      new CgroupError(`${what}: ${target}: permission denied`, { cause: Object.assign(new Error(`${target}: permission denied`), { code: 'EACCES' }) });
+    for (const p of this.placed) {
+      const target = firstCgroupWrite(p);
+      if (canWrite(target)) continue;
+      const err = denied(target, `${target.endsWith('/cgroup.procs') ? 'join' : 'create'} cgroup ${p.dir}`);
+      if (!dry.skipUnwritable(p, err)) errors.push(err.message);
     }
-    for (const dir of levels) {
-      const file = path.join(dir, 'cgroup.subtree_control');
-      const enabled = (readOptional(file) ?? '').split(/\s+/);
-      if (!enabled.includes(controller)) writeValue(file, `+${controller}`, `${field} (enable the ${controller} controller)`);
+    // Files in a directory create makes are the caller's to write: no permission to check yet.
+    const made = new Set(dry.placed.flatMap(missingDirs));
+    const writable = (file: string) => made.has(path.dirname(file)) || canWrite(file);
+    for (const group of dry.planWrites(resources)) {
+      try {
+        const place = dry.placeOf(group);
+        if (group.version !== 2 || group.controller === '') continue;
+        const file = controllerEnableFiles(place, group.controller).find((f) => !writable(f));
+        if (file) errors.push(denied(file, `${group.writes[0].field} (enable the ${group.controller} controller)`).message);
+      } catch (err) {
+        errors.push((err as Error).message);
+      }
     }
+    let deviceRulesDropped = false;
+    if (resources.devices?.length) {
+      try {
+        dry.writeDeviceRulesTarget(writable, denied);
+      } catch (err) {
+        if (dry.policy.skipsDeviceRules(err)) deviceRulesDropped = true;
+        else errors.push((err as Error).message);
+      }
+    }
+    return { errors, skipped: dry.skippedHierarchies(), deviceRulesDropped };
+  }
+
+  /** Where writeDeviceRules would write, throwing what it would throw for lack of permission. */
+  private writeDeviceRulesTarget(canWrite: (path: string) => boolean, denied: (target: string, what: string) => Error): void {
+    const v1 = this.v1('devices');
+    const target = v1 ? path.join(v1.dir, 'devices.deny') : this.unified?.dir;
+    if (target === undefined) {
+      const skipped = this.skippedFor(1, 'devices') ?? this.skippedFor(2, '');
+      if (skipped) throw new CgroupError('linux.resources.devices: container could not join or create cgroup', { cause: skipped[1] });
+      throw new CgroupError('linux.resources.devices: no devices cgroup controller is mounted');
+    }
+    if (!canWrite(target)) throw denied(target, 'linux.resources.devices');
   }
 
   memoryUsage(): number | undefined {

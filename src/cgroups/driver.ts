@@ -24,6 +24,16 @@ export interface CgroupRecord {
   systemd?: { unit: string; slice: string; description: string };
 }
 
+/** What create would do where the caller may not write (CgroupDriver.predictPermissions). */
+export interface PermissionOutcome {
+  /** What create fails on, as it would say it. */
+  errors: string[];
+  /** Rootless: hierarchies create skips (the container stays in the caller's cgroup there). */
+  skipped: { mountpoint: string; error: string }[];
+  /** Rootless: linux.resources.devices is not applied (the host's device permissions stay). */
+  deviceRulesDropped: boolean;
+}
+
 export interface CgroupDriver {
   /** The hierarchies the container has a cgroup of its own in. */
   readonly placements: readonly CgroupPlacement[];
@@ -36,6 +46,9 @@ export interface CgroupDriver {
   /** Refuse limits the host (or the driver) cannot enforce; makes nothing. Returns the files
    *  create would write, per controller (what `runts explain` shows). */
   checkResources(resources: LinuxResources): ControllerWrites[];
+  /** What create() and applyOnCreate would fail on or skip where `canWrite(path)` says the
+   *  caller may not write (`runts validate --host`, rootless); makes nothing. */
+  predictPermissions(resources: LinuxResources, canWrite: (path: string) => boolean): PermissionOutcome;
   /** Make the container's cgroups (systemd: deferred to joinInit, which starts the unit). */
   create(): void;
   /** Rootless: the hierarchies skipped for lack of permission, with the errors. */

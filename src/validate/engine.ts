@@ -10,6 +10,7 @@
 //             the plan), which makes nothing: anything it refuses is an error, so a config
 //             validate passes gets past that whole step of create
 // A foreground `runts run` is what is validated: no --console-socket, not detached.
+import { accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CgroupDriver } from '../cgroups/driver';
 import { newCgroupDriver } from '../cgroups/factory';
@@ -159,7 +160,43 @@ function hostFindings(spec: Spec, req: ValidateRequest, findings: Findings): voi
     // checkResources stops at its first refusal: one field at a time finds them all.
     if (cgroups) run(() => cgroups!.checkResources({ [field]: resources[field] }));
   }
+  // systemd makes a scope's cgroups itself: only cgroupfs placements are the caller's writes.
+  if (cgroups && !req.systemdCgroup) run(() => permissionFindings(spec, cgroups!, findings));
   for (const p of hostProblems(spec, hostFacts(rootlessEuid ? currentIds() : undefined))) findings.add('error', 'host', p.pointer, p.message);
+}
+
+/** access(2) W_OK: whether the caller may write `path` (create's mkdir and writes are its own). */
+function callerCanWrite(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Where the caller may not write the cgroups create would make or join (rootless): what
+ *  create fails on, and what it goes on without. */
+function permissionFindings(spec: Spec, cgroups: CgroupDriver, findings: Findings): void {
+  const outcome = cgroups.predictPermissions(spec.linux?.resources ?? {}, callerCanWrite);
+  const cgroupsPath = spec.linux?.cgroupsPath;
+  const placing = cgroupsPath ? outcome.errors.filter((m) => /^(create|join) cgroup /.test(m)) : [];
+  if (placing.length > 0) {
+    const more = placing.length > 1 ? `, and in ${placing.length - 1} more hierarch${placing.length === 2 ? 'y' : 'ies'}` : '';
+    findings.add('error', 'host', '/linux/cgroupsPath', `${placing[0]}${more} (with linux.cgroupsPath given, create must make or join the container's cgroup in every hierarchy)`);
+  }
+  for (const message of outcome.errors) if (!placing.includes(message)) findings.text('error', 'host', message);
+  if (outcome.deviceRulesDropped) {
+    findings.add('warning', 'host', '/linux/resources/devices', 'not applied: the caller may not write the device rules (rootless), so the container gets the host\'s device permissions');
+  }
+  const placed = cgroups.placements.length - outcome.skipped.length;
+  if (outcome.skipped.length > 0) {
+    const where = outcome.skipped.map((s) => s.mountpoint).join(', ');
+    findings.add('warning', 'host', null, `rootless: no cgroup of the container's own in ${where} (the caller may not write there): it stays in the caller's cgroup, and no limit can be set there`);
+  }
+  if (placed === 0 && outcome.skipped.length > 0 && !spec.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path)) {
+    findings.add('warning', 'host', '/linux/namespaces', 'creating a rootless container with no cgroup and no private pid namespace: its processes cannot all be found and killed reliably');
+  }
 }
 
 /** Validates the bundle as the request says; never throws for anything about the config. */

@@ -4,10 +4,10 @@
 // error, or skipped when the write is optional), joining, freezing, listing members, and
 // the rootless mode that skips a hierarchy the caller may not write.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { CgroupfsDriver } from '../../src/cgroups/cgroupfs';
+import { CgroupfsDriver, firstCgroupWrite } from '../../src/cgroups/cgroupfs';
 import type { CgroupDriver } from '../../src/cgroups/driver';
 import { newCgroupDriver } from '../../src/cgroups/factory';
 import type { Hierarchy } from '../../src/cgroups/hierarchy';
@@ -162,4 +162,73 @@ t.test('rootless with linux.cgroupsPath, and not rootless: a hierarchy the calle
     t.throws(() => driverOn([cpu], 'c1', true).create(), { message });
     t.throws(() => driverOn([cpu], undefined, false).create(), { message });
   });
+});
+
+t.test('rootless: device rules go when the hierarchy that would hold them was skipped (as runc), not an error', async (t) => {
+  const [pids, devices] = fakeCgroupfs(t, [
+    { name: 'pids', subsystems: ['pids'] },
+    { name: 'devices', subsystems: ['devices'] },
+  ]);
+  const rules = { devices: [{ allow: false, access: 'rwm' }] };
+  withUnwritable(t, devices.mountpoint, () => {
+    const cg = driverOn([pids, devices], undefined, true);
+    cg.create();
+    t.doesNotThrow(() => cg.applyOnCreate(rules, undefined), 'the container gets the host\'s device permissions');
+    cg.destroy();
+    const strict = driverOn([pids], undefined, false);
+    t.throws(() => strict.applyOnCreate(rules, undefined), /^linux\.resources\.devices: no devices cgroup controller is mounted$/, 'no devices hierarchy at all is still an error');
+  });
+});
+
+t.test('predictPermissions: what create would fail on or skip where the caller may not write, making nothing', async (t) => {
+  const [pids, cpu, devices] = fakeCgroupfs(t, [
+    { name: 'pids', subsystems: ['pids'] },
+    { name: 'cpu', subsystems: ['cpu'] },
+    { name: 'devices', subsystems: ['devices'] },
+  ]);
+  const all = [pids, cpu, devices];
+  const denied = new Set([cpu.mountpoint, devices.mountpoint]);
+  const canWrite = (p: string) => !denied.has(p);
+  const resources = { cpu: { shares: 512 }, pids: { limit: 10 }, devices: [{ allow: false, access: 'rwm' }] };
+
+  const rootless = driverOn(all, undefined, true).predictPermissions(resources, canWrite);
+  t.same(rootless.errors, [`linux.resources.cpu.shares: cannot set cpu limit: container could not join or create cgroup (create cgroup ${path.join(cpu.mountpoint, 'c1')}: ${cpu.mountpoint}: permission denied)`]);
+  t.same(rootless.skipped.map((s) => s.mountpoint), [cpu.mountpoint, devices.mountpoint], 'the container stays in the caller\'s cgroup there');
+  t.equal(rootless.deviceRulesDropped, true);
+  t.same(readdirSync(cpu.mountpoint).filter((f) => f === 'c1'), [], 'nothing made');
+
+  // The same with the real driver doing it: create, then the limits (what the prediction stands for).
+  withUnwritable(t, cpu.mountpoint, () => {
+    const cg = driverOn([pids, cpu], undefined, true);
+    cg.create();
+    t.throws(() => cg.applyOnCreate({ cpu: resources.cpu }, undefined), /^linux\.resources\.cpu\.shares: cannot set cpu limit: container could not join or create cgroup/);
+    cg.destroy();
+  });
+
+  const explicit = driverOn(all, 'c1', true).predictPermissions({}, canWrite);
+  t.same(explicit.errors, [`create cgroup ${path.join(cpu.mountpoint, 'c1')}: ${cpu.mountpoint}: permission denied`, `create cgroup ${path.join(devices.mountpoint, 'c1')}: ${devices.mountpoint}: permission denied`], 'with linux.cgroupsPath nothing is skipped');
+  t.same(driverOn(all, undefined, true).predictPermissions(resources, () => true), { errors: [], skipped: [], deviceRulesDropped: false }, 'a caller that may write everything');
+
+  writeFiles(path.join(pids.mountpoint, 'existing'), { 'cgroup.procs': '' });
+  t.same(firstCgroupWrite(driverOn([pids], 'existing', true).placements[0]), path.join(pids.mountpoint, 'existing', 'cgroup.procs'), 'an existing cgroup is joined, not made');
+});
+
+t.test('predictPermissions on v2: a limit needs the controller enabled in each parent\'s cgroup.subtree_control', async (t) => {
+  const [u] = fakeCgroupfs(t, [{ name: 'unified', files: { 'cgroup.controllers': 'memory pids', 'cgroup.subtree_control': 'pids' } }]);
+  writeFiles(path.join(u.mountpoint, 'deleg'), { 'cgroup.subtree_control': '' });
+  const parent = path.join(u.mountpoint, 'deleg', 'cgroup.subtree_control');
+  const cg = driverOn([u], '/deleg/c1', true);
+  t.same(cg.predictPermissions({ pids: { limit: 5 } }, (p) => p !== parent).errors, [
+    `linux.resources.pids.limit (enable the pids controller): ${parent}: permission denied`,
+  ], 'enabled at the root already, not in the delegated parent');
+  t.same(cg.predictPermissions({ pids: { limit: 5 } }, () => true).errors, []);
+});
+
+t.test('predictPermissions: files in the directories create makes are not checked (they do not exist yet)', async (t) => {
+  const [u, devices] = fakeCgroupfs(t, [
+    { name: 'unified', files: { 'cgroup.controllers': 'pids', 'cgroup.subtree_control': '' } },
+    { name: 'devices', subsystems: ['devices'] },
+  ]);
+  const existing = (p: string) => existsSync(p);
+  t.same(driverOn([u, devices], 'pod/c1').predictPermissions({ pids: { limit: 5 }, devices: [{ allow: false, access: 'rwm' }] }, existing), { errors: [], skipped: [], deviceRulesDropped: false });
 });

@@ -295,6 +295,67 @@ t.test('rootless refusals name the field and leave nothing behind', async (t) =>
   t.equal((await rl.run(['delete', '--force', id])).code, 0);
 });
 
+t.test('validate --host as the user foresees what rootless create refuses, and the device rules it goes on without (issue #14)', async (t) => {
+  const user = requireUser(t, ROOTLESS_USER);
+  if (!user) return;
+  const subuid = subordinateRange('/etc/subuid', user);
+  if (!subuid) return t.plan(0, `${user.name} has no /etc/subuid entry (.ci/run adds it)`);
+  if (fs.existsSync('/sys/fs/cgroup/cgroup.subtree_control') && fs.statSync('/sys/fs/cgroup/cgroup.subtree_control').uid === user.uid) {
+    return t.plan(0, `the cgroup root is delegated to ${user.name} here: nothing it may not write`);
+  }
+  leakGuard(t);
+  const rl = rootless(t, user);
+  const cases: { what: string; edit: (c: BundleConfig) => void; pointer: string; message: RegExp; create: RegExp }[] = [
+    {
+      what: 'a uid range past the one /etc/subuid grants',
+      edit: (c) => c.linux!.uidMappings.push({ containerID: 1, hostID: subuid.start, size: subuid.count + 1 }),
+      pointer: '/linux/uidMappings/1',
+      message: new RegExp(`^newuidmap refuses host uids ${subuid.start}-${subuid.start + subuid.count}: /etc/subuid grants ${user.name} \\(uid ${user.uid}\\) ${subuid.start}-${subuid.start + subuid.count - 1}`),
+      create: /linux\.uidMappings: newuidmap .* not allowed/,
+    },
+    {
+      what: 'a cgroupsPath the user may not write',
+      edit: (c) => (c.linux!.cgroupsPath = `/${uniqueId('cg')}`),
+      pointer: '/linux/cgroupsPath',
+      message: /^create cgroup \/sys\/fs\/cgroup\/.*: permission denied.*with linux\.cgroupsPath given/,
+      create: /create cgroup \/sys\/fs\/cgroup\/.*permission denied/,
+    },
+    {
+      what: 'a memory limit without a cgroup',
+      edit: (c) => (c.linux!.resources = { memory: { limit: 64 << 20 } }),
+      pointer: '/linux/resources/memory/limit',
+      message: /^cannot set memory limit: container could not join or create cgroup \(create cgroup .*permission denied\)/,
+      create: /linux\.resources\.memory\.limit: cannot set memory limit: container could not join or create cgroup/,
+    },
+  ];
+  for (const { what, edit, pointer, message, create } of cases) {
+    const made = await rootlessBundle(rl, 'true', edit);
+    const validated = await rl.run(['validate', '--host', '--format', 'json', '-b', made.bundle]);
+    t.equal(validated.code, 1, `${what}: validate --host exits 1`);
+    const report = JSON.parse(validated.stdout) as { findings: { severity: string; stage: string; pointer: string | null; message: string }[] };
+    const errors = report.findings.filter((f) => f.severity === 'error');
+    t.same(errors.map((f) => [f.stage, f.pointer]), [['host', pointer]], `${what}: one host error, at ${pointer}`);
+    t.match(errors[0]?.message, message, what);
+    const id = uniqueId('rl');
+    const result = await rl.run(['run', '--bundle', made.bundle, id]);
+    t.equal(result.code, 1, `${what}: create fails as validate said`);
+    t.match(result.stderr, create, what);
+    t.notOk(fs.existsSync(path.join(rl.xdg, 'runts', id)), `${what}: no state dir`);
+  }
+
+  // Device rules the user cannot write: runc goes on without them, and so does runts; validate warns.
+  const made = await rootlessBundle(rl, 'true', (c) => (c.linux!.resources = { devices: [{ allow: false, access: 'rwm' }] }));
+  const validated = await rl.run(['validate', '--host', '--format', 'json', '-b', made.bundle]);
+  t.equal(validated.code, 0, 'validate --host accepts it, with warnings');
+  t.match(JSON.parse(validated.stdout).findings, [{ severity: 'warning', pointer: '/linux/resources/devices', message: /^not applied: the caller may not write the device rules/ }]);
+  const ran = await rl.run(['run', '--bundle', made.bundle, uniqueId('rl')]);
+  t.equal(ran.code, 0, `runts runs it: ${ran.stderr}`);
+  const runcRoot = path.join(rl.xdg, 'runc');
+  const runc = await runts(['--root', runcRoot, 'run', '--bundle', made.bundle, uniqueId('rl')], { wrap: withEnv({ XDG_RUNTIME_DIR: rl.xdg }, [...asUser(user), 'sh', '-c', 'shift; exec runc "$@"', 'sh']) });
+  t.equal(runc.code, 0, `runc runs it too: ${runc.stderr}`);
+  fs.rmSync(runcRoot, { recursive: true, force: true });
+});
+
 t.test('security rule 16: a bind mount in the user namespace keeps its source\'s locked flags', async (t) => {
   const user = requireUser(t, ROOTLESS_USER);
   if (!user) return;
