@@ -14,7 +14,7 @@ import { RLIMIT_NUMBERS, rlimitValue } from './rlimits';
 import { idMapText } from './id-maps';
 import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanIdmap, PlanProcess, PlanSeccomp, RootfsOp } from './types';
 import { compileSeccomp, SeccompError } from '../seccomp/compile';
-import { hostLsm, planProcessAttrs, ProcessAttrError, selinuxMissing, type HostLsm } from './process-attrs';
+import { hostLsm, labelRefusals, planProcessAttrs, ProcessAttrError, type HostLsm } from './process-attrs';
 import { OCI_SPEC_VERSION } from '../cli/version';
 
 export class PlanError extends EngineError {
@@ -106,8 +106,8 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   const notes: string[] = [];
   const linux = spec.linux ?? {};
   const lsm = lazyLsm(inputs.lsm);
-  // runc applies it regardless and the first mount fails with EINVAL; say why instead.
-  if (linux.mountLabel && !lsm().selinux) throw new PlanError(selinuxMissing('selinux mount label').message);
+  const [mountLabelRefused] = labelRefusals({}, linux.mountLabel, lsm);
+  if (mountLabelRefused) throw new PlanError(mountLabelRefused.error.message);
   if (!spec.root) throw new PlanError('root must be specified');
   const rootfs = path.resolve(bundle, spec.root.path);
   const namespaces = planNamespaces(spec);

@@ -213,6 +213,24 @@ export function selinuxMissing(what: string): ProcessAttrError {
   return new ProcessAttrError(`${what} is specified in config, but selinux is disabled or not supported`);
 }
 
+/** Every LSM label this host cannot apply, with the field that sets it: the process's
+ *  (process.apparmorProfile, process.selinuxLabel) and linux.mountLabel. create refuses the
+ *  first (the mount label before the plan's mounts); `runts validate --host` lists them all. */
+export function labelRefusals(
+  p: Pick<Process, 'apparmorProfile' | 'selinuxLabel'>,
+  mountLabel: string | undefined,
+  lsm: () => HostLsm,
+): { field: 'apparmorProfile' | 'selinuxLabel' | 'mountLabel'; error: ProcessAttrError }[] {
+  const refused: { field: 'apparmorProfile' | 'selinuxLabel' | 'mountLabel'; error: ProcessAttrError }[] = [];
+  if (p.apparmorProfile && !lsm().apparmor) {
+    refused.push({ field: 'apparmorProfile', error: new ProcessAttrError(`unable to apply apparmor profile ${JSON.stringify(p.apparmorProfile)}: apparmor is disabled or not supported on this host`) });
+  }
+  if (p.selinuxLabel && !lsm().selinux) refused.push({ field: 'selinuxLabel', error: selinuxMissing('selinux label') });
+  // runc applies a mount label regardless and the first mount fails with EINVAL; say why instead.
+  if (mountLabel && !lsm().selinux) refused.push({ field: 'mountLabel', error: selinuxMissing('selinux mount label') });
+  return refused;
+}
+
 /**
  * The attributes of a process. `linux` gives personality and memoryPolicy (container-wide,
  * also applied to exec'd processes as runc does); `lsm` is looked up only when a label is set.
@@ -220,10 +238,8 @@ export function selinuxMissing(what: string): ProcessAttrError {
 export function planProcessAttrs(p: Process, linux: Linux, lsm: () => HostLsm): PlanProcessAttrs {
   const apparmorProfile = p.apparmorProfile || null;
   const selinuxLabel = p.selinuxLabel || null;
-  if (apparmorProfile !== null && !lsm().apparmor) {
-    throw new ProcessAttrError(`unable to apply apparmor profile ${JSON.stringify(apparmorProfile)}: apparmor is disabled or not supported on this host`);
-  }
-  if (selinuxLabel !== null && !lsm().selinux) throw selinuxMissing('selinux label');
+  const [refused] = labelRefusals(p, undefined, lsm);
+  if (refused) throw refused.error;
   return {
     scheduler: p.scheduler ? planScheduler(p.scheduler) : null,
     ioPriority: p.ioPriority ? planIoPriority(p.ioPriority) : null,

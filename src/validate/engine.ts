@@ -88,6 +88,8 @@ class Findings {
     const key = pointer === null ? message : specErrorMessage(CONFIG_FILE, pointer, message);
     if (this.seen.has(key)) return;
     this.seen.add(key);
+    // create's own message for a problem --host found first (with its pointer) is the same one.
+    this.seen.add(message);
     const found = pointer === null ? undefined : foundText(valueAt(this.doc, pointer));
     this.list.push({ severity, level: severity === 'error' ? 'MUST' : 'SHOULD', stage, pointer, message, ...(found === undefined ? {} : { found }) });
   }

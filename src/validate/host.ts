@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { buildFeatures, type Features } from '../features';
+import { hostLsm, labelRefusals, type HostLsm } from '../plan/process-attrs';
 import { pointerToken } from '../spec/errors';
 import type { Spec } from '../spec/types';
 import { helperGrants, idMapMethod, parseSubordinateIds, type Ids, type SubordinateRange } from '../rootless/idmap';
@@ -17,6 +18,8 @@ export interface HostFacts {
   features: Features;
   /** The kernel has time namespaces (CONFIG_TIME_NS, Linux 5.6). */
   timeNamespaces: boolean;
+  /** The LSMs this host runs (what create's plan checks labels against). */
+  lsm: HostLsm;
   /** Network interfaces of the runtime's network namespace. */
   interfaceExists: (name: string) => boolean;
   /** The caller, when runts runs rootless (not root): its ids and whether newuidmap/newgidmap are installed. */
@@ -79,6 +82,7 @@ export function hostFacts(rootlessIds?: Ids): HostFacts {
     kernelRelease,
     features: buildFeatures(kernelRelease),
     timeNamespaces: existsSync('/proc/self/ns/time'),
+    lsm: hostLsm(),
     interfaceExists: (name) => existsSync(`/sys/class/net/${name}`),
     rootless: rootlessIds && rootlessCaller(rootlessIds),
   };
@@ -118,6 +122,11 @@ export function hostProblems(spec: Spec, facts: HostFacts): HostProblem[] {
     (policy.flags ?? []).forEach((flag, index) => {
       if (!flags.includes(flag)) problems.push({ pointer: `/linux/memoryPolicy/flags/${index}`, message: `memory policy flag ${flag} is not supported by this kernel (${kernel})` });
     });
+  }
+
+  const labelPointers = { apparmorProfile: '/process/apparmorProfile', selinuxLabel: '/process/selinuxLabel', mountLabel: '/linux/mountLabel' } as const;
+  for (const { field, error } of labelRefusals(spec.process ?? {}, linux.mountLabel, () => facts.lsm)) {
+    problems.push({ pointer: labelPointers[field], message: error.message });
   }
 
   for (const name of Object.keys(linux.netDevices ?? {})) {

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import Ajv from 'ajv';
+import { hostLsm } from '../../src/plan/process-attrs';
 import { validateConfig } from '../../src/spec/validate';
 import { pointerInMessage, validateBundle, type ValidateRequest } from '../../src/validate/engine';
 import type { Finding } from '../../src/validate/report';
@@ -175,4 +176,20 @@ t.test("the fuzzer's hostile configs: validate never throws and refuses with mes
   }
   t.ok(cases > 50, `${cases} cases, ${refused} refused (seed ${seed})`);
   t.notOk(existsSync(targets.canary), 'nothing made outside the bundle');
+});
+
+t.test('--host: every LSM label this host cannot apply at its pointer, where create names the first without one', async (t) => {
+  const lsm = hostLsm();
+  if (lsm.apparmor || lsm.selinux) return t.plan(0, `this host runs ${lsm.apparmor ? 'AppArmor' : 'SELinux'}: the labels could apply here`);
+  const bundle = await bundleWith(t, (c) => {
+    c.process!.apparmorProfile = 'runts-default';
+    c.process!.selinuxLabel = 'system_u:system_r:container_t:s0';
+    c.linux!.mountLabel = 'system_u:object_r:container_file_t:s0';
+  });
+  t.same(errorsOf(validate(bundle).report.findings), [['create', null, 'selinux mount label is specified in config, but selinux is disabled or not supported']], 'without --host: create\'s first refusal, no field named');
+  t.same(errorsOf(validate(bundle, { host: true }).report.findings), [
+    ['host', '/process/apparmorProfile', 'unable to apply apparmor profile "runts-default": apparmor is disabled or not supported on this host'],
+    ['host', '/process/selinuxLabel', 'selinux label is specified in config, but selinux is disabled or not supported'],
+    ['host', '/linux/mountLabel', 'selinux mount label is specified in config, but selinux is disabled or not supported'],
+  ], 'with --host: all three, each at its pointer, create\'s same refusal not repeated');
 });

@@ -10,7 +10,7 @@ const spec = (linux: Spec['linux'], more: Partial<Spec> = {}): Spec => ({ ociVer
 
 /** A host like this one, with `change` applied. */
 function facts(change: Partial<HostFacts> = {}, kernel = os.release()): HostFacts {
-  return { kernelRelease: kernel, features: buildFeatures(kernel), timeNamespaces: true, interfaceExists: () => true, ...change };
+  return { kernelRelease: kernel, features: buildFeatures(kernel), timeNamespaces: true, lsm: { apparmor: true, selinux: true }, interfaceExists: () => true, ...change };
 }
 
 t.test('this host: what the probes read', async (t) => {
@@ -85,4 +85,15 @@ t.test('/etc/subuid lines: by user name or uid, malformed lines ignored', async 
   t.notOk(helperGrants({ containerID: 0, hostID: 99999, size: 2 }, [{ start: 100000, count: 65536 }], 1000), 'starts before the range');
   t.ok(helperGrants({ containerID: 0, hostID: 100, size: 20 }, [{ start: 110, count: 20 }, { start: 90, count: 20 }], 1000), 'joined from unsorted adjacent ranges');
   t.notOk(helperGrants({ containerID: 0, hostID: 1000, size: 2 }, [], 1000), 'the own id is granted only alone');
+});
+
+t.test('LSM labels a host without AppArmor or SELinux cannot apply, each at its field', async (t) => {
+  const s = spec({ mountLabel: 'system_u:object_r:container_file_t:s0' }, { process: { cwd: '/', user: { uid: 0, gid: 0 }, apparmorProfile: 'runts-default', selinuxLabel: 'system_u:system_r:container_t:s0' } });
+  t.same(hostProblems(s, facts()), [], 'a host running both');
+  t.same(hostProblems(s, facts({ lsm: { apparmor: false, selinux: false } })), [
+    { pointer: '/process/apparmorProfile', message: 'unable to apply apparmor profile "runts-default": apparmor is disabled or not supported on this host' },
+    { pointer: '/process/selinuxLabel', message: 'selinux label is specified in config, but selinux is disabled or not supported' },
+    { pointer: '/linux/mountLabel', message: 'selinux mount label is specified in config, but selinux is disabled or not supported' },
+  ]);
+  t.same(hostProblems(s, facts({ lsm: { apparmor: true, selinux: false } })).map((p) => p.pointer), ['/process/selinuxLabel', '/linux/mountLabel'], 'AppArmor only');
 });
