@@ -155,6 +155,11 @@ export class CgroupfsDriver implements CgroupDriver {
     return { v1, v2, v2Mounted: u !== undefined };
   }
 
+  availableControllers(): { v1: string[]; v2: string[] } {
+    const { v1, v2 } = this.availability();
+    return { v1: [...v1].filter((c) => !c.startsWith('name=')), v2: [...v2] };
+  }
+
   /** Every write `resources` needs, checked against the mounted controllers. */
   protected planWrites(resources: LinuxResources): ControllerWrites[] {
     return planResourceWrites(resources, this.availability());

@@ -53,6 +53,9 @@ export interface CgroupDriver {
   create(): void;
   /** Rootless: the hierarchies skipped for lack of permission, with the errors. */
   skippedHierarchies(): { mountpoint: string; error: string }[];
+  /** The controllers the container's limits can use: v1 ones of its hierarchies, v2 ones of
+   *  the unified hierarchy's root (what checkResources checks limits against). */
+  availableControllers(): { v1: string[]; v2: string[] };
   /** Who puts the next process in the cgroups (join.ts); `userns`: it enters a user namespace. */
   joinMethod(userns: boolean): JoinMethod;
   /** What the helper needs to join the cgroups itself (an fd the caller closes). */

@@ -14,6 +14,9 @@ import { accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CgroupDriver } from '../cgroups/driver';
 import { newCgroupDriver } from '../cgroups/factory';
+import { hostHierarchies } from '../cgroups/hierarchy';
+import { isPureV2 } from '../cgroups/paths';
+import { systemdIsRunning } from '../cgroups/systemd';
 import { prepareCreate, type CreatePreparation } from '../container/create';
 import { EngineError, RuntimeError } from '../errors';
 import { planResctrl } from '../intelrdt/resctrl';
@@ -27,8 +30,8 @@ import { validateConfig as validateConfigAllErrors, type SchemaError } from '../
 import { collectSemanticProblems } from '../spec/semantic';
 import type { LinuxResources, Spec } from '../spec/types';
 import { checkSpecVersion, CONFIG_FILE, describeSchemaError, readConfigJson, stripDeviceTypeBits, SUMMARY_KEYWORDS } from '../spec/validate';
-import { hostFacts, hostProblems } from './host';
-import { foundText, valueAt, type Finding, type Stage, type ValidationReport } from './report';
+import { hostFacts, hostProblems, hostSummary } from './host';
+import { foundText, valueAt, type Finding, type HostSummary, type Stage, type ValidationReport } from './report';
 
 export interface ValidateRequest {
   bundle: string;
@@ -140,8 +143,22 @@ function schemaFindings(raw: unknown, findings: Findings): Spec | undefined {
   return undefined;
 }
 
-/** Create's host-dependent steps, each on its own, so that each failing field is reported. */
-function hostFindings(spec: Spec, req: ValidateRequest, findings: Findings): void {
+/** The cgroup facts create adapts to, as the driver it would use decided them. */
+function cgroupSummary(cgroups: CgroupDriver, spec: Spec, req: ValidateRequest): HostSummary['cgroups'] {
+  const hierarchies = hostHierarchies();
+  const v2 = hierarchies.some((h) => h.fstype === 'cgroup2');
+  return {
+    layout: isPureV2(hierarchies) ? 'v2' : v2 ? 'hybrid' : 'v1',
+    driver: req.systemdCgroup ? 'systemd' : 'cgroupfs',
+    systemd: systemdIsRunning(),
+    controllers: cgroups.availableControllers(),
+    join: cgroups.joinMethod(spec.linux?.namespaces?.some((ns) => ns.type === 'user') === true),
+  };
+}
+
+/** Create's host-dependent steps, each on its own, so that each failing field is reported;
+ *  returns what the host gives create, where the cgroup driver could be made. */
+function hostFindings(spec: Spec, req: ValidateRequest, findings: Findings): HostSummary | undefined {
   const run = (action: () => unknown) => {
     try {
       action();
@@ -164,7 +181,14 @@ function hostFindings(spec: Spec, req: ValidateRequest, findings: Findings): voi
   }
   // systemd makes a scope's cgroups itself: only cgroupfs placements are the caller's writes.
   if (cgroups && !req.systemdCgroup) run(() => permissionFindings(spec, cgroups!, findings));
-  for (const p of hostProblems(spec, hostFacts(rootlessEuid ? currentIds() : undefined))) findings.add('error', 'host', p.pointer, p.message);
+  const facts = hostFacts(rootlessEuid ? currentIds() : undefined);
+  for (const p of hostProblems(spec, facts)) findings.add('error', 'host', p.pointer, p.message);
+  if (!cgroups) return undefined;
+  let summary: HostSummary | undefined;
+  run(() => {
+    summary = hostSummary(facts, cgroupSummary(cgroups!, spec, req), useRootlessCgroups(req.rootless));
+  });
+  return summary;
 }
 
 /** access(2) W_OK: whether the caller may write `path` (create's mkdir and writes are its own). */
@@ -206,10 +230,20 @@ export function validateBundle(req: ValidateRequest): Validated {
   const bundle = resolve(req.bundle);
   let raw: unknown;
   let findings = new Findings(undefined);
+  let hostSummaryFound: HostSummary | undefined;
   const report = (preparation?: CreatePreparation): Validated => {
     const errors = findings.errors;
     return {
-      report: { reportVersion: 1, bundle, host: req.host, valid: errors === 0, errors, warnings: findings.list.length - errors, findings: findings.list },
+      report: {
+        reportVersion: 1,
+        bundle,
+        host: req.host,
+        valid: errors === 0,
+        errors,
+        warnings: findings.list.length - errors,
+        findings: findings.list,
+        ...(hostSummaryFound ? { hostFacts: hostSummaryFound } : {}),
+      },
       ...(preparation ? { preparation } : {}),
     };
   };
@@ -228,7 +262,7 @@ export function validateBundle(req: ValidateRequest): Validated {
   semantic.warnings.forEach((p) => findings.problem('warning', 'semantic', p));
   if (findings.errors > 0) return report();
 
-  if (req.host) hostFindings(semantic.spec, req, findings);
+  if (req.host) hostSummaryFound = hostFindings(semantic.spec, req, findings);
   const warnings: string[] = [];
   let preparation: CreatePreparation | undefined;
   try {

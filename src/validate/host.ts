@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { buildFeatures, type Features } from '../features';
 import { hostLsm, labelRefusals, type HostLsm } from '../plan/process-attrs';
+import type { HostSummary } from './report';
 import { pointerToken } from '../spec/errors';
 import type { Spec } from '../spec/types';
 import { helperGrants, idMapMethod, parseSubordinateIds, type Ids, type SubordinateRange } from '../rootless/idmap';
@@ -36,6 +37,20 @@ export interface RootlessCaller {
 }
 
 const SUBORDINATE_FILES = { uid: '/etc/subuid', gid: '/etc/subgid' } as const;
+
+/** The summary create's host-dependent choices come from: the facts plus what the cgroup
+ *  driver decided (layout, controllers, join method). */
+export function hostSummary(facts: HostFacts, cgroups: HostSummary['cgroups'], rootlessCgroups: boolean): HostSummary {
+  return {
+    kernel: facts.kernelRelease,
+    cgroups,
+    timeNamespaces: facts.timeNamespaces,
+    idmappedMounts: facts.features.linux.mountExtensions.idmap.enabled,
+    seccompFlags: [...facts.features.linux.seccomp.supportedFlags],
+    lsm: { ...facts.lsm },
+    rootless: { euid: facts.rootless !== undefined, cgroups: rootlessCgroups },
+  };
+}
 
 export interface HostProblem {
   pointer: string;

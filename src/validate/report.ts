@@ -19,6 +19,31 @@ export interface Finding {
   found?: string;
 }
 
+/** What create adapts to on this host (--host), each from the module that decides it for create. */
+export interface HostSummary {
+  /** uname -r */
+  kernel: string;
+  cgroups: {
+    /** v1 only, v2 only, or hybrid (v1 controllers beside a v2 hierarchy). */
+    layout: 'v1' | 'v2' | 'hybrid';
+    /** The driver create uses (--systemd-cgroup: systemd). */
+    driver: 'cgroupfs' | 'systemd';
+    /** systemd runs as the init (/run/systemd/system). */
+    systemd: boolean;
+    /** Controllers this container's limits can use, per version. */
+    controllers: { v1: string[]; v2: string[] };
+    /** Who puts the container's init into its cgroups (src/cgroups/join.ts). */
+    join: { by: 'helper' } | { by: 'runtime'; reason: string };
+  };
+  timeNamespaces: boolean;
+  idmappedMounts: boolean;
+  /** The seccomp filter flags this kernel supports. */
+  seccompFlags: string[];
+  lsm: { apparmor: boolean; selinux: boolean };
+  /** euid: runts runs without root; cgroups: rootless cgroups (permission errors tolerated). */
+  rootless: { euid: boolean; cgroups: boolean };
+}
+
 export interface ValidationReport {
   /** The version of this shape; bumped when a field changes meaning or goes away. */
   reportVersion: 1;
@@ -30,6 +55,8 @@ export interface ValidationReport {
   errors: number;
   warnings: number;
   findings: Finding[];
+  /** With --host: what this host gives create. */
+  hostFacts?: HostSummary;
 }
 
 export const FOUND_MAX = 120;
@@ -67,8 +94,29 @@ export function reportText(report: ValidationReport): string {
     const found = f.found === undefined ? '' : ` (found: ${f.found})`;
     return `${f.severity === 'error' ? 'error  ' : 'warning'} ${f.level.padEnd(6)} ${f.stage.padEnd(8)} ${where}${f.message}${found}`;
   });
+  if (report.hostFacts) lines.unshift(...hostText(report.hostFacts));
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const verdict = report.valid ? (report.host ? 'valid, and this host can run it' : 'valid') : 'not valid';
   lines.push(`${report.bundle}/config.json: ${verdict}: ${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}`);
   return `${lines.join('\n')}\n`;
+}
+
+const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+
+/** The "host" block: what create adapts to here. */
+function hostText(h: HostSummary): string[] {
+  const c = h.cgroups;
+  const join = c.join.by === 'helper' ? 'by the init helper (v1: "0" into tasks; v2: clone3 CLONE_INTO_CGROUP)' : `by runts, the pid into cgroup.procs (${c.join.reason})`;
+  const lsm = [h.lsm.apparmor ? 'apparmor' : '', h.lsm.selinux ? 'selinux' : ''].filter(Boolean).join(', ') || 'none';
+  const rootless = h.rootless.euid ? 'yes (not root)' : h.rootless.cgroups ? 'rootless cgroups only' : 'no';
+  return [
+    `host: kernel ${h.kernel}`,
+    `  cgroups          ${c.layout}, ${c.driver} driver, systemd ${c.systemd ? 'running' : 'not running'}`,
+    `  controllers      v1: ${c.controllers.v1.join(' ') || '-'}; v2: ${c.controllers.v2.join(' ') || '-'}`,
+    `  cgroup join      ${join}`,
+    `  time namespaces  ${yesNo(h.timeNamespaces)}; idmapped mounts ${yesNo(h.idmappedMounts)}`,
+    `  seccomp flags    ${h.seccompFlags.join(' ') || '-'}`,
+    `  LSMs             ${lsm}`,
+    `  rootless         ${rootless}`,
+  ];
 }

@@ -27,6 +27,13 @@ t.test('validate: exit 0 and a summary for a good config, 1 and every error for 
   r = await runts(['--root', runtsRoot(t), 'validate', '--host', '--bundle', good]);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /valid, and this host can run it: 0 errors/);
+  t.match(r.stdout, /^host: kernel \S+\n  cgroups +(v1|v2|hybrid), cgroupfs driver, systemd (not )?running\n  controllers +v1: .*; v2: .*\n  cgroup join +by (the init helper|runts)/, 'the host block first');
+  r = await runts(['--root', runtsRoot(t), 'validate', '--host', '--bundle', good, '--format', 'json']);
+  const hostReport = JSON.parse(r.stdout);
+  t.ok(checkReport(hostReport), `--host JSON matches validate-report.schema.json: ${JSON.stringify(checkReport.errors)}`);
+  t.match(hostReport, { host: true, hostFacts: { cgroups: { driver: 'cgroupfs' }, rootless: { euid: false } } });
+  r = await runts(['--root', runtsRoot(t), 'validate', '--bundle', good, '--format', 'json']);
+  t.notOk('hostFacts' in JSON.parse(r.stdout), 'no host facts without --host');
 
   const bad = await bundleWith(t, (c) => {
     c.process!.cwd = 'relative';

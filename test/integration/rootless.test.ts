@@ -348,6 +348,7 @@ t.test('validate --host as the user foresees what rootless create refuses, and t
   const validated = await rl.run(['validate', '--host', '--format', 'json', '-b', made.bundle]);
   t.equal(validated.code, 0, 'validate --host accepts it, with warnings');
   t.match(JSON.parse(validated.stdout).findings, [{ severity: 'warning', pointer: '/linux/resources/devices', message: /^not applied: the caller may not write the device rules/ }]);
+  t.match(JSON.parse(validated.stdout).hostFacts, { rootless: { euid: true, cgroups: true }, cgroups: { join: { by: 'runtime', reason: 'rootless cgroups tolerate permission errors' } } }, 'the host facts say rootless');
   const ran = await rl.run(['run', '--bundle', made.bundle, uniqueId('rl')]);
   t.equal(ran.code, 0, `runts runs it: ${ran.stderr}`);
   const runcRoot = path.join(rl.xdg, 'runc');

@@ -5,6 +5,10 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import Ajv from 'ajv';
+import * as os from 'node:os';
+import { chooseJoinMethod } from '../../src/cgroups/join';
+import { hostHierarchies } from '../../src/cgroups/hierarchy';
+import { buildFeatures } from '../../src/features';
 import { hostLsm } from '../../src/plan/process-attrs';
 import { validateConfig } from '../../src/spec/validate';
 import { pointerInMessage, validateBundle, type ValidateRequest } from '../../src/validate/engine';
@@ -192,4 +196,27 @@ t.test('--host: every LSM label this host cannot apply at its pointer, where cre
     ['host', '/process/selinuxLabel', 'selinux label is specified in config, but selinux is disabled or not supported'],
     ['host', '/linux/mountLabel', 'selinux mount label is specified in config, but selinux is disabled or not supported'],
   ], 'with --host: all three, each at its pointer, create\'s same refusal not repeated');
+});
+
+t.test('--host: the host facts create adapts to, each as the module that decides it for create says', async (t) => {
+  const bundle = await bundleWith(t);
+  const { hostFacts } = validate(bundle, { host: true }).report;
+  const hierarchies = hostHierarchies();
+  const unified = hierarchies.find((h) => h.fstype === 'cgroup2');
+  t.match(hostFacts, {
+    kernel: os.release(),
+    cgroups: {
+      layout: unified ? (hierarchies.length === 1 ? 'v2' : 'hybrid') : 'v1',
+      driver: 'cgroupfs',
+      systemd: existsSync('/run/systemd/system'),
+      controllers: { v1: hierarchies.filter((h) => h.fstype === 'cgroup').flatMap((h) => h.subsystems).filter((s) => !s.startsWith('name=')) },
+      join: chooseJoinMethod({ systemd: false, rootless: process.geteuid?.() !== 0, unified: unified !== undefined, userns: false, kernelRelease: os.release() }),
+    },
+    timeNamespaces: existsSync('/proc/self/ns/time'),
+    idmappedMounts: buildFeatures(os.release()).linux.mountExtensions.idmap.enabled,
+    seccompFlags: buildFeatures(os.release()).linux.seccomp.supportedFlags,
+    lsm: hostLsm(),
+    rootless: { euid: process.geteuid?.() !== 0 },
+  });
+  t.equal(validate(bundle).report.hostFacts, undefined, 'only with --host');
 });
