@@ -10,7 +10,7 @@
 //             the plan), which makes nothing: anything it refuses is an error, so a config
 //             validate passes gets past that whole step of create
 // A foreground `runts run` is what is validated: no --console-socket, not detached.
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CgroupDriver } from '../cgroups/driver';
 import { newCgroupDriver } from '../cgroups/factory';
@@ -30,7 +30,7 @@ import { validateConfig as validateConfigAllErrors, type SchemaError } from '../
 import { collectSemanticProblems } from '../spec/semantic';
 import type { LinuxResources, Spec } from '../spec/types';
 import { checkSpecVersion, CONFIG_FILE, describeSchemaError, readConfigJson, stripDeviceTypeBits, SUMMARY_KEYWORDS } from '../spec/validate';
-import { hostFacts, hostProblems, hostSummary } from './host';
+import { hiddenBindSources, hostFacts, hostProblems, hostSummary, rootfsProblem } from './host';
 import { foundText, valueAt, type Finding, type HostSummary, type Stage, type ValidationReport } from './report';
 
 export interface ValidateRequest {
@@ -84,6 +84,9 @@ class Findings {
   readonly list: Finding[] = [];
   /** Messages as create would log them, so the same problem found twice is listed once. */
   private readonly seen = new Set<string>();
+  /** The messages of errors listed with a pointer: create's own message for a problem --host
+   *  found first (create names no field for it) is the same error. */
+  private readonly pointedErrors = new Set<string>();
 
   constructor(private readonly doc: unknown) {}
 
@@ -91,8 +94,7 @@ class Findings {
     const key = pointer === null ? message : specErrorMessage(CONFIG_FILE, pointer, message);
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    // create's own message for a problem --host found first (with its pointer) is the same one.
-    this.seen.add(message);
+    if (severity === 'error' && pointer !== null) this.pointedErrors.add(message);
     const found = pointer === null ? undefined : foundText(valueAt(this.doc, pointer));
     this.list.push({ severity, level: severity === 'error' ? 'MUST' : 'SHOULD', stage, pointer, message, ...(found === undefined ? {} : { found }) });
   }
@@ -113,7 +115,7 @@ class Findings {
 
   /** A message as create logs it ("config.json: /p: m", "linux.x: m" or plain). */
   text(severity: Finding['severity'], stage: Stage, message: string): void {
-    if (this.seen.has(message)) return;
+    if (this.seen.has(message) || (severity === 'error' && this.pointedErrors.has(message))) return;
     const { pointer, rest } = pointerInMessage(message, this.doc);
     this.add(severity, stage, pointer, rest);
   }
@@ -273,5 +275,10 @@ export function validateBundle(req: ValidateRequest): Validated {
     findings.error('create', err);
   }
   for (const w of warnings) findings.text('warning', 'create', w);
+  if (req.host && preparation) {
+    const missing = rootfsProblem(preparation.plan.rootfs, existsSync);
+    if (missing) findings.add('error', 'host', missing.pointer, missing.message);
+    for (const p of hiddenBindSources(preparation.plan.rootfs, preparation.plan.rootfsOps, semantic.spec.mounts)) findings.add('error', 'host', p.pointer, p.message);
+  }
   return report(findings.errors === 0 ? preparation : undefined);
 }

@@ -5,10 +5,12 @@
 // tests can ask about hosts other than the one they run on.
 import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { buildFeatures, type Features } from '../features';
 import { hostLsm, labelRefusals, type HostLsm } from '../plan/process-attrs';
 import type { HostSummary } from './report';
 import { pointerToken } from '../spec/errors';
+import type { RootfsOp } from '../plan/types';
 import type { Spec } from '../spec/types';
 import { helperGrants, idMapMethod, parseSubordinateIds, type Ids, type SubordinateRange } from '../rootless/idmap';
 
@@ -182,4 +184,47 @@ function idMapProblems(linux: NonNullable<Spec['linux']>, rootless: RootlessCall
     });
   }
   return problems;
+}
+
+/**
+ * Bind mounts whose source the helper will not find: a host path inside the rootfs below the
+ * target of an earlier tmpfs mount, which hides it in the container's mount namespace (e.g.
+ * root.path "/" with a v1 cgroup mount: the /sys/fs/cgroup tmpfs hides the cgroup directories
+ * the binds that follow take as sources; runc 1.1.5 fails there too). `ops` and `rootfs` are
+ * create's plan.
+ */
+export function hiddenBindSources(rootfs: string, ops: readonly RootfsOp[], mounts: Spec['mounts'] = []): HostProblem[] {
+  const problems: HostProblem[] = [];
+  const fresh: string[] = [];
+  const inRootfs = (target: string) => path.posix.join(rootfs, target);
+  for (const op of ops) {
+    if (op.op !== 'mount') continue;
+    if (op.fstype === 'bind') {
+      const hider = fresh.find((dir) => op.source.startsWith(`${dir}/`));
+      if (hider) {
+        // The config mount that asks for it: the one whose destination holds the target.
+        const index = mounts.reduce((best, m, i) => (isUnder(op.target, m.destination) && (best < 0 || m.destination.length >= mounts[best].destination.length) ? i : best), -1);
+        const pointer = index < 0 ? '/root/path' : `/mounts/${index}`;
+        // create stops at the first; one per config mount is enough to say why.
+        if (problems.some((p) => p.pointer === pointer)) continue;
+        problems.push({
+          pointer,
+          message: `the bind source ${op.source} is hidden by the tmpfs mounted on ${hider} before it (root.path ${JSON.stringify(rootfs)}): mounting ${op.target} would fail with "no such file or directory"`,
+        });
+      }
+    }
+    if (op.fstype === 'tmpfs') fresh.push(inRootfs(op.target));
+  }
+  return problems;
+}
+
+const isUnder = (target: string, destination: string) => {
+  const d = path.posix.normalize(`/${destination}`);
+  return target === d || target.startsWith(d === '/' ? '/' : `${d}/`);
+};
+
+/** The rootfs create's plan names, which the init resolves first: it must exist. */
+export function rootfsProblem(rootfs: string, exists: (path: string) => boolean): HostProblem | undefined {
+  if (exists(rootfs)) return undefined;
+  return { pointer: '/root/path', message: `resolve rootfs ${rootfs}: no such file or directory` };
 }

@@ -220,3 +220,14 @@ t.test('--host: the host facts create adapts to, each as the module that decides
   });
   t.equal(validate(bundle).report.hostFacts, undefined, 'only with --host');
 });
+
+t.test('--host: root.path "/" with a cgroup mount on a v1 host, which create (and runc 1.1.5) fail at the first cgroup bind', async (t) => {
+  if (!hostHierarchies().some((h) => h.fstype === 'cgroup')) return t.plan(0, 'no v1 hierarchy here: a cgroup mount binds no cgroup directory');
+  const bundle = await bundleWith(t, (c) => {
+    c.root = { path: '/', readonly: true };
+    if (!c.mounts.some((m: { type: string }) => m.type === 'cgroup')) c.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'ro'] });
+  });
+  const index = JSON.parse(readFileSync(path.join(bundle, 'config.json'), 'utf8')).mounts.findIndex((m: { type: string }) => m.type === 'cgroup');
+  t.same(errorsOf(validate(bundle).report.findings), [], 'not a config error');
+  t.match(errorsOf(validate(bundle, { host: true }).report.findings), [['host', `/mounts/${index}`, /^the bind source \/sys\/fs\/cgroup\/\S+ is hidden by the tmpfs mounted on \/sys\/fs\/cgroup before it/]]);
+});

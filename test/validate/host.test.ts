@@ -2,9 +2,10 @@
 import * as os from 'node:os';
 import t from 'tap';
 import { buildFeatures } from '../../src/features';
+import type { RootfsOp } from '../../src/plan/types';
 import type { Spec } from '../../src/spec/types';
 import { helperGrants, parseSubordinateIds } from '../../src/rootless/idmap';
-import { hostFacts, hostProblems, type HostFacts, type RootlessCaller } from '../../src/validate/host';
+import { hiddenBindSources, hostFacts, hostProblems, rootfsProblem, type HostFacts, type RootlessCaller } from '../../src/validate/host';
 
 const spec = (linux: Spec['linux'], more: Partial<Spec> = {}): Spec => ({ ociVersion: '1.3.0', root: { path: 'rootfs' }, linux, ...more });
 
@@ -96,4 +97,20 @@ t.test('LSM labels a host without AppArmor or SELinux cannot apply, each at its 
     { pointer: '/linux/mountLabel', message: 'selinux mount label is specified in config, but selinux is disabled or not supported' },
   ]);
   t.same(hostProblems(s, facts({ lsm: { apparmor: true, selinux: false } })).map((p) => p.pointer), ['/process/selinuxLabel', '/linux/mountLabel'], 'AppArmor only');
+});
+
+t.test('bind sources an earlier tmpfs in the rootfs hides (root.path "/" with a v1 cgroup mount), once per config mount', async (t) => {
+  const mount = (target: string, fstype: string, source = fstype): RootfsOp => ({ op: 'mount', source, target, fstype, flags: 0, data: '', mkdir: 'dir', remountFlags: 0, propagation: [], copyUp: false });
+  const ops = [mount('/sys/fs/cgroup', 'tmpfs'), mount('/sys/fs/cgroup/cpu', 'bind', '/sys/fs/cgroup/cpu/c1'), mount('/sys/fs/cgroup/pids', 'bind', '/sys/fs/cgroup/pids/c1'), mount('/data', 'bind', '/srv/data')];
+  const mounts = [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup' }, { destination: '/data', type: 'bind', source: '/srv/data' }];
+  t.same(hiddenBindSources('/', ops, mounts), [
+    { pointer: '/mounts/0', message: 'the bind source /sys/fs/cgroup/cpu/c1 is hidden by the tmpfs mounted on /sys/fs/cgroup before it (root.path "/"): mounting /sys/fs/cgroup/cpu would fail with "no such file or directory"' },
+  ]);
+  t.same(hiddenBindSources('/bundle/rootfs', ops, mounts), [], 'a rootfs of its own: the host sources stay visible');
+  t.same(hiddenBindSources('/', [mount('/tmp', 'tmpfs'), mount('/x', 'bind', '/tmpdata')], []), [], 'a prefix of the name is not a parent directory');
+});
+
+t.test('a rootfs that does not exist, which the init resolves first', async (t) => {
+  t.same(rootfsProblem('/agreemark', () => false), { pointer: '/root/path', message: 'resolve rootfs /agreemark: no such file or directory' });
+  t.equal(rootfsProblem('/', () => true), undefined);
 });
