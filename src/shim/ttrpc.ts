@@ -3,6 +3,7 @@
 // and a protobuf payload, a Request (type 1) from the client on an odd stream id, the Response
 // (type 2) on the same id. Requests on one connection are served concurrently.
 import * as net from 'node:net';
+import { socketPath } from './address';
 import { RpcRequest, RpcResponse, type RpcStatus } from './proto';
 
 export const HEADER_LENGTH = 10;
@@ -185,11 +186,6 @@ export class TtrpcServer {
       if (--this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     });
   }
-}
-
-/** The path of a unix socket address as containerd writes it ("unix:///run/…" or a plain path). */
-export function socketPath(address: string): string {
-  return address.startsWith('unix://') ? address.slice('unix://'.length) : address;
 }
 
 /** A ttrpc client on one connection (the shim publishes its events to containerd with it). */
