@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { native } from '../../src/native';
 import { ShimError, ShimErrorCode, TaskStatus, type CreateTaskRequest, type TaskEvent } from '../../src/shim/task-service';
-import { ShimTasks } from '../../src/shim/tasks';
+import { cleanupContainer, ShimTasks } from '../../src/shim/tasks';
 import { leakGuard, makeBundle, readMounts, requireRoot, runts, runtsRoot, tempDir, uniqueId, waitFor, type BundleConfig } from '../lib';
 
 interface Scene {
@@ -329,4 +329,27 @@ t.test('a created task deleted without being started', async (t) => {
   t.equal(exit.pid, pid);
   t.equal(exit.exitStatus, 137, 'its init was killed');
   t.same(topics(s.events, req.id), ['/tasks/create', '/tasks/exit', '/tasks/delete']);
+});
+
+t.test('cleanupContainer (containerd\'s delete after a dead shim): finds the root in BUNDLE/options.json, kills, removes, unmounts', async (t) => {
+  if (!requireRoot(t)) return;
+  const s = scene(t);
+  const req = await s.request(['sleep', '1000']);
+  const layer = path.join(s.dir, 'layer');
+  fs.renameSync(path.join(req.bundle, 'rootfs'), layer);
+  req.rootfs = [{ type: 'bind', source: layer, target: '', options: ['rbind'] }];
+  req.options = { noPivotRoot: false, noNewKeyring: false, systemdCgroup: false, root: s.root, ioUid: 0, ioGid: 0, shimCgroup: '' };
+  const { pid } = await s.shim.create(req);
+  await s.shim.start({ id: req.id, execId: '' });
+  t.same(JSON.parse(fs.readFileSync(path.join(req.bundle, 'options.json'), 'utf8')), { root: s.root }, "options.json with runc's field names");
+  // Another namespace's default root would be wrong: the root must come from options.json.
+  const exit = cleanupContainer({ namespace: 'elsewhere', id: req.id, bundle: req.bundle });
+  t.equal(exit.exitStatus, 137, 'reported as SIGKILLed, as runc\'s shim does');
+  t.notOk(fs.existsSync(path.join(s.root, req.id)), 'the state directory is gone');
+  t.notOk(
+    readMounts().some((m) => m.mountPoint === path.join(req.bundle, 'rootfs')),
+    'BUNDLE/rootfs is unmounted',
+  );
+  t.equal((await s.shim.wait({ id: req.id, execId: '' })).pid, pid, 'the init was killed');
+  await s.shim.delete({ id: req.id, execId: '' });
 });
