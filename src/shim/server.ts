@@ -36,9 +36,13 @@ function specJson(any: Any | undefined, url: string, field: string): Record<stri
   return value as Record<string, unknown>;
 }
 
+/** What the CRI plugin sends as options to a runtime type that is not runc's (its config_path
+ *  names a file for runtimes that read one; runts reads none). */
+export const CRI_RUNTIME_OPTIONS = 'runtimeoptions.v1.Options';
+
 /** CreateTaskRequest.options: containerd.runc.v1.Options (what ctr and CRI send for runc shims). */
 export function decodeRuncOptions(any: Any | undefined): RuncOptionsValue | undefined {
-  if (!any || (any.typeUrl === '' && any.value.length === 0)) return undefined;
+  if (!any || (any.typeUrl === '' && any.value.length === 0) || isType(any, CRI_RUNTIME_OPTIONS)) return undefined;
   if (!isType(any, RuncOptions.typeName)) throw new ShimError(ShimErrorCode.InvalidArgument, `options: type ${JSON.stringify(any.typeUrl)} is not supported (want ${RuncOptions.typeName})`);
   const o = RuncOptions.decode(any.value);
   return {

@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import { leakGuard, onCleanup, REPO_ROOT, requireRoot, tempDir, uniqueId, waitFor } from '../lib';
 import { containerdMissing, PrivateContainerd, type CtrResult } from '../lib/containerd';
 import { BUSYBOX_IMAGE_REF, busyboxOciArchive, findCommand, imageToolsMissing } from '../lib/oci-image';
+import { defaultStateRoot } from '../../src/shim/tasks';
 import { watch } from '../lib/watch';
 
 const SHIM = path.join(REPO_ROOT, 'bin', 'containerd-shim-runts-v2');
@@ -47,6 +48,14 @@ if (requireRoot(t)) {
     });
     t.teardown(async () => {
       const problems = (await containerd?.stop()) ?? [];
+      // The runts shim's state root of this namespace (runc's shim leaves /run/containerd/runc/<ns> too).
+      if (containerd) {
+        try {
+          fs.rmdirSync(defaultStateRoot(containerd.namespace));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`state root: ${(err as Error).message}`);
+        }
+      }
       if (problems.length > 0) throw new Error(`stopping the private containerd: ${problems.join('; ')}`);
     });
     const shims = findCommand('runc') && findCommand('containerd-shim-runc-v2') ? [RUNTS_SHIM, RUNC_SHIM] : [RUNTS_SHIM];
@@ -58,14 +67,16 @@ if (requireRoot(t)) {
 function prepare(t: Test, cd: PrivateContainerd, shim: Shim) {
   leakGuard(t);
   const id = uniqueId('shim');
-  const root = tempDir(t, 'root');
-  watch.root(path.join(root, cd.namespace));
+  // ctr hands runc's options (--runc-root) only to io.containerd.runc.v2: runts's shim keeps its
+  // containers in its default root.
+  const root = shim === RUNTS_SHIM ? defaultStateRoot(cd.namespace) : tempDir(t, 'root');
+  watch.root(shim === RUNTS_SHIM ? root : path.join(root, cd.namespace));
   onCleanup(t, 'graceful', async () => {
     const problems = await cd.removeContainer(id);
     if (problems.length > 0) throw new Error(problems.join('; '));
   });
   onCleanup(t, 'remove', () => cd.removeShimSocket(id));
-  const flags = ['--runtime', shim.runtime, '--runc-root', root, '--fifo-dir', cd.fifoDir];
+  const flags = ['--runtime', shim.runtime, ...(shim === RUNTS_SHIM ? [] : ['--runc-root', root]), '--fifo-dir', cd.fifoDir];
   const explain = (r: CtrResult) => ({ ctr: { ...r }, containerdLog: cd.logTail(20) });
   const taskOf = async (taskId = id) => {
     const line = (await cd.ctr(['task', 'ls'])).stdout.split('\n').find((l) => l.split(/\s+/)[0] === taskId);

@@ -139,6 +139,9 @@ t.test('errors: ShimError keeps its code, other throws are Internal, bad Anys na
     code: Code.InvalidArgument,
     message: /^options: type "io.containerd.runhcs.v1.Options" is not supported/,
   });
+  // CRI sends runtimeoptions.v1.Options (config_path=2) to any runtime type but runc's: no runc options
+  await s.call('Create', task.CreateTaskRequest, { id: 'c', options: { typeUrl: 'runtimeoptions.v1.Options', value: Buffer.from('12042f612f62', 'hex') } }, task.CreateTaskResponse);
+  t.equal((s.calls.pop()?.[1] as { options?: unknown }).options, undefined, 'CRI runtime options: none for the task side');
   t.equal(s.calls.filter(([name]) => name === 'exec' || name === 'update' || name === 'create').length, 0, 'bad requests never reach the task side');
 });
 
