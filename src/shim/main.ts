@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { commitString, RUNTS_VERSION } from '../cli/version';
 import { FlagError, parseFlags, USAGE, type ShimFlags } from './flags';
-import { startShim } from './start';
+import { listenForStart, startShim } from './start';
 
 const loadDaemon = () => require('./daemon') as typeof import('./daemon');
 
@@ -44,7 +44,11 @@ export async function main(argv: string[]): Promise<void> {
       break;
     case '':
       if (!flags.socket) fail('the resident shim needs -socket (containerd runs `start`, which spawns it)');
-      await loadDaemon().runResident(flags);
+      {
+        // No await between listening and serving: a connection must not be accepted unserved.
+        const listener = await listenForStart(flags.socket);
+        loadDaemon().runResident(flags, listener);
+      }
       break;
     default:
       fail(`unknown action ${JSON.stringify(flags.action)}\n${USAGE}`, 2);

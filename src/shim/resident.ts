@@ -3,16 +3,11 @@
 // bundle's `log` FIFO, which containerd reads and copies into its own log.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { socketPath } from './address';
 import { formatLogLine, writeFdQuietly } from '../log';
 import type { ShimFlags } from './flags';
 import { EventPublisher, statusOf, TASK_SERVICE, taskHandlers, type Logger } from './server';
-import { IN_USE, READY } from './start';
 import type { TaskService } from './task-service';
 import { TtrpcServer } from './ttrpc';
-
-/** fd 3 of the resident: the pipe `start` waits on for READY. */
-const READINESS_FD = 3;
 
 /** A logger writing logrus text lines to BUNDLE/log (containerd's FIFO) when it can be opened
  *  without blocking; otherwise to nowhere (the shim's stdio is /dev/null). */
@@ -30,33 +25,15 @@ export function fifoLogger(file: string, debug: boolean): Logger {
   };
 }
 
-function tellStart(text: string): void {
-  try {
-    fs.writeSync(READINESS_FD, `${text}\n`);
-    fs.closeSync(READINESS_FD);
-  } catch {
-    // not started by `start` (run by hand): nobody waits
-  }
-}
-
-function listen(listener: net.Server, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen(path, () => {
-      listener.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-/** Serves until shut down, then exits the process. */
-export async function serveShim(flags: ShimFlags, tasks: TaskService, log: Logger): Promise<void> {
+/** Serves on `listener` (already listening: see listenForStart) until shut down, then exits the
+ *  process. Attaches to the listener before it returns to the event loop, so no connection that
+ *  queued meanwhile is missed. */
+export function serveShim(flags: ShimFlags, listener: net.Server, tasks: TaskService, log: Logger): void {
   const ttrpcAddress = process.env.TTRPC_ADDRESS ?? '';
   if (!ttrpcAddress) log('warn', 'TTRPC_ADDRESS is not set: events are not published');
   const publisher = new EventPublisher(ttrpcAddress, flags.namespace, log);
   tasks.onEvent((event) => (ttrpcAddress ? publisher.publish(event) : undefined));
 
-  const listener = net.createServer();
   let stopping = false;
   const shutdown = async (why: string) => {
     if (stopping) return;
@@ -75,16 +52,6 @@ export async function serveShim(flags: ShimFlags, tasks: TaskService, log: Logge
     mapError: (err, _service, method) => statusOf(err, log, method),
   });
   server.serve(listener);
-  const path = socketPath(flags.socket);
-  try {
-    await listen(listener, path);
-    fs.chmodSync(path, 0o600);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    tellStart(code === 'EADDRINUSE' ? IN_USE : `listen on ${path}: ${(err as Error).message}`);
-    process.exit(1);
-  }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void shutdown(signal));
   log('info', `serving ${flags.namespace}/${flags.id} on ${flags.socket}`);
-  tellStart(READY);
 }

@@ -107,3 +107,40 @@ export async function startShim(flags: ShimFlags, bundle: string, script: string
   }
   throw new Error(`start: ${address} is in use but no shim answers on it`);
 }
+
+/** fd 3 of the resident: the pipe `start` waits on for READY. */
+const READINESS_FD = 3;
+
+function tellStart(text: string): void {
+  try {
+    fs.writeSync(READINESS_FD, `${text}\n`);
+    fs.closeSync(READINESS_FD);
+  } catch {
+    // not started by `start` (run by hand): nobody waits
+  }
+}
+
+/**
+ * The resident's first step: listen on its socket (mode 0600) and tell `start` it is ready, before
+ * the engine is loaded: containerd's first requests queue on the socket while it loads. On failure
+ * tells `start` why and exits.
+ */
+export async function listenForStart(address: string): Promise<net.Server> {
+  const listener = net.createServer();
+  const file = socketPath(address);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(file, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
+    fs.chmodSync(file, 0o600);
+  } catch (err) {
+    tellStart((err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? IN_USE : `listen on ${file}: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  tellStart(READY);
+  return listener;
+}
