@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { leakGuard, onCleanup, REPO_ROOT, requireRoot, tempDir, uniqueId, waitFor } from '../lib';
-import { containerdMissing, PrivateContainerd, type CtrResult } from '../lib/containerd';
+import { containerdMissing, PrivateContainerd, runOnPty, type CtrResult } from '../lib/containerd';
 import { BUSYBOX_IMAGE_REF, busyboxOciArchive, findCommand, imageToolsMissing } from '../lib/oci-image';
 import { defaultStateRoot } from '../../src/shim/tasks';
 import { watch } from '../lib/watch';
@@ -102,6 +102,20 @@ function common(t: Test, shim: Shim, getContainerd: () => PrivateContainerd): vo
     t.equal(plain.code, 0, 'ctr run --rm true', explain(plain));
   });
 
+  t.test('ctr run -t: the process gets a pty of the caller\'s size', async (t) => {
+    if (!findCommand('python3')) return t.plan(0, 'python3 (the pty driver) is not installed');
+    const cd = getContainerd();
+    const { id, flags, explain, containerExists } = prepare(t, cd, shim);
+    // ctr resizes the pty right after start: wait for the size rather than race it.
+    const script = 'tty; [ -t 0 ] && echo stdin-is-tty; for i in $(seq 50); do [ "$(stty size)" = "33 101" ] && break; sleep 0.1; done; stty size; exit 5';
+    const r = await runOnPty(cd.ctrCommand(['run', '--rm', '-t', ...flags, BUSYBOX_IMAGE_REF, id, 'sh', '-c', script]), cd.ctrEnv());
+    t.equal(r.code, 5, 'exit code through the pty', explain(r));
+    t.match(r.stdout, /^\/dev\/pts\/\d+\r?\r\n/, 'a pty is its terminal');
+    t.match(r.stdout, 'stdin-is-tty');
+    t.match(r.stdout, '33 101', 'the terminal size reached the container pty');
+    t.notOk(await containerExists(), 'container removed');
+  });
+
   t.test('run -d, exec, pause/resume, metrics, kill, delete', async (t) => {
     const cd = getContainerd();
     const { id, flags, explain, taskOf } = prepare(t, cd, shim);
@@ -154,6 +168,37 @@ function runtsOnly(t: Test, getContainerd: () => PrivateContainerd): void {
       t.equal((await cd.ctr(['containers', 'delete', cid])).code, 0);
     }
     await waitFor(() => shimPids(cd, a.id).length === 0, 10_000, 'the shim exits after its last container');
+  });
+
+  t.test('containerd restarted: the shim keeps its task, containerd reconnects and controls it', async (t) => {
+    // A containerd of its own, stopped by this test: the restarted daemon is a process the test
+    // started, which the leak guard would count. (The cleanup is for a test that failed halfway.)
+    const cd = await PrivateContainerd.start();
+    onCleanup(t, 'graceful', async () => {
+      const problems = await cd.stop();
+      if (problems.length > 0) throw new Error(`stopping the restarted containerd: ${problems.join('; ')}`);
+    });
+    const imported = await cd.ctr(['images', 'import', busyboxOciArchive()]);
+    t.equal(imported.code, 0, 'image imported', { stderr: imported.stderr });
+    const { id, flags, explain, taskOf } = prepare(t, cd, RUNTS_SHIM);
+    const run = await cd.ctr(['run', '-d', ...flags, BUSYBOX_IMAGE_REF, id, 'sleep', '1000']);
+    t.equal(run.code, 0, 'ctr run -d', explain(run));
+    const before = await taskOf();
+    const [shimPid] = shimPids(cd, id);
+    await cd.restart();
+    t.same(await taskOf(), before, 'the task is still there, RUNNING with the same pid');
+    t.same(shimPids(cd, id), [shimPid], 'served by the same shim');
+    const exec = await cd.ctr(['task', 'exec', '--fifo-dir', cd.fifoDir, '--exec-id', `${id}-after`, id, 'sh', '-c', 'echo still-here']);
+    t.equal(exec.code, 0, 'exec after the restart', explain(exec));
+    t.equal(exec.stdout, 'still-here\n');
+    const kill = await cd.ctr(['task', 'kill', '--signal', 'SIGKILL', id]);
+    t.equal(kill.code, 0, 'kill after the restart', explain(kill));
+    // The exit event reaches the new containerd (the shim reconnects to publish it).
+    await waitFor(async () => (await taskOf())?.status === 'STOPPED', 10_000, 'STOPPED after SIGKILL');
+    t.equal((await cd.ctr(['task', 'delete', id])).code, 0, 'task delete');
+    t.equal((await cd.ctr(['containers', 'delete', id])).code, 0);
+    // Stopped here: the leak guard looks before the cleanups run.
+    t.same(await cd.stop(), [], 'the restarted containerd stops cleanly');
   });
 
   t.test('a SIGKILLed shim: containerd cleans its task up through `delete`', async (t) => {
