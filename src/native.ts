@@ -66,6 +66,14 @@ export interface NativeAddon {
   /** A NETLINK_ROUTE socket (close-on-exec) in the runtime's network namespace; requests and
    *  replies go through read/write on it (src/network/netlink.ts). */
   netlinkRouteSocket(): number;
+  /** waitpid(pid, WNOHANG) of a direct child: its status once it has exited (reaping it), else
+   *  null. */
+  waitPidNoHang(pid: number): WaitStatus | null;
+  /** prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented to us (the shim). */
+  setChildSubreaper(): void;
+  /** mount(2); "" for fstype or data passes NULL. */
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  umount2(target: string, flags: number): void;
 }
 
 // Source (src/) and bundle (dist/) both sit one level below the project root.

@@ -15,6 +15,8 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -550,6 +552,53 @@ Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// waitPidNoHang(pid) -> { exitCode } | { signal } | null: reaps `pid` if it has exited, without
+// blocking (the shim's SIGCHLD handler asks this for each process it watches).
+Napi::Value WaitPidNoHang(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  pid_t pid = IntArg(info, 0);
+  int status;
+  pid_t r;
+  do r = waitpid(pid, &status, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    ThrowErrno(env, "waitpid " + std::to_string(pid), errno);
+    return env.Undefined();
+  }
+  if (r == 0) return env.Null();
+  return StatusObject(env, status);
+}
+
+// setChildSubreaper(): prctl(PR_SET_CHILD_SUBREAPER, 1)
+Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) ThrowErrno(env, "prctl PR_SET_CHILD_SUBREAPER", errno);
+  return env.Undefined();
+}
+
+// mount(source, target, fstype, flags, data)
+Napi::Value Mount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string source = info[0].As<Napi::String>().Utf8Value();
+  std::string target = info[1].As<Napi::String>().Utf8Value();
+  std::string fstype = info[2].As<Napi::String>().Utf8Value();
+  unsigned long flags = static_cast<unsigned long>(info[3].As<Napi::Number>().Int64Value());
+  std::string data = info[4].As<Napi::String>().Utf8Value();
+  if (mount(source.c_str(), target.c_str(), fstype.empty() ? nullptr : fstype.c_str(), flags,
+            data.empty() ? nullptr : data.c_str()) < 0) {
+    ThrowErrno(env, "mount " + source + " " + target, errno);
+  }
+  return env.Undefined();
+}
+
+// umount2(target, flags)
+Napi::Value Umount2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string target = info[0].As<Napi::String>().Utf8Value();
+  if (umount2(target.c_str(), IntArg(info, 1)) < 0) ThrowErrno(env, "umount2 " + target, errno);
+  return env.Undefined();
+}
+
 // setWinsize(fd, rows, cols)
 Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -772,6 +821,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpfProgGetFdById", Napi::Function::New(env, BpfProgGetFdById));
   exports.Set("bpfProgName", Napi::Function::New(env, BpfProgName));
   exports.Set("netlinkRouteSocket", Napi::Function::New(env, NetlinkRouteSocket));
+  exports.Set("waitPidNoHang", Napi::Function::New(env, WaitPidNoHang));
+  exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
+  exports.Set("mount", Napi::Function::New(env, Mount));
+  exports.Set("umount2", Napi::Function::New(env, Umount2));
   return exports;
 }
 

@@ -91,12 +91,18 @@ function eventLine(type: 'stats' | 'oom', id: string, data?: unknown): string {
   return `${statsJson(data === undefined ? { type, id } : { type, id, data })}\n`;
 }
 
-/** `events --stats`: the current statistics, once. */
-export function statsEvent(root: string, id: string): string {
+/** The current statistics of a live container, with the cgroup version they come from (1 on
+ *  a v1 or hybrid host, as containerd's cgroups.Mode() sees it). */
+export function containerStats(root: string, id: string): { cgroupVersion: 1 | 2; data: Record<string, unknown> } {
   return withContainer(root, id, ({ status, cg }) => {
     if (status === 'stopped') throw new RuntimeError(`container with id ${id} is not running`);
-    return eventLine('stats', id, collectStats(cg));
+    return { cgroupVersion: cg.placements.some((p) => p.fstype === 'cgroup') ? 1 : 2, data: collectStats(cg) };
   });
+}
+
+/** `events --stats`: the current statistics, once. */
+export function statsEvent(root: string, id: string): string {
+  return eventLine('stats', id, containerStats(root, id).data);
 }
 
 /**

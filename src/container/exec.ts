@@ -60,6 +60,13 @@ export interface ExecOptions {
   consoleSocket?: string;
   preserveFds: number;
   ignorePaused: boolean;
+  /** In-process callers (the shim): the whole runtime-spec process, used as given (validated
+   *  like --process FILE); the process flags are ignored. */
+  process?: unknown;
+  /** In-process callers: the process's fds 0-2 (instead of ours, or of foreground pipes). */
+  stdio?: [number, number, number];
+  /** In-process callers with a terminal: the socket end the pty master is sent to. */
+  consoleFd?: number;
 }
 
 /** Exit status of `exec` when the process could not be started (runc's). */
@@ -184,34 +191,40 @@ function startProcess(opts: ExecOptions): Started {
       // The process freezes as it joins the cgroups until `resume`, which needs the lock.
       handle.close();
     }
-    if (!opts.processFile && opts.args.length === 0) throw new RuntimeError('process args cannot be empty');
+    if (!opts.processFile && opts.process === undefined && opts.args.length === 0) throw new RuntimeError('process args cannot be empty');
     const config = rec.config as Spec;
-    const spec = opts.processFile ? processFromFile(opts.processFile, opts) : processFromFlags(config, opts);
+    const spec =
+      opts.process !== undefined
+        ? validateProcess(opts.process, { file: 'process', consoleSocket: opts.consoleSocket, detached: opts.detach && opts.consoleFd === undefined })
+        : opts.processFile
+          ? processFromFile(opts.processFile, opts)
+          : processFromFlags(config, opts);
     const terminal = spec.terminal === true;
     if (isRootlessEuid()) checkRootlessProcess(spec, 'process', callerLimits(), setgroupsDenied(config, currentIds()));
     const planned = buildExecProcess(config, spec, lastKernelCapability());
     planned.warnings.forEach((w) => log.warn(w));
     planned.notes.forEach((n) => log.debug(n));
 
-    const pair = terminal && !opts.consoleSocket ? native().socketPair() : null;
+    const pair = terminal && !opts.consoleSocket && opts.consoleFd === undefined ? native().socketPair() : null;
+    const consoleFd = pair ? pair[1] : opts.consoleFd;
     // runc's rule: in the foreground without a terminal the process gets pipes, owned by
     // the container's root; detached, it inherits our stdio.
     let pipes: StdioPipes | null = null;
     try {
-      if (!opts.detach && !terminal) {
+      if (!opts.detach && !terminal && !opts.stdio) {
         pipes = new StdioPipes();
         const root = rootIdsOf(rec.initPid);
         pipes.chown(root.uid, root.gid);
       }
       const join = namespacesToJoin(rec.initPid);
       const inheritFds = preservedFds(opts.preserveFds);
-      if (pair) inheritFds.push(pair[1]);
+      if (terminal && consoleFd !== undefined) inheritFds.push(consoleFd);
       const cgroups = cgroupsOf(rec);
       const plan: ExecPlan = {
         mode: 'exec',
         containerId: rec.id,
         namespaces: { join },
-        console: !terminal ? null : pair ? { fd: pair[1] } : { socketPath: path.resolve(opts.consoleSocket!) },
+        console: !terminal ? null : consoleFd !== undefined ? { fd: consoleFd } : { socketPath: path.resolve(opts.consoleSocket!) },
         preserveFds: opts.preserveFds,
         process: pair && !planned.process.consoleSize ? { ...planned.process, consoleSize: callerConsoleSize() ?? null } : planned.process,
         cgroupJoin: helperCgroupJoin(cgroups, join.some((ns) => ns.type === 'user')),
@@ -219,7 +232,7 @@ function startProcess(opts: ExecOptions): Started {
       const pid = launchExec({
         plan,
         inheritFds,
-        stdio: pipes?.containerFds,
+        stdio: pipes?.containerFds ?? opts.stdio,
         // stage2, forked later, is born in the container's cgroups (as the init was).
         beforePlan: (stage1Pid) => {
           if (!plan.cgroupJoin) asRuntimeError(() => cgroups?.join(stage1Pid));
@@ -283,17 +296,28 @@ async function waitForeground(started: Started): Promise<number> {
   }
 }
 
-/** runts exec: resolves to the exit status; every failure is a RuntimeError with status 255. */
-export async function execContainer(opts: ExecOptions): Promise<number> {
-  let started: Started;
+/** Starts the process (detached: the caller gets the pid of its child and reaps it); every
+ *  failure is a RuntimeError with status 255, in runc's words. */
+function startOrFail(opts: ExecOptions): Started {
   try {
     preservedFds(opts.preserveFds);
-    started = startProcess(opts);
+    return startProcess(opts);
   } catch (err) {
     const message =
       err instanceof InitError ? `unable to start container process: ${err.message}` : err instanceof RuntimeError || err instanceof SpecError || err instanceof PlanError ? err.message : errnoMessage(err);
     throw new RuntimeError(`exec failed: ${message}`, { exitCode: EXEC_FAILED, cause: err });
   }
+}
+
+/** In-process exec (the shim): starts the process with the given `process`, `stdio` and
+ *  `consoleFd`, returns its pid (our child, which the caller reaps) once it runs. */
+export function startExecProcess(opts: ExecOptions): number {
+  return startOrFail({ ...opts, detach: true }).pid;
+}
+
+/** runts exec: resolves to the exit status; every failure is a RuntimeError with status 255. */
+export async function execContainer(opts: ExecOptions): Promise<number> {
+  const started = startOrFail(opts);
   // A detached process with a terminal sent its pty master to --console-socket.
   if (opts.detach) return 0;
   return waitForeground(started);

@@ -9,10 +9,15 @@ export function formatRfc3339Nano(epochNanos: bigint): string {
   return fraction ? `${base}.${fraction}Z` : `${base}Z`;
 }
 
-/** The current wall-clock time in nanoseconds, as runc's time.Now(): the wall clock at start-up
- *  (performance.timeOrigin, to the microsecond) plus the monotonic nanoseconds since. Added as
- *  integers: one double of epoch milliseconds holds no more than a quarter microsecond. */
-export function nowRfc3339Nano(): string {
+/** The current wall-clock time in nanoseconds since the epoch, as runc's time.Now(): the wall
+ *  clock at start-up (performance.timeOrigin, to the microsecond) plus the monotonic nanoseconds
+ *  since. Added as integers: one double of epoch milliseconds holds no more than a quarter
+ *  microsecond. */
+export function nowEpochNanos(): bigint {
   const originNanos = BigInt(Math.round(performance.timeOrigin * 1000)) * 1000n;
-  return formatRfc3339Nano(originNanos + BigInt(Math.round(performance.now() * 1_000_000)));
+  return originNanos + BigInt(Math.round(performance.now() * 1_000_000));
+}
+
+export function nowRfc3339Nano(): string {
+  return formatRfc3339Nano(nowEpochNanos());
 }

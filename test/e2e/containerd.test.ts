@@ -4,12 +4,11 @@
 // when installed, against runc as the reference, so a failure that only runts shows is
 // runts's. One private containerd serves the whole file; every scenario removes its task,
 // container, mounts and cgroups, and the daemon is stopped at the end.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { leakGuard, onCleanup, readMounts, OWN_RUNTS, requireRoot, runts, RUNTS_BIN, tempDir, uniqueId, waitFor } from '../lib';
-import { containerdMissing, PrivateContainerd, type CtrResult } from '../lib/containerd';
+import { containerdMissing, PrivateContainerd, runOnPty, type CtrResult } from '../lib/containerd';
 import { BUSYBOX_IMAGE_REF, busyboxOciArchive, findCommand, imageToolsMissing } from '../lib/oci-image';
 import { watch } from '../lib/watch';
 
@@ -26,52 +25,6 @@ function runtimesToTest(): Runtime[] {
   const runc = findCommand('runc');
   if (!runc || fs.realpathSync(runc) === fs.realpathSync(underTest.bin)) return [underTest];
   return [underTest, { name: 'runc (reference)', bin: runc }];
-}
-
-/**
- * python3 program: runs argv[1:] on a new pty of 33 rows x 101 columns (so ctr -t has a
- * terminal whose size it forwards), copies everything it prints to stdout, and exits
- * with its status. Gives up after 30 s.
- */
-const PTY_DRIVER = `
-import fcntl, os, pty, select, signal, struct, sys, termios, time
-pid, fd = pty.fork()
-if pid == 0:
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 33, 101, 0, 0))
-    os.execvp(sys.argv[1], sys.argv[1:])
-deadline = time.monotonic() + 30
-out = bytearray()
-while time.monotonic() < deadline:
-    ready, _, _ = select.select([fd], [], [], 0.5)
-    if not ready:
-        continue
-    try:
-        data = os.read(fd, 4096)
-    except OSError:  # EIO: every holder of the pty's other side closed it
-        break
-    if not data:
-        break
-    out += data
-else:
-    os.kill(pid, signal.SIGKILL)
-sys.stdout.buffer.write(bytes(out))
-_, status = os.waitpid(pid, 0)
-sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
-`;
-
-/** Runs `argv` on a pty through PTY_DRIVER. */
-function runOnPty(argv: string[], env: NodeJS.ProcessEnv): Promise<CtrResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', PTY_DRIVER, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', (err) => reject(new Error(`spawning python3 pty driver: ${err.message}`)));
-    child.on('close', (code) =>
-      resolve({ code: code ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), timedOut: false }),
-    );
-  });
 }
 
 /**

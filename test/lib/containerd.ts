@@ -71,6 +71,52 @@ disabled_plugins = [
 `;
 }
 
+/**
+ * python3 program: runs argv[1:] on a new pty of 33 rows x 101 columns (so ctr -t has a
+ * terminal whose size it forwards), copies everything it prints to stdout, and exits
+ * with its status. Gives up after 30 s.
+ */
+const PTY_DRIVER = `
+import fcntl, os, pty, select, signal, struct, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 33, 101, 0, 0))
+    os.execvp(sys.argv[1], sys.argv[1:])
+deadline = time.monotonic() + 30
+out = bytearray()
+while time.monotonic() < deadline:
+    ready, _, _ = select.select([fd], [], [], 0.5)
+    if not ready:
+        continue
+    try:
+        data = os.read(fd, 4096)
+    except OSError:  # EIO: every holder of the pty's other side closed it
+        break
+    if not data:
+        break
+    out += data
+else:
+    os.kill(pid, signal.SIGKILL)
+sys.stdout.buffer.write(bytes(out))
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
+`;
+
+/** Runs `argv` on a pty through PTY_DRIVER. */
+export function runOnPty(argv: string[], env: NodeJS.ProcessEnv): Promise<CtrResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', ['-c', PTY_DRIVER, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (err) => reject(new Error(`spawning python3 pty driver: ${err.message}`)));
+    child.on('close', (code) =>
+      resolve({ code: code ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), timedOut: false }),
+    );
+  });
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** PIDs of live processes whose argv contains every one of `words` (read from /proc). */
@@ -113,13 +159,17 @@ export class PrivateContainerd {
   static async start(): Promise<PrivateContainerd> {
     const cd = new PrivateContainerd(fs.mkdtempSync(path.join(os.tmpdir(), 'runts-containerd-')));
     for (const sub of ['root', 'state', 'run', 'opt', 'tmp', 'fifo']) fs.mkdirSync(path.join(cd.base, sub));
-    const config = path.join(cd.base, 'config.toml');
-    fs.writeFileSync(config, configToml(cd.base, cd.socket));
-    const log = fs.openSync(cd.logPath, 'a');
+    fs.writeFileSync(path.join(cd.base, 'config.toml'), configToml(cd.base, cd.socket));
+    await cd.spawnDaemon();
+    return cd;
+  }
+
+  private async spawnDaemon(): Promise<void> {
+    const log = fs.openSync(this.logPath, 'a');
     try {
       // detached: own session and process group. Only stdio is inherited (node sets
       // close-on-exec on every other fd), so nothing of the test leaks into shims and runtimes.
-      cd.daemon = spawn('containerd', ['--config', config, '--log-level', 'debug'], {
+      this.daemon = spawn('containerd', ['--config', path.join(this.base, 'config.toml'), '--log-level', 'debug'], {
         detached: true,
         stdio: ['ignore', log, log],
         env: envWithoutTap(),
@@ -127,17 +177,30 @@ export class PrivateContainerd {
     } finally {
       fs.closeSync(log);
     }
-    const exited = new Promise<void>((resolve) => cd.daemon?.once('exit', () => resolve()));
+    const daemon = this.daemon;
+    const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const version = await cd.ctr(['version'], { timeoutMs: 5000 });
-      if (version.code === 0) return cd;
+      const version = await this.ctr(['version'], { timeoutMs: 5000 });
+      if (version.code === 0) return;
       const gone = await Promise.race([exited.then(() => true), sleep(100).then(() => false)]);
       if (gone || Date.now() > deadline) {
-        await cd.stop();
-        throw new Error(`containerd did not start (${gone ? 'it exited' : 'no answer in 15 s'}); log:\n${cd.logTail()}`);
+        await this.stop();
+        throw new Error(`containerd did not start (${gone ? 'it exited' : 'no answer in 15 s'}); log:\n${this.logTail()}`);
       }
     }
+  }
+
+  /** Stops containerd (SIGTERM) leaving its tasks and shims running, and starts it again on the
+   *  same config, root and state: it reconnects to the live shims. */
+  async restart(): Promise<void> {
+    const daemon = this.daemon;
+    if (daemon && this.running()) {
+      const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
+      daemon.kill('SIGTERM');
+      await exited;
+    }
+    await this.spawnDaemon();
   }
 
   /** The last lines of containerd's log, for failure messages. */
@@ -203,6 +266,8 @@ export class PrivateContainerd {
 
   /** Kills (SIGKILL, all processes) and deletes a task and its container; ignores "not found". */
   async removeContainer(id: string): Promise<string[]> {
+    // Stopped already (stop() removed what was left): ctr would only wait for the gone socket.
+    if (!this.running()) return [];
     const problems: string[] = [];
     const task = await this.ctr(['task', 'ls']);
     if (new RegExp(`^${id}\\s`, 'm').test(task.stdout)) {
@@ -235,10 +300,15 @@ export class PrivateContainerd {
    * that outlived it, unmounts what is left under the base dir, removes the namespace's
    * cgroups and the base dir. Returns what could not be cleaned.
    */
+  private running(): boolean {
+    const daemon = this.daemon;
+    return daemon?.pid !== undefined && daemon.exitCode === null && daemon.signalCode === null;
+  }
+
   async stop(): Promise<string[]> {
     const problems: string[] = [];
     const daemon = this.daemon;
-    if (daemon?.pid !== undefined && daemon.exitCode === null && daemon.signalCode === null) {
+    if (daemon && this.running()) {
       const containers = await this.ctr(['containers', 'ls', '--quiet'], { timeoutMs: 10_000 });
       for (const id of containers.stdout.split('\n').filter(Boolean)) problems.push(...(await this.removeContainer(id)));
       const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));

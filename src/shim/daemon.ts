@@ -1,0 +1,25 @@
+// What the shim binary loads only when it needs the engine (dist/shim-daemon.js): the resident
+// shim, and `delete`, containerd's cleanup of a container whose shim is gone.
+import type * as net from 'node:net';
+import * as path from 'node:path';
+import type { ShimFlags } from './flags';
+import { task } from './proto';
+import { fifoLogger, serveShim } from './resident';
+import { cleanupContainer, ShimTasks } from './tasks';
+
+/** The resident shim: serves on `listener` until Shutdown. */
+export function runResident(flags: ShimFlags, listener: net.Server): void {
+  const log = fifoLogger(path.join(process.cwd(), 'log'), flags.debug);
+  process.on('uncaughtException', (err) => {
+    log('error', `uncaught: ${err.stack ?? err.message}`);
+    process.exit(1);
+  });
+  serveShim(flags, listener, new ShimTasks({ namespace: flags.namespace }), log);
+}
+
+/** `delete`: the shim died; the container goes through the engine (forced), its rootfs is
+ *  unmounted, and the answer is a DeleteResponse as runc's shim gives (status 128 + SIGKILL). */
+export function cleanupAfterShim(flags: ShimFlags, bundle: string): Uint8Array {
+  const { pid, exitStatus, exitedAt } = cleanupContainer({ namespace: flags.namespace, id: flags.id, bundle });
+  return task.DeleteResponse.encode({ pid, exitStatus, exitedAt });
+}
