@@ -8,7 +8,6 @@ import { closeSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { shellStatus } from '../console/foreground';
 import { NotExistError, RuntimeError, errnoMessage } from '../errors';
-import type { ContainerCgroups } from '../cgroups/manager';
 import { cgroupsOf } from '../container/cgroups';
 import { containerProcesses, containerStats, pauseContainer, resumeContainer, updateContainer } from '../container/control';
 import { createContainer } from '../container/create';
@@ -148,7 +147,7 @@ class Task {
   running = false;
   /** The init exited; its exit is published once no exec process is left. */
   initStatus: WaitStatus | null = null;
-  cgroups: ContainerCgroups | undefined;
+  cgroups: ReturnType<typeof cgroupsOf>;
   oomKills = 0;
   oomTimer: NodeJS.Timeout | null = null;
 
