@@ -8,8 +8,7 @@ import { closeSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { shellStatus } from '../console/foreground';
 import { NotExistError, RuntimeError, errnoMessage } from '../errors';
-import type { ContainerCgroups } from '../cgroups/manager';
-import { cgroupsOf } from '../container/cgroups';
+import { cgroupsOf, killCgroupMembers } from '../container/cgroups';
 import { containerProcesses, containerStats, pauseContainer, resumeContainer, updateContainer } from '../container/control';
 import { createContainer } from '../container/create';
 import { startExecProcess } from '../container/exec';
@@ -148,7 +147,7 @@ class Task {
   running = false;
   /** The init exited; its exit is published once no exec process is left. */
   initStatus: WaitStatus | null = null;
-  cgroups: ContainerCgroups | undefined;
+  cgroups: ReturnType<typeof cgroupsOf>;
   oomKills = 0;
   oomTimer: NodeJS.Timeout | null = null;
 
@@ -373,9 +372,11 @@ export class ShimTasks implements TaskService {
     task.initStatus = status;
     this.checkOom(task);
     this.stopOomWatch(task);
-    if (!task.ownPidNs) {
+    // Through the cgroup: the engine's kill refuses a container whose init is gone (security
+    // rule 13: nothing escapes by forking). Without a cgroup the kernel has nothing to go by.
+    if (!task.ownPidNs && task.cgroups) {
       try {
-        killContainer(task.root, task.id, SIGKILL, true);
+        killCgroupMembers(task.cgroups);
       } catch {
         // nothing left to kill
       }

@@ -27,7 +27,11 @@ function scene(t: Test): Scene {
   const shim = new ShimTasks({ namespace: 'runts-test', root });
   const events: TaskEvent[] = [];
   shim.onEvent((e) => events.push(e));
-  t.teardown(() => shim.close());
+  t.teardown(async () => {
+    // Orphans (a logging binary's children, SIGTERMed with it) are reaped after a grace period.
+    await waitFor(() => childPids().every((pid) => !/\) Z /.test(readOptional(`/proc/${pid}/stat`) ?? '')), 5000, 'no zombie child');
+    shim.close();
+  });
   return {
     shim,
     events,
@@ -38,6 +42,19 @@ function scene(t: Test): Scene {
       return { id: uniqueId('shim'), bundle, rootfs: [], terminal: false, stdin: '', stdout: '', stderr: '', checkpoint: '', ...extra };
     },
   };
+}
+
+function readOptional(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** This process's children (an orphan may be reparented to any of its threads). */
+function childPids(): number[] {
+  return fs.readdirSync('/proc/self/task').flatMap((tid) => (readOptional(`/proc/self/task/${tid}/children`) ?? '').split(' ').filter(Boolean).map(Number));
 }
 
 /** A FIFO at `dir/name` with a reader open (as containerd's client opens it before create);
@@ -351,5 +368,25 @@ t.test('cleanupContainer (containerd\'s delete after a dead shim): finds the roo
     'BUNDLE/rootfs is unmounted',
   );
   t.equal((await s.shim.wait({ id: req.id, execId: '' })).pid, pid, 'the init was killed');
+  await s.shim.delete({ id: req.id, execId: '' });
+});
+
+t.test('sharing our pid namespace: what the init leaves is killed through the cgroup when it exits, and the orphans are reaped', async (t) => {
+  if (!requireRoot(t)) return;
+  const s = scene(t);
+  const req = await s.request(['sh', '-c', 'sleep 1000 & sleep 0.2'], (c) => {
+    c.linux!.namespaces = c.linux!.namespaces.filter((ns: { type: string }) => ns.type !== 'pid');
+  });
+  const { pid } = await s.shim.create(req);
+  await s.shim.start({ id: req.id, execId: '' });
+  t.equal((await s.shim.wait({ id: req.id, execId: '' })).exitStatus, 0);
+  const ours = fs.readFileSync('/proc/self/cgroup', 'utf8');
+  // Alive, a process of the container is in its cgroup; a zombie child would stay ours for good.
+  await waitFor(
+    () => childPids().every((c) => c === pid || (readOptional(`/proc/${c}/cgroup`) === ours && !/\) Z /.test(readOptional(`/proc/${c}/stat`) ?? ''))),
+    10_000,
+    'no child of the container left, not even a zombie',
+  );
+  t.pass('the orphaned sleep was killed and reaped');
   await s.shim.delete({ id: req.id, execId: '' });
 });
