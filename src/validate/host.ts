@@ -3,7 +3,7 @@
 // were made). Each fact comes from the module that decides it for create or `runts
 // features`; these checks only compare the config with them. Pure given HostFacts, so the
 // tests can ask about hosts other than the one they run on.
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildFeatures, type Features } from '../features';
@@ -25,6 +25,8 @@ export interface HostFacts {
   lsm: HostLsm;
   /** Network interfaces of the runtime's network namespace. */
   interfaceExists: (name: string) => boolean;
+  /** Whether a file here is a regular file the caller may execute (the hooks create runs). */
+  executable: (file: string) => boolean;
   /** The caller, when runts runs rootless (not root): its ids and whether newuidmap/newgidmap are installed. */
   rootless?: RootlessCaller;
 }
@@ -101,6 +103,14 @@ export function hostFacts(rootlessIds?: Ids): HostFacts {
     timeNamespaces: existsSync('/proc/self/ns/time'),
     lsm: hostLsm(),
     interfaceExists: (name) => existsSync(`/sys/class/net/${name}`),
+    executable: (file) => {
+      try {
+        accessSync(file, constants.X_OK);
+        return statSync(file).isFile();
+      } catch {
+        return false;
+      }
+    },
     rootless: rootlessIds && rootlessCaller(rootlessIds),
   };
 }
@@ -150,6 +160,14 @@ export function hostProblems(spec: Spec, facts: HostFacts): HostProblem[] {
     if (!facts.interfaceExists(name)) {
       problems.push({ pointer: `/linux/netDevices/${pointerToken(name)}`, message: `no network interface ${JSON.stringify(name)} in the runtime's network namespace` });
     }
+  }
+
+  // create runs these hooks on this host, in the runtime's namespaces: a program that is not
+  // there fails create after the namespaces and cgroups were made.
+  for (const kind of ['prestart', 'createRuntime'] as const) {
+    (spec.hooks?.[kind] ?? []).forEach((hook, index) => {
+      if (!facts.executable(hook.path)) problems.push({ pointer: `/hooks/${kind}/${index}/path`, message: `${hook.path} is not an executable file on this host, where create runs ${kind} hooks` });
+    });
   }
 
   const rootless = facts.rootless;

@@ -12,9 +12,8 @@ import { defaultConfig, leakGuard, makeBundle, requireRoot, runts, runtsRoot, te
 // A plain `npm test` tries a fixed number of cases of the fixed seed, so that how fast the
 // machine is does not decide which cases CI meets. Longer runs (RUNTS_FUZZ_SECONDS, or another
 // seed) go on by time and still find disagreements no check covers yet: with seed 1 for 150 s, a
-// mount without a type (ENODEV at mount), a prestart hook path that does not exist, a mount
-// destination ".." (the rootfs itself: EBUSY), a repeated mqueue mount (EBUSY), and maskedPaths
-// through /proc/self (ELOOP).
+// mount without a type (ENODEV at mount), a mount destination ".." (the rootfs itself: EBUSY), a
+// repeated mqueue mount (EBUSY), and maskedPaths through /proc/self (ELOOP).
 const CI_CASES = 36;
 const exploring = process.env.RUNTS_FUZZ_SECONDS !== undefined || process.env.RUNTS_FUZZ_SEED !== undefined;
 const SECONDS = fuzzSeconds(60);

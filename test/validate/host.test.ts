@@ -11,7 +11,7 @@ const spec = (linux: Spec['linux'], more: Partial<Spec> = {}): Spec => ({ ociVer
 
 /** A host like this one, with `change` applied. */
 function facts(change: Partial<HostFacts> = {}, kernel = os.release()): HostFacts {
-  return { kernelRelease: kernel, features: buildFeatures(kernel), timeNamespaces: true, lsm: { apparmor: true, selinux: true }, interfaceExists: () => true, ...change };
+  return { kernelRelease: kernel, features: buildFeatures(kernel), timeNamespaces: true, lsm: { apparmor: true, selinux: true }, interfaceExists: () => true, executable: () => true, ...change };
 }
 
 t.test('this host: what the probes read', async (t) => {
@@ -20,6 +20,20 @@ t.test('this host: what the probes read', async (t) => {
   t.equal(here.rootless, undefined, 'root is not rootless');
   t.ok(here.interfaceExists('lo'));
   t.notOk(here.interfaceExists('no-such-if0'));
+  t.ok(here.executable('/bin/sh'));
+  t.notOk(here.executable('/etc/passwd'), 'a file without an execute bit');
+  t.notOk(here.executable('/bin'), 'a directory');
+  t.notOk(here.executable('/no/such/hook'));
+});
+
+t.test('hooks create runs on the host, whose program is not there', async (t) => {
+  const hook = (p: string) => ({ path: p });
+  const s = spec({}, { hooks: { prestart: [hook('/bin/ok')], createRuntime: [hook('/bin/ok'), hook('/gone')], poststart: [hook('/gone')], createContainer: [hook('/gone')] } });
+  t.same(
+    hostProblems(s, facts({ executable: (file) => file === '/bin/ok' })),
+    [{ pointer: '/hooks/createRuntime/1/path', message: '/gone is not an executable file on this host, where create runs createRuntime hooks' }],
+    'poststart runs at start, createContainer inside the container: neither is for create to find here',
+  );
 });
 
 t.test('a time namespace on a kernel without them', async (t) => {
