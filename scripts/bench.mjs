@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkLeftovers } from './bench/leftovers.mjs';
-import { CLIENT_ROWS, CLIENT_RUNTIMES, formatTable, RUNTIME_NAMES, rowDefs, summarize } from './bench/rows.mjs';
+import { clientRowIds, formatTable, RUNTIME_NAMES, rowDefs, summarize } from './bench/rows.mjs';
 import { buildMaxrss, parallelBatch, Runner } from './bench/run.mjs';
 import { makeBundle } from './make-bundle.mjs';
 
@@ -30,7 +30,7 @@ const MODES = {
 const USAGE = `usage: node scripts/bench.mjs [--quick] [--clients] [--json FILE]
   --quick      1 warm-up, 3 runs, 8 parallel containers: proves the benchmark works, numbers mean nothing
   --clients    also time a pod start (containerd CRI), ctr run --rm and docker run --rm with runts and
-               runc (starts private servers: about 2 more minutes)
+               runc, and ctr run --rm with containerd-shim-runts-v2 (starts private servers: about 2 more minutes)
   --json FILE  where to write the results (default ${DEFAULT_JSON}, relative to the cwd)
 `;
 
@@ -262,7 +262,7 @@ function measureClients(mode) {
     return JSON.parse(result.stdout);
   } catch {
     const error = `scripts/bench/clients.ts ${result.signal ? `killed by ${result.signal}` : `exited ${result.status}`} without results`;
-    return { errors: Object.fromEntries(CLIENT_ROWS.flatMap(([key]) => CLIENT_RUNTIMES.map((rt) => [`clients.${rt}.${key}`, error]))) };
+    return { errors: Object.fromEntries(clientRowIds().map((id) => [id, error])) };
   }
 }
 
@@ -379,7 +379,7 @@ async function main(argv) {
     progress('');
   } else {
     const reason = options.clients ? 'not measured: the run stopped first' : 'not measured: pass --clients';
-    for (const [key] of CLIENT_ROWS) for (const rt of CLIENT_RUNTIMES) skippedRows.set(`clients.${rt}.${key}`, reason);
+    for (const id of clientRowIds()) skippedRows.set(id, reason);
   }
   const rows = summarize(defs, samples, skippedRuntimes, rowErrors, skippedRows);
   const results = {

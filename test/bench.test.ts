@@ -23,6 +23,8 @@ const EXPECTED_ROWS = [
   ...RUNTIMES.map((rt) => `parallel.${rt}.batch`),
   // Measured only with --clients: skipped here, saying so.
   ...['pod', 'ctr-run', 'docker-run'].flatMap((key) => ['runts', 'runc'].map((rt) => `clients.${rt}.${key}`)),
+  'clients.runts.pod-shim',
+  'clients.runts.ctr-shim',
 ];
 
 interface Row {

@@ -1,6 +1,8 @@
 // `npm run bench -- --clients`: latency through real clients, runts and runc side by side:
-// a pod start through containerd's CRI plugin (crictl runp + create + start), `ctr run --rm`
-// through a private containerd and `docker run --rm` through a private dockerd. Run by
+// a pod start through containerd's CRI plugin (crictl runp + create + start; handlers runts,
+// runc and runts-shim), `ctr run --rm`
+// through a private containerd (runc's shim with either runtime, and containerd-shim-runts-v2)
+// and `docker run --rm` through a private dockerd. Run by
 // bench.mjs as `node --import=tsx scripts/bench/clients.ts WARMUP RUNS`; the servers are the
 // end-to-end tests' own (test/lib), so the bench sets them up exactly as the tests do. Prints
 // one JSON object: { samples: {rowId: ms[]}, skipped: {rowId: reason}, errors: {rowId: message} }.
@@ -8,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { containerdMissing, PrivateContainerd } from '../../test/lib/containerd';
-import { criMissing, PrivateCri, type CriHandler } from '../../test/lib/cri';
+import { criMissing, handlersOf, PrivateCri, type CriHandler } from '../../test/lib/cri';
 import { DOCKER_IMAGE, dockerMissing, PrivateDocker } from '../../test/lib/docker';
 import { BUSYBOX_IMAGE_REF, busyboxOciArchive, findCommand } from '../../test/lib/oci-image';
 import { REPO_ROOT } from '../../test/lib/runts';
@@ -24,24 +26,27 @@ interface Output {
 
 const out: Output = { samples: {}, skipped: {}, errors: {} };
 const rowId = (runtime: Runtime, key: string) => `clients.${runtime}.${key}`;
-const forBoth = (key: string, record: Record<string, string>, reason: string) => {
-  for (const rt of RUNTIMES) record[rowId(rt, key)] = reason;
-};
 
-/** Runs `measure` warmup + runs times per runtime, alternating which goes first; a failure ends that row. */
-async function rounds(key: string, warmup: number, runs: number, measure: (rt: Runtime, n: number) => Promise<number>): Promise<void> {
-  const failed = new Set<Runtime>();
+/** Runs `measure` warmup + runs times per variant, rotating which goes first; a failure ends that variant. */
+async function rounds<V extends string>(
+  variants: readonly V[],
+  rowOf: (variant: V) => string,
+  warmup: number,
+  runs: number,
+  measure: (variant: V, n: number) => Promise<number>,
+): Promise<void> {
+  const failed = new Set<V>();
   let n = 0;
   for (let round = 0; round < warmup + runs; round++) {
-    const order = round % 2 === 0 ? RUNTIMES : [...RUNTIMES].reverse();
-    for (const rt of order) {
-      if (failed.has(rt)) continue;
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+    for (const variant of order) {
+      if (failed.has(variant)) continue;
       try {
-        const ms = await measure(rt, n++);
-        if (round >= warmup) (out.samples[rowId(rt, key)] ??= []).push(ms);
+        const ms = await measure(variant, n++);
+        if (round >= warmup) (out.samples[rowOf(variant)] ??= []).push(ms);
       } catch (err) {
-        failed.add(rt);
-        out.errors[rowId(rt, key)] = (err as Error).message.split('\n')[0];
+        failed.add(variant);
+        out.errors[rowOf(variant)] = (err as Error).message.split('\n')[0];
       }
     }
   }
@@ -55,19 +60,23 @@ async function timed(what: string, run: () => Promise<{ code: number; stderr: st
   return ms;
 }
 
+const CTR_ROWS = ['clients.runts.ctr-run', 'clients.runc.ctr-run', 'clients.runts.ctr-shim'] as const;
+
+/** `ctr run --rm`: runts and runc under containerd's runc shim, and runts's own shim, in the same rounds. */
 async function benchCtr(runts: string, runc: string, warmup: number, runs: number): Promise<void> {
-  const missing = containerdMissing();
-  if (missing) return forBoth('ctr-run', out.skipped, missing);
   const cd = await PrivateContainerd.start();
   const roots = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-bench-ctr-'));
   try {
     const imported = await cd.ctr(['images', 'import', busyboxOciArchive()]);
     if (imported.code !== 0) throw new Error(`ctr images import: ${imported.stderr.trim()}`);
-    const bins: Record<Runtime, string> = { runts, runc };
-    await rounds('ctr-run', warmup, runs, (rt, n) =>
-      timed('ctr run --rm', () =>
-        cd.ctr(['run', '--rm', '--runc-binary', bins[rt], '--runc-root', path.join(roots, rt), '--fifo-dir', cd.fifoDir, BUSYBOX_IMAGE_REF, `bench-${process.pid}-${n}`, 'true']),
-      ),
+    const shim = path.join(path.dirname(runts), 'containerd-shim-runts-v2');
+    const flags: Record<(typeof CTR_ROWS)[number], string[]> = {
+      'clients.runts.ctr-run': ['--runc-binary', runts, '--runc-root', path.join(roots, 'runts')],
+      'clients.runc.ctr-run': ['--runc-binary', runc, '--runc-root', path.join(roots, 'runc')],
+      'clients.runts.ctr-shim': ['--runtime', shim],
+    };
+    await rounds(CTR_ROWS, (row) => row, warmup, runs, (row, n) =>
+      timed('ctr run --rm', () => cd.ctr(['run', '--rm', ...flags[row], '--fifo-dir', cd.fifoDir, BUSYBOX_IMAGE_REF, `bench-${process.pid}-${n}`, 'true'])),
     );
   } finally {
     const problems = await cd.stop();
@@ -77,11 +86,9 @@ async function benchCtr(runts: string, runc: string, warmup: number, runs: numbe
 }
 
 async function benchDocker(runts: string, warmup: number, runs: number): Promise<void> {
-  const missing = dockerMissing();
-  if (missing) return forBoth('docker-run', out.skipped, missing);
   const docker = await PrivateDocker.start(runts);
   try {
-    await rounds('docker-run', warmup, runs, (rt) => timed('docker run --rm', () => docker.docker(['run', '--rm', '--runtime', rt, DOCKER_IMAGE, 'true'])));
+    await rounds(RUNTIMES, (rt) => rowId(rt, 'docker-run'), warmup, runs, (rt) => timed('docker run --rm', () => docker.docker(['run', '--rm', '--runtime', rt, DOCKER_IMAGE, 'true'])));
   } finally {
     const problems = await docker.stop();
     if (problems.length > 0) throw new Error(`stopping dockerd: ${problems.join('; ')}`);
@@ -89,14 +96,13 @@ async function benchDocker(runts: string, warmup: number, runs: number): Promise
 }
 
 async function benchPod(runts: string, warmup: number, runs: number): Promise<void> {
-  const missing = criMissing('containerd');
-  if (missing) return forBoth('pod', out.skipped, missing);
   const cri = await PrivateCri.start('containerd', runts);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-bench-pod-'));
   try {
     const ctrFile = path.join(dir, 'ctr.json');
     fs.writeFileSync(ctrFile, JSON.stringify({ metadata: { name: 'c' }, image: { image: cri.busyboxImage }, command: ['sleep', '1000'], log_path: 'c.log' }));
-    await rounds('pod', warmup, runs, async (rt: CriHandler, n) => {
+    const rowOf = (handler: CriHandler) => (handler === 'runts-shim' ? 'clients.runts.pod-shim' : rowId(handler, 'pod'));
+    await rounds(handlersOf('containerd'), rowOf, warmup, runs, async (rt, n) => {
       const podFile = path.join(dir, `pod-${n}.json`);
       const name = `bench-${process.pid}-${n}`;
       const pod = { metadata: { name, namespace: 'bench', uid: name, attempt: 0 }, hostname: name, log_directory: path.join(dir, name), linux: { cgroup_parent: cri.cgroupParent } };
@@ -127,20 +133,22 @@ async function main(): Promise<number> {
   const [warmup, runs] = process.argv.slice(2).map(Number);
   const runts = path.join(REPO_ROOT, 'bin', 'runts');
   const runc = findCommand('runc');
-  if (!runc) {
-    for (const key of ['pod', 'ctr-run', 'docker-run']) forBoth(key, out.skipped, 'runc is not installed');
-  } else {
-    for (const [key, bench] of [
-      ['ctr-run', () => benchCtr(runts, runc, warmup, runs)],
-      ['docker-run', () => benchDocker(runts, warmup, runs)],
-      ['pod', () => benchPod(runts, warmup, runs)],
-    ] as const) {
-      process.stderr.write(`clients: ${key}\n`);
-      try {
-        await bench();
-      } catch (err) {
-        for (const rt of RUNTIMES) out.errors[rowId(rt, key)] ??= (err as Error).message.split('\n')[0];
-      }
+  const benches = [
+    { name: 'ctr run', missing: containerdMissing, rows: [...CTR_ROWS], bench: (rc: string) => benchCtr(runts, rc, warmup, runs) },
+    { name: 'docker run', missing: dockerMissing, rows: RUNTIMES.map((rt) => rowId(rt, 'docker-run')), bench: () => benchDocker(runts, warmup, runs) },
+    { name: 'pod', missing: () => criMissing('containerd'), rows: [...RUNTIMES.map((rt) => rowId(rt, 'pod')), 'clients.runts.pod-shim'], bench: () => benchPod(runts, warmup, runs) },
+  ];
+  for (const { name, missing, rows, bench } of benches) {
+    const reason = runc ? missing() : 'runc is not installed';
+    if (!runc || reason !== undefined) {
+      for (const row of rows) out.skipped[row] = reason ?? 'runc is not installed';
+      continue;
+    }
+    process.stderr.write(`clients: ${name}\n`);
+    try {
+      await bench(runc);
+    } catch (err) {
+      for (const row of rows) out.errors[row] ??= (err as Error).message.split('\n')[0];
     }
   }
   process.stdout.write(JSON.stringify(out));

@@ -15,13 +15,33 @@ const SECTIONS = {
 };
 
 /** The runtimes the client rows compare: crun is no runtime handler of the test servers. */
-export const CLIENT_RUNTIMES = ['runts', 'runc'];
-/** The client rows' keys and labels (scripts/bench/clients.ts measures them). */
+const CLIENT_RUNTIMES = ['runts', 'runc'];
+/**
+ * The client rows (scripts/bench/clients.ts measures them): key, label, the runtimes measured
+ * and runts's budget. `pod-shim` and `ctr-shim` are runts only: its own shim against runc's
+ * shim with runc.
+ * @type {{ key: string, label: string, runtimes: string[], budget?: Budget }[]}
+ */
 export const CLIENT_ROWS = [
-  ['pod', 'pod start: crictl runp+create+start (containerd CRI)'],
-  ['ctr-run', 'ctr run --rm (containerd runc shim)'],
-  ['docker-run', 'docker run --rm (dockerd 20.10)'],
+  { key: 'pod', label: 'pod start: crictl runp+create+start (containerd CRI)', runtimes: CLIENT_RUNTIMES },
+  {
+    key: 'pod-shim',
+    label: 'pod start (containerd CRI, runtime_type containerd-shim-runts-v2)',
+    runtimes: ['runts'],
+    budget: { ratioOf: 'clients.runc.pod', limit: 1, versus: 'runc shim' },
+  },
+  { key: 'ctr-run', label: 'ctr run --rm (containerd runc shim)', runtimes: CLIENT_RUNTIMES },
+  {
+    key: 'ctr-shim',
+    label: 'ctr run --rm (containerd-shim-runts-v2)',
+    runtimes: ['runts'],
+    budget: { ratioOf: 'clients.runc.ctr-run', limit: 0.8, versus: 'runc shim' },
+  },
+  { key: 'docker-run', label: 'docker run --rm (dockerd 20.10)', runtimes: CLIENT_RUNTIMES },
 ];
+
+/** Every client row's id. */
+export const clientRowIds = () => CLIENT_ROWS.flatMap(({ key, runtimes }) => runtimes.map((runtime) => `clients.${runtime}.${key}`));
 
 /**
  * @typedef {{ ratioOf: string, limit: number, versus: string } | { maxValue: number }} Budget
@@ -72,8 +92,16 @@ export function rowDefs(parallelCount, concurrency) {
       versus: 'runc',
     }),
   );
-  for (const [key, label] of CLIENT_ROWS) {
-    rows.push(...CLIENT_RUNTIMES.map((runtime) => ({ id: `clients.${runtime}.${key}`, section: 'clients', label: `${runtime} ${label}`, runtime })));
+  for (const { key, label, runtimes, budget } of CLIENT_ROWS) {
+    rows.push(
+      ...runtimes.map((runtime) => ({
+        id: `clients.${runtime}.${key}`,
+        section: 'clients',
+        label: `${runtime} ${label}`,
+        runtime,
+        ...(runtime === 'runts' && budget ? { budget } : {}),
+      })),
+    );
   }
   return rows;
 }

@@ -226,7 +226,7 @@ const MAX_TRIES = 5;
  * retried (reconnecting: containerd may be restarting) up to MAX_TRIES times, then dropped.
  */
 export class EventPublisher {
-  private readonly queue: { topic: string; event: Any; timestamp: Timestamp }[] = [];
+  private readonly queue: { topic: string; event: Any; timestamp: Timestamp; sent: () => void }[] = [];
   private client: TtrpcClient | undefined;
   private running: Promise<void> | undefined;
 
@@ -237,9 +237,12 @@ export class EventPublisher {
     private readonly retryDelayMs = 100,
   ) {}
 
-  publish(event: TaskEvent): void {
-    this.queue.push({ topic: event.topic, event: eventAny(event), timestamp: nowTimestamp() });
-    this.running ??= this.run().finally(() => (this.running = undefined));
+  /** Queues `event`; resolves once containerd took it (or it was dropped after MAX_TRIES). */
+  publish(event: TaskEvent): Promise<void> {
+    return new Promise((sent) => {
+      this.queue.push({ topic: event.topic, event: eventAny(event), timestamp: nowTimestamp(), sent });
+      this.running ??= this.run().finally(() => (this.running = undefined));
+    });
   }
 
   /** Resolves when every queued event was sent (or dropped), or after timeoutMs. */
@@ -272,6 +275,7 @@ export class EventPublisher {
           await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs * attempt));
         }
       }
+      next.sent();
     }
   }
 }

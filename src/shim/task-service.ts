@@ -187,6 +187,7 @@ export interface TaskService {
   connect(req: { id: string }): Promise<{ taskPid: number }>;
   /** True when no container is left, so the shim process may exit. */
   isEmpty(): boolean;
-  /** Every event the service raises goes through this callback. */
-  onEvent(publish: (event: TaskEvent) => void): void;
+  /** Every event the service raises goes through this callback; a promise it returns
+   *  resolves once containerd has the event (the OOM event is awaited before the exit). */
+  onEvent(publish: (event: TaskEvent) => Promise<void> | void): void;
 }

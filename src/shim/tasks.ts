@@ -54,6 +54,8 @@ export interface ShimTasksOptions {
 const SIGKILL = 9;
 /** How often a live task's OOM-kill counter is read. */
 const OOM_POLL_MS = 200;
+/** How long an exit waits for containerd to take the OOM event that came with it. */
+const OOM_DELIVERY_MS = 2000;
 /** How long delete waits for a process's output to be copied out (runc's shim: 2 s). */
 const DRAIN_TIMEOUT_MS = 2000;
 /** In the bundle: the task's runc options, as runc's shim keeps them for its cleanup. */
@@ -147,6 +149,10 @@ class Task {
   running = false;
   /** The init exited; its exit is published once no exec process is left. */
   initStatus: WaitStatus | null = null;
+  /** The init's exit waits for containerd to take its OOM event. */
+  exitHeld = false;
+  /** Resolves once containerd took the last OOM event published (unset when it has). */
+  oomDelivery: Promise<void> | undefined;
   cgroups: ReturnType<typeof cgroupsOf>;
   oomKills = 0;
   oomTimer: NodeJS.Timeout | null = null;
@@ -209,14 +215,14 @@ async function closeIO(proc: TaskProcess): Promise<void> {
 export class ShimTasks implements TaskService {
   private readonly tasks = new Map<string, Task>();
   private readonly reaper = new Reaper();
-  private publish: (event: TaskEvent) => void = () => undefined;
+  private publish: (event: TaskEvent) => Promise<void> | void = () => undefined;
   private readonly defaultRoot: string;
 
   constructor(private readonly opts: ShimTasksOptions) {
     this.defaultRoot = opts.root ?? defaultStateRoot(opts.namespace);
   }
 
-  onEvent(publish: (event: TaskEvent) => void): void {
+  onEvent(publish: (event: TaskEvent) => Promise<void> | void): void {
     this.publish = publish;
   }
 
@@ -385,7 +391,18 @@ export class ShimTasks implements TaskService {
       // An unreaped child of ours: its pid cannot have been reused.
       if (exec.started && !exec.exit) process.kill(exec.pid, SIGKILL);
     }
-    this.finishInit(task);
+    const oomDelivery = task.oomDelivery;
+    if (!oomDelivery) return this.finishInit(task);
+    // containerd's CRI plugin takes the exit from Wait, not from the event stream: were Wait
+    // answered before containerd had the OOM event, the container would be reported "Error",
+    // not "OOMKilled". runc's shim gets the kernel's OOM notification before the exit.
+    task.exitHeld = true;
+    let timer: NodeJS.Timeout | undefined;
+    void Promise.race([oomDelivery, new Promise((resolve) => (timer = setTimeout(resolve, OOM_DELIVERY_MS)))]).then(() => {
+      clearTimeout(timer);
+      task.exitHeld = false;
+      this.finishInit(task);
+    });
   }
 
   private execExited(task: Task, proc: TaskProcess, status: WaitStatus): void {
@@ -396,7 +413,7 @@ export class ShimTasks implements TaskService {
   }
 
   private finishInit(task: Task): void {
-    if (task.init.exit || !task.initStatus) return;
+    if (task.init.exit || !task.initStatus || task.exitHeld) return;
     if ([...task.execs.values()].some((e) => e.started && !e.exit)) return;
     task.init.setExited(task.initStatus);
     const exit = task.init.exit!;
@@ -409,11 +426,17 @@ export class ShimTasks implements TaskService {
     task.oomTimer.unref();
   }
 
+  /** Publishes an OOM event when the cgroup's OOM-kill count rose. */
   private checkOom(task: Task): void {
     const count = task.cgroups?.oomKillCount();
     if (count === undefined || count <= task.oomKills) return;
     task.oomKills = count;
-    this.publish({ topic: '/tasks/oom', containerId: task.id });
+    const delivery = this.publish({ topic: '/tasks/oom', containerId: task.id });
+    if (!delivery) return;
+    task.oomDelivery = delivery;
+    void delivery.then(() => {
+      if (task.oomDelivery === delivery) task.oomDelivery = undefined;
+    });
   }
 
   private stopOomWatch(task: Task): void {

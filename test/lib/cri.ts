@@ -2,7 +2,9 @@
 // plugin with the runc shim, or CRI-O 1.26 with conmon), a CNI bridge from Debian's
 // containernetworking-plugins, and a local docker-registry serving the busybox image
 // (test/lib/oci-image.ts) as `busybox:latest` and `pause:3.6`. crictl drives it, as a
-// kubelet would. Runtime handlers: `runts` (this build) and `runc` (the reference).
+// kubelet would. Runtime handlers: `runts` (this build) and `runc` (the reference), under
+// containerd through the runc shim (BinaryName); containerd also has `runts-shim`
+// (runtime_type = this build's containerd-shim-runts-v2).
 // Everything lives under one temp dir; each server gets its own bridge, subnet and
 // registry port so the containerd and CRI-O files can run at the same time.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -20,8 +22,16 @@ import { readMounts, removeCgroupParent } from './system';
 import { waitFor } from './util';
 
 export type CriEngine = 'containerd' | 'crio';
-/** The runtime handlers every server offers (crictl runp --runtime NAME). */
-export type CriHandler = 'runts' | 'runc';
+/** The runtime handlers a server offers (crictl runp --runtime NAME); see handlersOf. */
+export type CriHandler = 'runts' | 'runc' | 'runts-shim';
+
+/** The handlers of `engine`: CRI-O runs runtimes through conmon and has no shim to swap. */
+export const handlersOf = (engine: CriEngine): CriHandler[] => (engine === 'containerd' ? ['runts', 'runc', 'runts-shim'] : ['runts', 'runc']);
+
+/** Where containerd-shim-runts-v2 keeps a namespace's state when the options name no Root (CRI sends none to it). */
+const SHIM_STATE_ROOT = '/run/containerd/runts';
+/** The namespace containerd's CRI plugin puts every pod in. */
+const CRI_NAMESPACE = 'k8s.io';
 
 /**
  * crictl, crio and pinns: no package ships them. Users bring their own node software;
@@ -151,8 +161,9 @@ export class PrivateCri {
     this.network = NETWORK[engine];
   }
 
-  /** The state root of `handler`'s runtime (the shim's Root / CRI-O's runtime_root). */
+  /** The state root of `handler`'s runtime (the runc shim's Root / CRI-O's runtime_root / the runts shim's default). */
   runtimeRoot(handler: CriHandler): string {
+    if (handler === 'runts-shim') return path.join(SHIM_STATE_ROOT, CRI_NAMESPACE);
     return path.join(this.base, `${handler}-root`);
   }
 
@@ -231,7 +242,7 @@ export class PrivateCri {
 
   private startContainerd(): ChildProcess {
     const b = this.base;
-    const runtime = (handler: CriHandler, binary: string) => `
+    const runtime = (handler: Exclude<CriHandler, 'runts-shim'>, binary: string) => `
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${handler}]
         runtime_type = "io.containerd.runc.v2"
         [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${handler}.options]
@@ -260,6 +271,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       endpoint = ["http://${this.registry}"]
     [plugins."io.containerd.grpc.v1.cri".containerd]
       default_runtime_name = "runc"${runtime('runts', this.runts)}${runtime('runc', findCommand('runc') ?? 'runc')}
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runts-shim]
+        runtime_type = "${path.join(path.dirname(this.runts), 'containerd-shim-runts-v2')}"
 `;
     const file = path.join(b, 'config.toml');
     fs.writeFileSync(file, config);
@@ -268,7 +281,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
   private startCrio(): ChildProcess {
     const b = this.base;
-    const runtime = (handler: CriHandler, binary: string) =>
+    const runtime = (handler: Exclude<CriHandler, 'runts-shim'>, binary: string) =>
       `[crio.runtime.runtimes.${handler}]\nruntime_path = "${binary}"\nruntime_root = "${this.runtimeRoot(handler)}"\nruntime_type = "oci"\n`;
     const config = `[crio]
 root = "${b}/root"

@@ -26,7 +26,7 @@ function scene(t: Test): Scene {
   const dir = tempDir(t, 'shim');
   const shim = new ShimTasks({ namespace: 'runts-test', root });
   const events: TaskEvent[] = [];
-  shim.onEvent((e) => events.push(e));
+  shim.onEvent((e) => void events.push(e));
   t.teardown(async () => {
     // Orphans (a logging binary's children, SIGTERMed with it) are reaped after a grace period.
     await waitFor(() => childPids().every((pid) => !/\) Z /.test(readOptional(`/proc/${pid}/stat`) ?? '')), 5000, 'no zombie child');
@@ -265,9 +265,21 @@ t.test('kill all, pause and resume, update, stats', async (t) => {
   t.same(topics(s.events, req.id), ['/tasks/create', '/tasks/start', '/tasks/paused', '/tasks/resumed', '/tasks/exit', '/tasks/delete']);
 });
 
-t.test('an OOM kill raises /tasks/oom before /tasks/exit', async (t) => {
+t.test('an OOM kill raises /tasks/oom before /tasks/exit, and Wait answers once containerd has it', async (t) => {
   if (!requireRoot(t)) return;
   const s = scene(t);
+  // containerd's CRI plugin takes the exit from Wait: it must come after the OOM event is taken.
+  let oomTaken = false;
+  s.shim.onEvent((e) => {
+    s.events.push(e);
+    if (e.topic !== '/tasks/oom') return undefined;
+    return new Promise<void>((resolve) =>
+      setTimeout(() => {
+        oomTaken = true;
+        resolve();
+      }, 300),
+    );
+  });
   const limit = 16 * 1024 * 1024;
   const req = await s.request(['awk', 'BEGIN { s = "x"; while (1) s = s s }'], (c) => {
     c.linux!.resources = { ...c.linux!.resources, memory: { limit, swap: limit } };
@@ -276,6 +288,7 @@ t.test('an OOM kill raises /tasks/oom before /tasks/exit', async (t) => {
   await s.shim.start({ id: req.id, execId: '' });
   const exit = await s.shim.wait({ id: req.id, execId: '' });
   t.equal(exit.exitStatus, 137, 'killed by the OOM killer');
+  t.ok(oomTaken, 'Wait answered after the OOM event was taken');
   await s.shim.delete({ id: req.id, execId: '' });
   t.same(topics(s.events, req.id), ['/tasks/create', '/tasks/start', '/tasks/oom', '/tasks/exit', '/tasks/delete']);
 });
