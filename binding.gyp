@@ -3,7 +3,7 @@
     {
       # The Node-API addon: only the syscalls Node lacks. Everything else is TypeScript.
       "target_name": "runts_native",
-      "sources": ["native/addon/addon.cc"],
+      "sources": ["native/addon/addon.cc", "native/init/fdpass.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"]

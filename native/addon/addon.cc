@@ -28,6 +28,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "../init/fdpass.h"
+
 namespace {
 
 // A JS Error whose message carries the syscall, the subject and errno text, plus `code`
@@ -480,30 +482,17 @@ Napi::Value RecvFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int sock = IntArg(info, 0);
   char payload[4096];
-  struct iovec iov = {payload, sizeof payload};
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } control;
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  ssize_t n;
-  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  int fd;
+  ssize_t n = receive_with_fd(sock, payload, sizeof payload, &fd);
   if (n < 0) {
     ThrowErrno(env, "recvmsg console socket", errno);
     return env.Undefined();
   }
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (n == 0 || !c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+  if (n == 0 || fd < 0) {
+    if (fd >= 0) close(fd);
     Napi::Error::New(env, "recvmsg console socket: no file descriptor received").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
   return Napi::Number::New(env, fd);
 }
 

@@ -1,4 +1,5 @@
 // Passing one fd with SCM_RIGHTS (the console master, the seccomp listener, bind sources).
+// The addon builds this file too, for receiving a console master.
 #pragma once
 
 #include <cstddef>

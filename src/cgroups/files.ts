@@ -104,7 +104,9 @@ export function writeV1(dir: string, controller: string, writes: CgroupWrite[]):
 
 /**
  * Remove `created` (directories create made), deepest first, and any cgroups the container
- * made inside its own cgroups (`leaves`). Returns the errors; the rest is still removed.
+ * made inside its own cgroups (`leaves`). A parent create made that is still in use (another
+ * container's cgroup under a shared cgroupsPath parent, as a CRI pod's) stays, as runc leaves
+ * every parent. Returns the errors; the rest is still removed.
  */
 export function removeCgroupDirs(created: readonly string[], leaves: ReadonlySet<string>): string[] {
   const errors: string[] = [];
@@ -114,10 +116,9 @@ export function removeCgroupDirs(created: readonly string[], leaves: ReadonlySet
       // Listed for sub-cgroups (the container may make some in its own) only when it has
       // any, or processes, that rmdir reports (EBUSY): most often it is empty, and a readdir
       // per hierarchy was half of delete's cgroup work.
-      if (!rmdirIfEmpty(dir)) {
-        if (leaves.has(dir)) removeChildren(dir);
-        rmdirRetrying(dir);
-      }
+      if (rmdirIfEmpty(dir) || !leaves.has(dir)) continue;
+      removeChildren(dir);
+      rmdirRetrying(dir);
     } catch (err) {
       errors.push(err instanceof CgroupError ? err.message : `remove cgroup ${dir}: ${errnoMessage(err)}`);
     }

@@ -11,7 +11,9 @@ export interface ConsoleRelay {
   stop(): void;
 }
 
-function writeAll(fd: number, data: Buffer): void {
+/** Writes all of `data` to a non-blocking fd (a pty master, our stdout), retrying on EAGAIN;
+ *  stops silently once the other side is gone. */
+export function writeAll(fd: number, data: Buffer): void {
   let off = 0;
   while (off < data.length) {
     try {

@@ -5,10 +5,11 @@
 // binary reads the pipes itself. Every copy is evented: FIFOs and pipes through net.Socket, the
 // pty master through tty.ReadStream; nothing blocks the event loop or a worker thread.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants as fsConstants, fchownSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fchownSync, mkdirSync, openSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tty from 'node:tty';
+import { writeAll } from '../console/proxy';
 import { errnoMessage } from '../errors';
 import { native } from '../native';
 
@@ -36,19 +37,6 @@ function closeQuietly(fd: number): void {
     closeSync(fd);
   } catch {
     // already closed
-  }
-}
-
-/** Write all of `data` to a non-blocking fd (the pty master). */
-function writeAll(fd: number, data: Buffer): void {
-  let off = 0;
-  while (off < data.length) {
-    try {
-      off += writeSync(fd, data, off, data.length - off);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-      return; // the terminal is gone; nothing more to deliver
-    }
   }
 }
 

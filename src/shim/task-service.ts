@@ -2,6 +2,7 @@
 // side (the engine called in-process, src/shim/tasks.ts). Requests and replies mirror containerd's
 // task v2 API (api/runtime/task/v2/shim.proto) field for field, in camelCase, with every `Any`
 // already decoded by the wire side: the task side never sees protobuf.
+import { Code as ShimErrorCode } from './ttrpc';
 
 /** containerd.v1.types.Status */
 export enum TaskStatus {
@@ -143,15 +144,8 @@ export type TaskEvent =
   | { topic: '/tasks/exit'; containerId: string; id: string; pid: number; exitStatus: number; exitedAt: Timestamp }
   | { topic: '/tasks/delete'; containerId: string; pid: number; exitStatus: number; exitedAt: Timestamp; id: string };
 
-/** gRPC status codes containerd maps to its errdefs (NotFound, AlreadyExists, …). */
-export enum ShimErrorCode {
-  InvalidArgument = 3,
-  NotFound = 5,
-  AlreadyExists = 6,
-  FailedPrecondition = 9,
-  Unimplemented = 12,
-  Internal = 13,
-}
+/** The task side answers with the gRPC status codes containerd maps to its errdefs. */
+export { ShimErrorCode };
 
 /** A failure the wire side returns as a ttrpc status with this code and message. */
 export class ShimError extends Error {

@@ -12,12 +12,16 @@ export const MAX_MESSAGE_LENGTH = 4 << 20;
 export const MESSAGE_TYPE_REQUEST = 1;
 export const MESSAGE_TYPE_RESPONSE = 2;
 
-/** The gRPC status codes ttrpc uses. */
+/** gRPC status codes: the ones ttrpc itself answers, and those containerd maps to its errdefs
+ *  (NotFound, AlreadyExists, FailedPrecondition, …). */
 export enum Code {
   OK = 0,
   Unknown = 2,
   InvalidArgument = 3,
+  NotFound = 5,
+  AlreadyExists = 6,
   ResourceExhausted = 8,
+  FailedPrecondition = 9,
   Unimplemented = 12,
   Internal = 13,
   Unavailable = 14,

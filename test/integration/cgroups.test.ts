@@ -146,6 +146,36 @@ t.test('absolute cgroupsPath: a parent that existed before is never removed', { 
   t.notOk(fs.existsSync(v1Dir('freezer', `${id}-pre`)), 'parents create made in other hierarchies are gone');
 });
 
+t.test('a parent create made that another container now uses stays, and delete does not wait for it (a CRI pod\'s first container)', { skip: !hybrid && 'needs the hybrid layout of the test host' }, async (t) => {
+  if (!requireRoot(t)) return;
+  const { rt } = setup(t);
+  const id = uniqueId();
+  const parent = `/${id}-pod`;
+  // The first container makes the shared parent; a second one then lives in it too.
+  const ids = [`${id}-a`, `${id}-b`];
+  for (const cid of ids) {
+    const { bundle } = await makeBundle(tempDir(t, 'bundle'), {
+      args: ['sleep', '1000'],
+      config: (c) => void (c.linux!.cgroupsPath = `${parent}/${cid}`),
+    });
+    const r = await rt('run', '-d', '-b', bundle, cid);
+    t.equal(r.code, 0, `run -d ${cid}: ${r.stderr}`);
+  }
+  const parentDirs = fs.readdirSync(CGROUP_ROOT).map((h) => path.join(CGROUP_ROOT, h, parent)).filter((d) => fs.existsSync(d));
+  t.teardown(() => parentDirs.forEach((d) => fs.existsSync(d) && fs.rmdirSync(d)));
+  t.ok(parentDirs.length > 0, `the parent exists in ${parentDirs.length} hierarchies`);
+  // It used to retry rmdir on the busy parent for 3 s per hierarchy and then fail: containerd
+  // kills a delete after 10 s and retried it forever, so the pod never stopped.
+  const del = await rt('delete', '--force', ids[0]);
+  t.equal(del.code, 0, `delete --force of the first container: ${del.stderr}`);
+  t.equal(del.stderr, '', 'and no warning');
+  t.same(parentDirs.filter((d) => !fs.existsSync(d)), [], 'the parent the second container uses stays');
+  t.same(parentDirs.filter((d) => fs.existsSync(path.join(d, ids[0]))), [], "the first container's cgroups are gone");
+  const second = await rt('delete', '--force', ids[1]);
+  t.equal(second.code, 0, `delete --force of the second: ${second.stderr}`);
+  t.same(parentDirs.filter((d) => fs.existsSync(path.join(d, ids[1]))), [], "the second container's cgroups are gone");
+});
+
 t.test('v1 cpuset: a parent made empty by someone else is filled from above, as runc does (issue #12 item 13)', { skip: !hybrid && 'needs the hybrid layout of the test host' }, async (t) => {
   if (!requireRoot(t)) return;
   const { rt } = setup(t);

@@ -1,15 +1,14 @@
 // A private containerd for end-to-end tests: its own config, root, state, temp dir and
 // socket under one temp dir, the CRI plugin off, one namespace of its own. Never touches
 // the system containerd (/run/containerd/containerd.sock, /var/lib/containerd).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { envWithoutTap } from './env';
 import { missingCommand } from './oci-image';
-import { readMounts } from './system';
-import { isWithin } from './scope';
+import { removeServerBase } from './system';
 
 export interface CtrResult {
   code: number;
@@ -328,20 +327,9 @@ export class PrivateContainerd {
       this.removeShimSocket(argv[argv.indexOf('-id') + 1]);
     }
     for (let i = 0; i < 50 && pidsWithArgs(['-address', this.socket]).length > 0; i++) await sleep(100);
-    const mounts = readMounts()
-      .map((m) => m.mountPoint)
-      .filter((m) => isWithin(m, this.base))
-      .sort((a, b) => b.length - a.length);
-    for (const mountPoint of mounts) {
-      problems.push(`left mounted: ${mountPoint}`);
-      spawnSync('umount', ['--lazy', mountPoint], { stdio: 'ignore' });
-    }
     problems.push(...this.removeNamespaceCgroups());
-    if (readMounts().some((m) => isWithin(m.mountPoint, this.base))) {
-      problems.push(`not removing ${this.base}: still mounted inside it`);
-    } else {
-      fs.rmSync(this.base, { recursive: true, force: true });
-    }
+    const base = removeServerBase(this.base);
+    problems.push(...base.unmounted.map((mountPoint) => `left mounted: ${mountPoint}`), ...base.problems);
     return problems;
   }
 

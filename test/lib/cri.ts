@@ -17,8 +17,7 @@ import { envWithoutTap } from './env';
 import { busyboxOciArchive, findCommand, imageToolsMissing, missingCommand } from './oci-image';
 import { runCommand, type CommandOptions, type CommandResult } from './podman';
 import { REPO_ROOT } from './runts';
-import { isWithin } from './scope';
-import { readMounts, removeCgroupParent } from './system';
+import { removeCgroupParent, removeServerBase } from './system';
 import { waitFor } from './util';
 
 export type CriEngine = 'containerd' | 'crio';
@@ -382,16 +381,10 @@ enable_metrics = false
       problems.push(`shim ${pid} outlived containerd: killed`);
       process.kill(pid, 'SIGKILL');
     }
-    const mounts = readMounts()
-      .map((m) => m.mountPoint)
-      .filter((m) => isWithin(m, this.base))
-      .sort((a, b) => b.length - a.length);
-    for (const mountPoint of mounts) spawnSync('umount', ['--lazy', mountPoint], { stdio: 'ignore' });
     if (fs.existsSync(`/sys/class/net/${this.network.bridge}`)) run('ip', ['link', 'del', this.network.bridge]);
     problems.push(...removeIdlePortmapChains());
     problems.push(...removeCgroupParent(this.cgroupParent, isCrioConmonCgroup));
-    if (readMounts().some((m) => isWithin(m.mountPoint, this.base))) problems.push(`not removing ${this.base}: still mounted inside it`);
-    else fs.rmSync(this.base, { recursive: true, force: true });
+    problems.push(...removeServerBase(this.base).problems);
     return problems;
   }
 }

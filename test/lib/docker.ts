@@ -1,7 +1,7 @@
 // A private Docker Engine (Debian docker.io 20.10) for end-to-end tests: its own data root,
 // exec root, socket and cgroup parent under one temp dir, no bridge and no iptables, runts
 // added as a runtime beside runc. dockerd starts its own containerd under the exec root.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,8 +9,7 @@ import { pidsWithArgs } from './containerd';
 import { envWithoutTap } from './env';
 import { BUSYBOX_IMAGE_REF, busyboxDockerArchive, imageToolsMissing } from './oci-image';
 import { runCommand, type CommandOptions, type CommandResult } from './podman';
-import { isWithin } from './scope';
-import { readMounts, removeCgroupParent } from './system';
+import { removeCgroupParent, removeServerBase } from './system';
 import { waitFor } from './util';
 
 /**
@@ -124,14 +123,8 @@ export class PrivateDocker {
       problems.push(`process ${pid} outlived dockerd: killed`);
       process.kill(pid, 'SIGKILL');
     }
-    const mounts = readMounts()
-      .map((m) => m.mountPoint)
-      .filter((m) => isWithin(m, this.base))
-      .sort((a, b) => b.length - a.length);
-    for (const mountPoint of mounts) spawnSync('umount', ['--lazy', mountPoint], { stdio: 'ignore' });
     problems.push(...removeCgroupParent(this.cgroupParent));
-    if (readMounts().some((m) => isWithin(m.mountPoint, this.base))) problems.push(`not removing ${this.base}: still mounted inside it`);
-    else fs.rmSync(this.base, { recursive: true, force: true });
+    problems.push(...removeServerBase(this.base).problems);
     return problems;
   }
 }

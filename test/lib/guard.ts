@@ -5,8 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Test } from 'tap';
 import { RUNTIME_TMPDIR } from './runts';
-import { isWithin, setLeakChecker } from './scope';
-import { listCgroupDirs, listNames, listProcesses, listSubdirs, readMounts, type MountEntry, type ProcessEntry } from './system';
+import { setLeakChecker } from './scope';
+import { isWithin, listCgroupDirs, listNames, listProcesses, listSubdirs, readMounts, type MountEntry, type ProcessEntry } from './system';
 import { watch } from './watch';
 
 /** Where runts keeps state when no --root is given; tests must never touch it. */

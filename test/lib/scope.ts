@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Test } from 'tap';
-import { readMounts } from './system';
+import { isWithin, readMounts } from './system';
 import { watch } from './watch';
 
 /** `graceful` cleanups ask the runtime to clean (delete --force); `remove` ones delete files. */
@@ -66,11 +66,6 @@ export function setLeakChecker(t: Test, checker: LeakChecker): void {
   const scope = scopeOf(t);
   if (scope.checker) throw new Error('leakGuard: already installed for this test');
   scope.checker = checker;
-}
-
-/** True if `p` is `dir` or inside it. */
-export function isWithin(p: string, dir: string): boolean {
-  return p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
 }
 
 /** A new empty directory for this test, removed at teardown (never across a mount point still inside it). */

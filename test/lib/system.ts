@@ -1,4 +1,6 @@
-// Read-only views of host state: mounts, processes, cgroup directories.
+// Views of host state (mounts, processes, cgroup directories) and the cleanups the private
+// servers (containerd, CRI, dockerd) share.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -15,6 +17,11 @@ export interface MountEntry {
 /** mountinfo escapes space, tab, newline and backslash as octal. */
 function unescapeMountField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+/** True if `p` is `dir` or inside it. */
+export function isWithin(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
 }
 
 /** The mounts of this process's mount namespace, from /proc/self/mountinfo. */
@@ -147,4 +154,20 @@ export function removeCgroupParent(parent: string, expected: (name: string) => b
     }
   }
   return problems;
+}
+
+/**
+ * Removes a private server's base dir: what is still mounted under it is unmounted first
+ * (lazily, deepest first) and returned; the dir stays, with a problem saying so, if a mount
+ * would not go.
+ */
+export function removeServerBase(base: string): { unmounted: string[]; problems: string[] } {
+  const unmounted = readMounts()
+    .map((m) => m.mountPoint)
+    .filter((m) => isWithin(m, base))
+    .sort((a, b) => b.length - a.length);
+  for (const mountPoint of unmounted) spawnSync('umount', ['--lazy', mountPoint], { stdio: 'ignore' });
+  if (readMounts().some((m) => isWithin(m.mountPoint, base))) return { unmounted, problems: [`not removing ${base}: still mounted inside it`] };
+  fs.rmSync(base, { recursive: true, force: true });
+  return { unmounted, problems: [] };
 }

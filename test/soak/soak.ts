@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { listCgroupDirs, listProcesses, readMounts, RUNTS_BIN, runtimeEnv, runts, runtsToFiles, uniqueId } from '../lib';
-import { isWithin } from '../lib/scope';
+import { isWithin } from '../lib/system';
 
 /** $name as a positive integer, or `fallback` (the CI count). RUNTS_SOAK_FULL=1 picks `full`. */
 export function soakCount(name: string, fallback: number, full: number): number {
