@@ -1,13 +1,11 @@
 // The task service's dispatch (src/shim/server.ts) over real ttrpc with a fake TaskService, and
 // the event publisher against a fake containerd events service; no root needed.
-import * as net from 'node:net';
-import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { Any, events, ForwardRequest, metricsV1, metricsV2, ProcessDetails, RuncOptions, task, Timestamp, type MessageType } from '../../src/shim/proto';
 import { EVENTS_SERVICE, EventPublisher, SPEC_LINUX_RESOURCES_URL, SPEC_PROCESS_URL, statusOf, TASK_SERVICE, taskHandlers } from '../../src/shim/server';
 import { ShimError, ShimErrorCode, TaskStatus, type TaskEvent, type TaskService } from '../../src/shim/task-service';
-import { Code, TtrpcClient, TtrpcServer, type Handler } from '../../src/shim/ttrpc';
-import { tempDir } from '../lib';
+import { Code, TtrpcClient, type Handler } from '../../src/shim/ttrpc';
+import { serveTtrpc } from './serve';
 
 const exitedAt = { seconds: 1733400000n, nanos: 5 };
 
@@ -45,18 +43,8 @@ function fakeTasks() {
   return { tasks, calls, fail, setEmpty: (v: boolean) => (empty = v) };
 }
 
-async function serveOn(t: Test, services: Map<string, Map<string, Handler>>): Promise<string> {
-  const socket = path.join(tempDir(t, 'shim'), 's');
-  const server = new TtrpcServer({ services, mapError: (err, _s, method) => statusOf(err, () => {}, method) });
-  const listener = net.createServer();
-  server.serve(listener);
-  await new Promise<void>((resolve) => listener.listen(socket, resolve));
-  t.teardown(() => {
-    server.close();
-    listener.close();
-  });
-  return socket;
-}
+const serveOn = (t: Test, services: Map<string, Map<string, Handler>>) =>
+  serveTtrpc(t, { services, mapError: (err, _s, method) => statusOf(err, () => {}, method) });
 
 async function setup(t: Test) {
   const fake = fakeTasks();

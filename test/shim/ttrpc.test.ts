@@ -3,8 +3,9 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { RpcRequest, RpcResponse } from '../../src/shim/proto';
-import { Code, frame, FrameReader, MAX_MESSAGE_LENGTH, TtrpcClient, TtrpcError, TtrpcServer, type Handler } from '../../src/shim/ttrpc';
+import { Code, frame, FrameReader, MAX_MESSAGE_LENGTH, TtrpcClient, TtrpcError, type Handler } from '../../src/shim/ttrpc';
 import { tempDir } from '../lib';
+import { serveTtrpc } from './serve';
 
 t.test('frame: big-endian length and stream id, type, flags, payload', async (t) => {
   t.equal(frame(1, 1, Uint8Array.of(0xaa)).toString('hex'), '00000001' + '00000001' + '01' + '00' + 'aa');
@@ -34,18 +35,8 @@ t.test('FrameReader: messages split and joined across chunks; oversized ones ski
   t.equal(r.push(frame(7, 1, Buffer.from('x')))[0].payload?.toString(), 'x');
 });
 
-async function serve(t: Test, services: Record<string, Record<string, Handler>>) {
-  const socket = path.join(tempDir(t, 'ttrpc'), 's');
-  const server = new TtrpcServer({ services: new Map(Object.entries(services).map(([name, methods]) => [name, new Map(Object.entries(methods))])) });
-  const listener = net.createServer();
-  server.serve(listener);
-  await new Promise<void>((resolve) => listener.listen(socket, resolve));
-  t.teardown(() => {
-    server.close();
-    listener.close();
-  });
-  return socket;
-}
+const serve = (t: Test, services: Record<string, Record<string, Handler>>) =>
+  serveTtrpc(t, { services: new Map(Object.entries(services).map(([name, methods]) => [name, new Map(Object.entries(methods))])) });
 
 /** Sends raw frames and collects the responses' (stream id, status code, message). */
 async function raw(socket: string, frames: Buffer[], expect: number): Promise<[number, number, string][]> {
