@@ -106,6 +106,18 @@ t.test('create/start/exec/delete and run under harness-like callers: no helper e
   await Promise.all(runs);
 });
 
+/** A leak-guarded test's harness dir, state root and a bundle of `true` with a terminal. */
+async function terminalSetup(t: Test) {
+  leakGuard(t);
+  const made = await makeBundle(tempDir(t, 'bundle'), {
+    args: ['true'],
+    config: (c) => {
+      c.process!.terminal = true;
+    },
+  });
+  return { dir: tempDir(t, 'harness'), root: runtsRoot(t), made };
+}
+
 // The receiver closes the master as soon as it has it. runc 1.1 fails create then ("error during
 // container init": its setctty meets the hung-up pty). runts fails too, naming the pty, the ioctl
 // and the errno: at TIOCSCTTY, or at the check before "created" when its init had set the
@@ -115,16 +127,8 @@ t.test('create/start/exec/delete and run under harness-like callers: no helper e
 // never without the reason.
 t.test('terminal: true, console receiver closes the master at once: create succeeds or fails saying why; runc fails', async (t) => {
   if (!requireRoot(t)) return;
-  leakGuard(t);
   const scenario: Scenario = { name: 'early', caller: { extraFds: 64 }, terminal: true };
-  const dir = tempDir(t, 'harness');
-  const root = runtsRoot(t);
-  const made = await makeBundle(tempDir(t, 'bundle'), {
-    args: ['true'],
-    config: (c) => {
-      c.process!.terminal = true;
-    },
-  });
+  const { dir, root, made } = await terminalSetup(t);
   let failed = 0;
   for (let i = 0; i < LOOPS; i++) {
     const id = uniqueId('hx');
@@ -151,16 +155,8 @@ t.test('terminal: true, console receiver closes the master at once: create succe
 // with EPIPE (never a SIGPIPE that would kill the init without a word), and the error says so.
 t.test('terminal: true, console receiver closes the connection unread: create fails naming sendmsg and the errno, as runc fails', async (t) => {
   if (!requireRoot(t)) return;
-  leakGuard(t);
   const scenario: Scenario = { name: 'refuse', caller: { extraFds: 64, ignore: IGNORED }, terminal: true };
-  const dir = tempDir(t, 'harness');
-  const root = runtsRoot(t);
-  const made = await makeBundle(tempDir(t, 'bundle'), {
-    args: ['true'],
-    config: (c) => {
-      c.process!.terminal = true;
-    },
-  });
+  const { dir, root, made } = await terminalSetup(t);
   const id = uniqueId('hx');
   const create = await call(t, RUNTS_BIN, ['--root', root, 'create', '-b', made.bundle, id], scenario, dir, 'refuse');
   t.equal(create.code, 1, 'create exits 1');
