@@ -48,14 +48,6 @@ if (requireRoot(t)) {
     });
     t.teardown(async () => {
       const problems = (await containerd?.stop()) ?? [];
-      // The runts shim's state root of this namespace (runc's shim leaves /run/containerd/runc/<ns> too).
-      if (containerd) {
-        try {
-          fs.rmdirSync(defaultStateRoot(containerd.namespace));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`state root: ${(err as Error).message}`);
-        }
-      }
       if (problems.length > 0) throw new Error(`stopping the private containerd: ${problems.join('; ')}`);
     });
     const shims = findCommand('runc') && findCommand('containerd-shim-runc-v2') ? [RUNTS_SHIM, RUNC_SHIM] : [RUNTS_SHIM];

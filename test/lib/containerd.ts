@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { envWithoutTap } from './env';
 import { missingCommand } from './oci-image';
-import { removeServerBase } from './system';
+import { defaultStateRoot } from '../../src/shim/tasks';
+import { removeEmptyDir, removeServerBase } from './system';
 
 export interface CtrResult {
   code: number;
@@ -328,6 +329,8 @@ export class PrivateContainerd {
     }
     for (let i = 0; i < 50 && pidsWithArgs(['-address', this.socket]).length > 0; i++) await sleep(100);
     problems.push(...this.removeNamespaceCgroups());
+    // The runts shim's state root of this namespace (runc's shim leaves /run/containerd/runc/<ns> too).
+    problems.push(...removeEmptyDir(defaultStateRoot(this.namespace), "the runts shim's state root"));
     const base = removeServerBase(this.base);
     problems.push(...base.unmounted.map((mountPoint) => `left mounted: ${mountPoint}`), ...base.problems);
     return problems;

@@ -17,7 +17,8 @@ import { envWithoutTap } from './env';
 import { busyboxOciArchive, findCommand, imageToolsMissing, missingCommand } from './oci-image';
 import { runCommand, type CommandOptions, type CommandResult } from './podman';
 import { REPO_ROOT } from './runts';
-import { removeCgroupParent, removeServerBase } from './system';
+import { defaultStateRoot } from '../../src/shim/tasks';
+import { removeCgroupParent, removeEmptyDir, removeServerBase } from './system';
 import { waitFor } from './util';
 
 export type CriEngine = 'containerd' | 'crio';
@@ -27,8 +28,6 @@ export type CriHandler = 'runts' | 'runc' | 'runts-shim';
 /** The handlers of `engine`: CRI-O runs runtimes through conmon and has no shim to swap. */
 export const handlersOf = (engine: CriEngine): CriHandler[] => (engine === 'containerd' ? ['runts', 'runc', 'runts-shim'] : ['runts', 'runc']);
 
-/** Where containerd-shim-runts-v2 keeps a namespace's state when the options name no Root (CRI sends none to it). */
-const SHIM_STATE_ROOT = '/run/containerd/runts';
 /** The namespace containerd's CRI plugin puts every pod in. */
 const CRI_NAMESPACE = 'k8s.io';
 
@@ -147,6 +146,8 @@ export class PrivateCri {
   readonly cgroupParent: string;
   readonly network: { bridge: string; subnet: string; gateway: string };
   private server: ChildProcess | undefined;
+  /** The runts shim's k8s.io state root was there before this server started. */
+  private readonly shimRootExisted = fs.existsSync(defaultStateRoot(CRI_NAMESPACE));
   private registryDaemon: ChildProcess | undefined;
 
   private constructor(readonly engine: CriEngine, base: string, port: number, readonly runts: string) {
@@ -162,7 +163,8 @@ export class PrivateCri {
 
   /** The state root of `handler`'s runtime (the runc shim's Root / CRI-O's runtime_root / the runts shim's default). */
   runtimeRoot(handler: CriHandler): string {
-    if (handler === 'runts-shim') return path.join(SHIM_STATE_ROOT, CRI_NAMESPACE);
+    // The runts shim keeps its state there when the options name no Root (CRI sends none to it).
+    if (handler === 'runts-shim') return defaultStateRoot(CRI_NAMESPACE);
     return path.join(this.base, `${handler}-root`);
   }
 
@@ -384,6 +386,8 @@ enable_metrics = false
     if (fs.existsSync(`/sys/class/net/${this.network.bridge}`)) run('ip', ['link', 'del', this.network.bridge]);
     problems.push(...removeIdlePortmapChains());
     problems.push(...removeCgroupParent(this.cgroupParent, isCrioConmonCgroup));
+    // Made by the runts shim unless a containerd of the host's own had it already.
+    if (this.engine === 'containerd' && !this.shimRootExisted) problems.push(...removeEmptyDir(this.runtimeRoot('runts-shim'), "the runts shim's state root"));
     problems.push(...removeServerBase(this.base).problems);
     return problems;
   }

@@ -171,3 +171,15 @@ export function removeServerBase(base: string): { unmounted: string[]; problems:
   fs.rmSync(base, { recursive: true, force: true });
   return { unmounted, problems: [] };
 }
+
+/** Removes `dir` if it exists and is empty; a problem naming what is left otherwise. */
+export function removeEmptyDir(dir: string, what: string): string[] {
+  try {
+    fs.rmdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    return [`${what} ${dir}: ${code === 'ENOTEMPTY' ? `left: ${fs.readdirSync(dir).join(', ')}` : (err as Error).message}`];
+  }
+  return [];
+}
