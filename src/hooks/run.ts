@@ -2,7 +2,7 @@
 // poststart, poststop): the state JSON on stdin, args/env as configured, a timeout in
 // seconds, under the init helper as a guard that kills them when runts dies. createContainer and startContainer hooks run inside the container, in the init
 // helper (native/init).
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { initHelperPath, native } from '../native';
 import type { Hook } from '../spec/types';
 
@@ -34,11 +34,12 @@ function hookGuard(): string {
   return `/proc/self/fd/${guardFd}`;
 }
 
-/** Why `path` cannot be exec'd, as runc words it; the guard would only see it after its fork. */
-function execProblem(file: string): string | undefined {
+/** Why `path` cannot be exec'd, as runc words it (execve refuses a directory with EACCES);
+ *  the guard would only see it after its fork. `validate --host` asks the same. */
+export function execProblem(file: string): string | undefined {
   try {
     accessSync(file, fsConstants.X_OK);
-    return undefined;
+    return statSync(file).isFile() ? undefined : `fork/exec ${file}: permission denied`;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return `fork/exec ${file}: no such file or directory`;

@@ -3,10 +3,11 @@
 // were made). Each fact comes from the module that decides it for create or `runts
 // features`; these checks only compare the config with them. Pure given HostFacts, so the
 // tests can ask about hosts other than the one they run on.
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildFeatures, type Features } from '../features';
+import { execProblem } from '../hooks/run';
 import { hostLsm, labelRefusals, type HostLsm } from '../plan/process-attrs';
 import type { HostSummary } from './report';
 import { pointerToken } from '../spec/errors';
@@ -103,14 +104,7 @@ export function hostFacts(rootlessIds?: Ids): HostFacts {
     timeNamespaces: existsSync('/proc/self/ns/time'),
     lsm: hostLsm(),
     interfaceExists: (name) => existsSync(`/sys/class/net/${name}`),
-    executable: (file) => {
-      try {
-        accessSync(file, constants.X_OK);
-        return statSync(file).isFile();
-      } catch {
-        return false;
-      }
-    },
+    executable: (file) => execProblem(file) === undefined,
     rootless: rootlessIds && rootlessCaller(rootlessIds),
   };
 }
