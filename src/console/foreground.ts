@@ -1,6 +1,7 @@
 // The end of a foreground run or exec: wait for its process while relaying its stdio pipes
 // (or its terminal), then give its status as a shell does.
 import { native, type WaitStatus } from '../native';
+import { waitAtMost } from '../wait';
 import type { StdioPipes } from './pipes';
 import type { ConsoleRelay } from './proxy';
 
@@ -16,7 +17,7 @@ export async function finishForeground(pid: number, relay: ConsoleRelay | null, 
   if (relay) {
     // The pty master reports EOF once every slave fd is closed; a leftover holder of one
     // (a background process) must not keep us waiting.
-    await Promise.race([relay.closed, new Promise((r) => setTimeout(r, 200))]);
+    await waitAtMost(relay.closed, 200);
     relay.stop();
   }
   return shellStatus(status);

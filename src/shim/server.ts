@@ -2,6 +2,7 @@
 // forwards the service's events to containerd (containerd.services.events.ttrpc.v1.Events/Forward)
 // one at a time, in the order raised: containerd drops a TaskExit it sees before the TaskStart.
 import { nowEpochNanos } from '../state/time';
+import { waitAtMost } from '../wait';
 import { metricsAny } from './metrics';
 import { Any, Empty, events, ForwardRequest, ProcessDetails, RuncOptions, task, type Decoded, type MessageType, type RpcStatus, type Timestamp } from './proto';
 import { ShimError, ShimErrorCode, type RuncOptions as RuncOptionsValue, type TaskEvent, type TaskService } from './task-service';
@@ -247,9 +248,7 @@ export class EventPublisher {
 
   /** Resolves when every queued event was sent (or dropped), or after timeoutMs. */
   async drain(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.running ?? Promise.resolve(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    if (this.running) await waitAtMost(this.running, timeoutMs);
   }
 
   close(): void {

@@ -19,6 +19,7 @@ import { SpecError } from '../spec/errors';
 import type { LinuxResources, Spec } from '../spec/types';
 import { openContainer } from '../state/open';
 import { nowEpochNanos } from '../state/time';
+import { waitAtMost } from '../wait';
 import { Reaper } from './reaper';
 import { mountRootfs, unmountAll } from './rootfs';
 import { ProcessIO, type StdioRequest } from './stdio';
@@ -206,9 +207,7 @@ function closeQuietly(fd: number | null): void {
 /** Give the process's output up to DRAIN_TIMEOUT_MS to be copied out, then close its stdio. */
 async function closeIO(proc: TaskProcess): Promise<void> {
   if (!proc.io) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([proc.io.drained, new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_TIMEOUT_MS)))]);
-  clearTimeout(timer);
+  await waitAtMost(proc.io.drained, DRAIN_TIMEOUT_MS);
   await proc.io.close();
 }
 
@@ -397,9 +396,7 @@ export class ShimTasks implements TaskService {
     // answered before containerd had the OOM event, the container would be reported "Error",
     // not "OOMKilled". runc's shim gets the kernel's OOM notification before the exit.
     task.exitHeld = true;
-    let timer: NodeJS.Timeout | undefined;
-    void Promise.race([oomDelivery, new Promise((resolve) => (timer = setTimeout(resolve, OOM_DELIVERY_MS)))]).then(() => {
-      clearTimeout(timer);
+    void waitAtMost(oomDelivery, OOM_DELIVERY_MS).then(() => {
       task.exitHeld = false;
       this.finishInit(task);
     });
