@@ -7,18 +7,25 @@ import { task } from './proto';
 import { fifoLogger, serveShim } from './resident';
 import { cleanupContainer, ShimTasks } from './tasks';
 
-/** The resident shim: serves on `listener` until Shutdown. */
+/** The namespace's resident shim: serves on `listener` until it is idle or told to stop. */
 export function runResident(flags: ShimFlags, listener: net.Server): void {
   const log = fifoLogger(path.join(process.cwd(), 'log'), flags.debug);
+  // The bundle it was started in goes with that task; the resident outlives it.
+  process.chdir('/');
   process.on('uncaughtException', (err) => {
     log('error', `uncaught: ${err.stack ?? err.message}`);
     process.exit(1);
   });
-  serveShim(flags, listener, new ShimTasks({ namespace: flags.namespace }), log);
+  const tasks = new ShimTasks({ namespace: flags.namespace });
+  serveShim(flags, listener, tasks, log, async (deleted, bundle) => {
+    await tasks.abandon(deleted.id);
+    return cleanupAfterShim(deleted, bundle);
+  });
 }
 
-/** `delete`: the shim died; the container goes through the engine (forced), its rootfs is
- *  unmounted, and the answer is a DeleteResponse as runc's shim gives (status 128 + SIGKILL). */
+/** `delete`, run after containerd lost the task's connection (a Shutdown or a dead shim): what
+ *  is left of the container goes through the engine (forced), its rootfs is unmounted, and the
+ *  answer is a DeleteResponse as runc's shim gives (status 128 + SIGKILL). */
 export function cleanupAfterShim(flags: ShimFlags, bundle: string): Uint8Array {
   const { pid, exitStatus, exitedAt } = cleanupContainer({ namespace: flags.namespace, id: flags.id, bundle });
   return task.DeleteResponse.encode({ pid, exitStatus, exitedAt });

@@ -1,6 +1,8 @@
-// bin/containerd-shim-runts-v2: containerd's runtime v2 shim for runts. `start` finds or spawns
-// the resident shim and prints its address; `delete` cleans up after a dead shim; with no action
-// it is the resident shim. Only the resident and `delete` load the engine (dist/shim-daemon.js).
+// dist/shim.js, the Node side of containerd-shim-runts-v2, which the launcher (native/shim)
+// execs when the namespace's resident shim cannot answer for it: `start` finds or spawns the
+// resident and prints its address; `delete` cleans up after a task; with no action (and
+// -socket) it is the resident shim. Only the resident and `delete` load the engine
+// (dist/shim-daemon.js).
 import * as path from 'node:path';
 import { commitString, RUNTS_VERSION } from '../cli/version';
 import { FlagError, parseFlags, USAGE, type ShimFlags } from './flags';
@@ -26,7 +28,7 @@ export async function main(argv: string[]): Promise<void> {
     throw err;
   }
   if (flags.version) {
-    await write(`${path.basename(process.argv[1])}:\n  Version:  ${RUNTS_VERSION}\n  Revision: ${commitString()}\n  Node version: ${process.version}\n\n`);
+    await write(`containerd-shim-runts-v2:\n  Version:  ${RUNTS_VERSION}\n  Revision: ${commitString()}\n  Node version: ${process.version}\n\n`);
     return;
   }
   if (!flags.namespace) fail('shim namespace cannot be empty');

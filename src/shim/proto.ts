@@ -251,6 +251,16 @@ export interface RpcResponse {
 }
 export const RpcResponse = msg<RpcResponse>('ttrpc.Response', [m(1, 'status', RpcStatus), s(2, 'payload', 'bytes')]);
 
+// --- runts.shim.v1: the launcher's call to the resident shim (native/shim/main.cc) -----------
+
+export interface LaunchRequest {
+  /** The launcher's arguments, as containerd passed them. */
+  args: string[];
+  /** Its working directory (containerd runs the shim in the bundle). */
+  cwd: string;
+}
+export const LaunchRequest = msg<LaunchRequest>('runts.shim.v1.LaunchRequest', [rep(1, 'args', 'string'), s(2, 'cwd')]);
+
 // --- containerd types ----------------------------------------------------------------------------
 
 export const Mount = msg('containerd.types.Mount', [s(1, 'type'), s(2, 'source'), s(3, 'target'), rep(4, 'options', 'string')]);

@@ -59,7 +59,7 @@ export function decodeRuncOptions(any: Any | undefined): RuncOptionsValue | unde
 
 export interface TaskServerOptions {
   tasks: TaskService;
-  /** Called once a Shutdown was answered and the shim may exit. */
+  /** Called once a Shutdown with `now` was answered and the shim may exit. */
   shutdown: () => void;
   log: Logger;
 }
@@ -169,9 +169,10 @@ export function taskHandlers({ tasks, shutdown, log }: TaskServerOptions): Map<s
     [
       'Shutdown',
       method(task.ShutdownRequest, Empty, async (r: D) => {
-        // As runc's shim: a shim still serving containers stays up.
-        if (r.now || tasks.isEmpty()) {
-          log('info', `shutdown${r.now ? ' (now)' : ''}: no container left`);
+        // containerd sends one per task it is done with: the resident stays for the namespace's
+        // other and next tasks (it exits once idle, src/shim/resident.ts). `now` ends it.
+        if (r.now) {
+          log('info', `shutdown now (asked for task ${r.id as string})`);
           setImmediate(shutdown);
         }
         return {};

@@ -1,12 +1,12 @@
-// `containerd-shim-runts-v2 start`: find or spawn the resident shim that serves this container
-// and print its socket address, as containerd's runc shim does (runtime/v2/runc/manager):
-// containers of one group share one shim (src/shim/address.ts).
+// `containerd-shim-runts-v2 start` when the launcher found no resident to answer it: find or
+// spawn the resident shim of the namespace (on the socket the launcher named, -socket) and
+// print its socket address, as containerd reads it.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { ShimFlags } from './flags';
-import { groupOf, SHIM_SOCKET_DIR, shimSocketAddress, socketPath } from './address';
+import { SHIM_SOCKET_DIR, socketPath } from './address';
 
 /** Whether a shim answers on the socket (containerd's CanConnect: a dial with a 100 ms limit). */
 export function canConnect(address: string, timeoutMs = 100): Promise<boolean> {
@@ -23,18 +23,6 @@ export function canConnect(address: string, timeoutMs = 100): Promise<boolean> {
   });
 }
 
-function readAnnotations(bundle: string): Record<string, string> | undefined {
-  const file = path.join(bundle, 'config.json');
-  let spec: unknown;
-  try {
-    spec = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`start: reading ${file}: ${(err as Error).message}`);
-  }
-  const annotations = (spec as { annotations?: unknown } | null)?.annotations;
-  return annotations && typeof annotations === 'object' ? (annotations as Record<string, string>) : undefined;
-}
-
 /** What the resident shim writes on fd 3 once it listens, or the error it failed with. */
 export const READY = 'ready';
 /** The resident's answer when another shim took the socket meanwhile (a concurrent start). */
@@ -44,7 +32,7 @@ export const IN_USE = 'in use';
  *  `address`, and waits until it listens. Resolves to its pid, or 0 when the socket turned out
  *  to be another live shim's. */
 function spawnResident(flags: ShimFlags, bundle: string, address: string, script: string): Promise<number> {
-  const args = ['-namespace', flags.namespace, '-id', flags.id, '-address', flags.address, '-socket', address];
+  const args = ['-namespace', flags.namespace, '-address', flags.address, '-socket', address];
   if (flags.publishBinary) args.push('-publish-binary', flags.publishBinary);
   if (flags.debug) args.push('-debug');
   // As bin/runts's shebang: node must not parse a CA file it will never use.
@@ -79,19 +67,26 @@ function spawnResident(flags: ShimFlags, bundle: string, address: string, script
   });
 }
 
+/** BUNDLE/address and BUNDLE/shim.pid: containerd reads the address when it reconnects after a
+ *  restart; shim.pid names the shim serving the task, as runc's shim writes it. */
+export function writeShimFiles(bundle: string, address: string, pid: number): void {
+  fs.writeFileSync(path.join(bundle, 'address'), address, { mode: 0o600 });
+  fs.writeFileSync(path.join(bundle, 'shim.pid'), String(pid), { mode: 0o600 });
+}
+
 /**
- * Returns the address of the shim that serves this container: a live one of its group, or a new
- * resident one. Writes BUNDLE/address (and shim.pid for a new shim), which containerd reads when
- * it reconnects after a restart.
+ * Returns the address of the namespace's resident shim, spawning it when none answers, and
+ * writes the bundle's shim files. A resident that answers the connect but did not answer the
+ * launcher (busy past its limit, or an older build) still serves the task.
  */
 export async function startShim(flags: ShimFlags, bundle: string, script: string): Promise<string> {
   if (!flags.id) throw new Error('start: -id is required');
   if (!flags.address) throw new Error('start: -address is required');
-  const address = shimSocketAddress(flags.address, flags.namespace, groupOf(flags.id, readAnnotations(bundle)));
-  const writeAddress = () => fs.writeFileSync(path.join(bundle, 'address'), address, { mode: 0o600 });
+  if (!flags.socket) throw new Error('start: -socket is required (bin/containerd-shim-runts-v2 names it)');
+  const address = flags.socket;
   for (let attempt = 0; attempt < 2; attempt++) {
     if (await canConnect(address)) {
-      writeAddress();
+      fs.writeFileSync(path.join(bundle, 'address'), address, { mode: 0o600 });
       return address;
     }
     // A socket nobody answers on is left by a killed shim.
@@ -99,11 +94,10 @@ export async function startShim(flags: ShimFlags, bundle: string, script: string
     fs.mkdirSync(SHIM_SOCKET_DIR, { recursive: true, mode: 0o700 });
     const pid = await spawnResident(flags, bundle, address, script);
     if (pid !== 0) {
-      writeAddress();
-      fs.writeFileSync(path.join(bundle, 'shim.pid'), String(pid), { mode: 0o600 });
+      writeShimFiles(bundle, address, pid);
       return address;
     }
-    // Another start of the same group won the socket: connect to its shim.
+    // Another start in the namespace won the socket: connect to its shim.
   }
   throw new Error(`start: ${address} is in use but no shim answers on it`);
 }

@@ -568,6 +568,28 @@ export class ShimTasks implements TaskService {
     return exit;
   }
 
+  /**
+   * containerd lost the task's connection and runs `delete` for it (through the launcher): a
+   * task still served here is killed and forgotten, without events (containerd publishes them
+   * itself then), so that it does not keep the resident up. The engine's forced delete and the
+   * rootfs unmount follow in cleanupContainer.
+   */
+  async abandon(id: string): Promise<void> {
+    const task = this.tasks.get(id);
+    if (!task) return;
+    this.tasks.delete(id);
+    this.stopOomWatch(task);
+    try {
+      deleteContainer(task.root, id, true);
+    } catch (err) {
+      if (!(err instanceof NotExistError)) throw shimError(err, ShimErrorCode.Internal);
+    }
+    for (const exec of task.execs.values()) if (exec.started && !exec.exit) process.kill(exec.pid, SIGKILL);
+    if (task.init.pid !== 0) await waitAtMost(task.init.exited, DRAIN_TIMEOUT_MS);
+    for (const exec of task.execs.values()) await closeIO(exec);
+    await closeIO(task.init);
+  }
+
   async connect(req: { id: string }): Promise<{ taskPid: number }> {
     return { taskPid: this.task(req.id).init.pid };
   }

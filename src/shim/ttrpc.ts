@@ -109,6 +109,8 @@ export class TtrpcServer {
   private readonly connections = new Set<net.Socket>();
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
+  /** When a connection last opened or closed or a request last finished (Date.now()). */
+  lastActive = Date.now();
 
   constructor(private readonly options: ServerOptions) {}
 
@@ -119,12 +121,21 @@ export class TtrpcServer {
 
   handle(socket: net.Socket): void {
     this.connections.add(socket);
+    this.lastActive = Date.now();
     const reader = new FrameReader();
     socket.on('data', (chunk: Buffer) => {
       for (const message of reader.push(chunk)) this.dispatch(socket, message);
     });
     socket.on('error', () => {}); // the peer went away; 'close' follows
-    socket.on('close', () => this.connections.delete(socket));
+    socket.on('close', () => {
+      this.connections.delete(socket);
+      this.lastActive = Date.now();
+    });
+  }
+
+  /** Connections open now. */
+  get connectionCount(): number {
+    return this.connections.size;
   }
 
   /** Resolves once no request is being served (a response just written included). */
@@ -187,6 +198,7 @@ export class TtrpcServer {
   private track(work: Promise<void>): void {
     this.inFlight++;
     void work.finally(() => {
+      this.lastActive = Date.now();
       if (--this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     });
   }

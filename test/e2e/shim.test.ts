@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { leakGuard, onCleanup, REPO_ROOT, requireRoot, tempDir, uniqueId, waitFor } from '../lib';
-import { containerdMissing, PrivateContainerd, runOnPty, type CtrResult } from '../lib/containerd';
+import { containerdMissing, PrivateContainerd, runOnPty, runtsResidents, type CtrResult } from '../lib/containerd';
 import { BUSYBOX_IMAGE_REF, busyboxOciArchive, findCommand, imageToolsMissing } from '../lib/oci-image';
 import { defaultStateRoot } from '../../src/shim/tasks';
 import { watch } from '../lib/watch';
@@ -20,8 +20,10 @@ interface Shim {
 const RUNTS_SHIM: Shim = { name: 'runts shim', runtime: SHIM };
 const RUNC_SHIM: Shim = { name: 'runc shim (reference)', runtime: 'io.containerd.runc.v2' };
 
-/** Live shim processes of this containerd serving container/group `id` (their argv says so). */
-function shimPids(cd: PrivateContainerd, id: string): number[] {
+/** The live shim processes of this containerd serving `id`: runc's shim of that container, or
+ *  runts's resident of the namespace (which serves all its tasks). */
+function shimPids(cd: PrivateContainerd, shim: Shim, id: string): number[] {
+  if (shim === RUNTS_SHIM) return runtsResidents(cd.socket).filter((r) => r.namespace === cd.namespace).map((r) => r.pid);
   const pids: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -81,7 +83,7 @@ function prepare(t: Test, cd: PrivateContainerd, shim: Shim) {
 }
 
 function common(t: Test, shim: Shim, getContainerd: () => PrivateContainerd): void {
-  t.test('ctr run --rm: stdout, stderr, exit code; container and shim gone after', async (t) => {
+  t.test('ctr run --rm: stdout, stderr, exit code; container gone after, and the shim as its kind does', async (t) => {
     const cd = getContainerd();
     const { id, flags, explain, containerExists } = prepare(t, cd, shim);
     const r = await cd.ctr(['run', '--rm', ...flags, BUSYBOX_IMAGE_REF, id, 'sh', '-c', 'echo out-$((6*7)); echo err-1 >&2; exit 3']);
@@ -89,9 +91,12 @@ function common(t: Test, shim: Shim, getContainerd: () => PrivateContainerd): vo
     t.equal(r.stdout, 'out-42\n');
     t.match(r.stderr, 'err-1');
     t.notOk(await containerExists(), 'container removed');
-    await waitFor(() => shimPids(cd, id).length === 0, 10_000, 'the shim exits once its container is gone');
+    const resident = shimPids(cd, shim, id);
+    if (shim === RUNTS_SHIM) t.equal(resident.length, 1, "runts's resident stays for the namespace's next task");
+    else await waitFor(() => shimPids(cd, shim, id).length === 0, 10_000, "runc's shim exits once its container is gone");
     const plain = await cd.ctr(['run', '--rm', ...flags, BUSYBOX_IMAGE_REF, id, 'true']);
     t.equal(plain.code, 0, 'ctr run --rm true', explain(plain));
+    if (shim === RUNTS_SHIM) t.same(shimPids(cd, shim, id), resident, 'served by the same resident');
   });
 
   t.test('ctr run -t: the process gets a pty of the caller\'s size', async (t) => {
@@ -137,21 +142,26 @@ function common(t: Test, shim: Shim, getContainerd: () => PrivateContainerd): vo
 }
 
 function runtsOnly(t: Test, getContainerd: () => PrivateContainerd): void {
-  t.test('two containers of one group share one shim', async (t) => {
-    const cd = getContainerd();
+  t.test("a namespace's tasks share one resident, which waits idle for the next and then exits", async (t) => {
+    // A containerd of its own, whose shims wait 2 s idle (the default is 60).
+    const cd = await PrivateContainerd.start({ RUNTS_SHIM_IDLE_SECONDS: '2' });
+    onCleanup(t, 'graceful', async () => {
+      const problems = await cd.stop();
+      if (problems.length > 0) throw new Error(`stopping the idle test's containerd: ${problems.join('; ')}`);
+    });
+    t.equal((await cd.ctr(['images', 'import', busyboxOciArchive()])).code, 0, 'image imported');
     const a = prepare(t, cd, RUNTS_SHIM);
     const second = `${a.id}-b`;
     onCleanup(t, 'graceful', async () => {
       const problems = await cd.removeContainer(second);
       if (problems.length > 0) throw new Error(problems.join('; '));
     });
-    const group = ['--annotation', `io.containerd.runc.v2.group=${a.id}`];
     for (const cid of [a.id, second]) {
-      const run = await cd.ctr(['run', '-d', ...group, ...a.flags, BUSYBOX_IMAGE_REF, cid, 'sleep', '1000']);
+      const run = await cd.ctr(['run', '-d', ...a.flags, BUSYBOX_IMAGE_REF, cid, 'sleep', '1000']);
       t.equal(run.code, 0, `ctr run -d ${cid}`, a.explain(run));
     }
-    t.equal(shimPids(cd, a.id).length, 1, 'one resident shim, started for the first container');
-    t.equal(shimPids(cd, second).length, 0, 'none for the second');
+    const [resident, ...more] = runtsResidents(cd.socket);
+    t.same(more, [], 'one resident for both tasks');
     t.equal((await a.taskOf(second))?.status, 'RUNNING');
     for (const cid of [a.id, second]) {
       await cd.ctr(['task', 'kill', '--signal', 'SIGKILL', cid]);
@@ -159,7 +169,13 @@ function runtsOnly(t: Test, getContainerd: () => PrivateContainerd): void {
       t.equal((await cd.ctr(['task', 'delete', cid])).code, 0, `task delete ${cid}`);
       t.equal((await cd.ctr(['containers', 'delete', cid])).code, 0);
     }
-    await waitFor(() => shimPids(cd, a.id).length === 0, 10_000, 'the shim exits after its last container');
+    t.ok(fs.existsSync(`/proc/${resident.pid}`), 'the resident outlives its last task');
+    const next = await cd.ctr(['run', '--rm', ...a.flags, BUSYBOX_IMAGE_REF, a.id, 'true']);
+    t.equal(next.code, 0, 'the next task', a.explain(next));
+    t.same(runtsResidents(cd.socket).map((r) => r.pid), [resident.pid], 'is served by the same resident');
+    await waitFor(() => !fs.existsSync(`/proc/${resident.pid}`), 10_000, 'the resident exits once idle for 2 s');
+    t.notOk(fs.existsSync(resident.socket), 'and removes its socket');
+    t.same(await cd.stop(), [], 'containerd stops cleanly');
   });
 
   t.test('containerd restarted: the shim keeps its task, containerd reconnects and controls it', async (t) => {
@@ -176,10 +192,10 @@ function runtsOnly(t: Test, getContainerd: () => PrivateContainerd): void {
     const run = await cd.ctr(['run', '-d', ...flags, BUSYBOX_IMAGE_REF, id, 'sleep', '1000']);
     t.equal(run.code, 0, 'ctr run -d', explain(run));
     const before = await taskOf();
-    const [shimPid] = shimPids(cd, id);
+    const [shimPid] = shimPids(cd, RUNTS_SHIM, id);
     await cd.restart();
     t.same(await taskOf(), before, 'the task is still there, RUNNING with the same pid');
-    t.same(shimPids(cd, id), [shimPid], 'served by the same shim');
+    t.same(shimPids(cd, RUNTS_SHIM, id), [shimPid], 'served by the same shim');
     const exec = await cd.ctr(['task', 'exec', '--fifo-dir', cd.fifoDir, '--exec-id', `${id}-after`, id, 'sh', '-c', 'echo still-here']);
     t.equal(exec.code, 0, 'exec after the restart', explain(exec));
     t.equal(exec.stdout, 'still-here\n');
@@ -199,9 +215,11 @@ function runtsOnly(t: Test, getContainerd: () => PrivateContainerd): void {
     const run = await cd.ctr(['run', '-d', ...flags, BUSYBOX_IMAGE_REF, id, 'sleep', '1000']);
     t.equal(run.code, 0, 'ctr run -d', explain(run));
     const initPid = (await taskOf())?.pid ?? -1;
-    const [shimPid] = shimPids(cd, id);
-    t.ok(shimPid > 0, 'the resident shim runs');
-    process.kill(shimPid, 'SIGKILL');
+    const [resident] = runtsResidents(cd.socket);
+    t.ok(resident, 'the resident shim runs');
+    process.kill(resident.pid, 'SIGKILL');
+    // A killed resident leaves its socket (the next `start` would replace it).
+    onCleanup(t, 'remove', () => fs.rmSync(resident.socket, { force: true }));
     // containerd notices the closed connection and runs `shim delete`, which kills the container.
     await waitFor(() => !fs.existsSync(`/proc/${initPid}`), 15_000, `container init ${initPid} gone`);
     await waitFor(async () => (await taskOf()) === undefined, 15_000, 'containerd dropped the task');

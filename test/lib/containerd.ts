@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { envWithoutTap } from './env';
 import { missingCommand } from './oci-image';
+import { socketPath } from '../../src/shim/address';
 import { defaultStateRoot } from '../../src/shim/tasks';
 import { removeEmptyDir, removeServerBase } from './system';
 
@@ -135,6 +136,32 @@ export function pidsWithArgs(words: string[]): number[] {
   return pids;
 }
 
+/** The runts shim's residents serving containerd `address` (src/shim/resident.ts): one per
+ *  namespace, named by the -socket the launcher gave it. */
+export function runtsResidents(address: string): { pid: number; namespace: string; socket: string }[] {
+  return pidsWithArgs(['-address', address, '-socket']).map((pid) => {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return { pid, namespace: argv[argv.indexOf('-namespace') + 1], socket: socketPath(argv[argv.indexOf('-socket') + 1]) };
+  });
+}
+
+/** Stops the runts residents of containerd `address` once its tasks are gone. An idle resident
+ *  stays a while for the next task (RUNTS_SHIM_IDLE_SECONDS); SIGTERM ends it, and it removes
+ *  its socket. One that ignores SIGTERM for 5 s is a problem: killed, its socket removed. */
+export async function stopRuntsResidents(address: string): Promise<string[]> {
+  const problems: string[] = [];
+  const residents = runtsResidents(address);
+  for (const { pid } of residents) process.kill(pid, 'SIGTERM');
+  for (const { pid, socket } of residents) {
+    for (let i = 0; i < 50 && fs.existsSync(`/proc/${pid}`); i++) await sleep(100);
+    if (!fs.existsSync(`/proc/${pid}`)) continue;
+    problems.push(`runts shim ${pid} ignored SIGTERM for 5 s: killed`);
+    process.kill(pid, 'SIGKILL');
+    fs.rmSync(socket, { force: true });
+  }
+  return problems;
+}
+
 export class PrivateContainerd {
   /** Everything containerd writes lives under here. */
   readonly base: string;
@@ -146,6 +173,8 @@ export class PrivateContainerd {
   /** Pass as ctr's --fifo-dir: ctr's stdio fifos then live here, not in /run/containerd/fifo. */
   readonly fifoDir: string;
   private daemon: ChildProcess | undefined;
+  /** Added to containerd's environment. */
+  private env: NodeJS.ProcessEnv = {};
 
   private constructor(base: string) {
     this.base = base;
@@ -155,9 +184,11 @@ export class PrivateContainerd {
     this.fifoDir = path.join(base, 'fifo');
   }
 
-  /** Starts containerd in its own session and waits until it answers. */
-  static async start(): Promise<PrivateContainerd> {
+  /** Starts containerd in its own session and waits until it answers; `env` is added to its
+   *  environment (and so to its shims'). */
+  static async start(env: NodeJS.ProcessEnv = {}): Promise<PrivateContainerd> {
     const cd = new PrivateContainerd(fs.mkdtempSync(path.join(os.tmpdir(), 'runts-containerd-')));
+    cd.env = env;
     for (const sub of ['root', 'state', 'run', 'opt', 'tmp', 'fifo']) fs.mkdirSync(path.join(cd.base, sub));
     fs.writeFileSync(path.join(cd.base, 'config.toml'), configToml(cd.base, cd.socket));
     await cd.spawnDaemon();
@@ -172,7 +203,7 @@ export class PrivateContainerd {
       this.daemon = spawn('containerd', ['--config', path.join(this.base, 'config.toml'), '--log-level', 'debug'], {
         detached: true,
         stdio: ['ignore', log, log],
-        env: envWithoutTap(),
+        env: { ...envWithoutTap(), ...this.env },
       });
     } finally {
       fs.closeSync(log);
@@ -320,7 +351,8 @@ export class PrivateContainerd {
         await exited;
       }
     }
-    // A shim serves one container of this daemon: its argv names our socket.
+    problems.push(...(await stopRuntsResidents(this.socket)));
+    // Any other shim serves one container of this daemon: its argv names our socket.
     for (const pid of pidsWithArgs(['-address', this.socket])) {
       problems.push(`shim ${pid} outlived containerd: killed`);
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pidsWithArgs } from './containerd';
+import { pidsWithArgs, stopRuntsResidents } from './containerd';
 import { envWithoutTap } from './env';
 import { busyboxOciArchive, findCommand, imageToolsMissing, missingCommand } from './oci-image';
 import { runCommand, type CommandOptions, type CommandResult } from './podman';
@@ -378,7 +378,8 @@ enable_metrics = false
     }
     if (await stopDaemon(this.server, 15_000)) problems.push(`${this.engine} ignored SIGTERM for 15 s: killed`);
     await stopDaemon(this.registryDaemon, 5000);
-    // A containerd shim serves one pod of this daemon: its argv names our socket.
+    problems.push(...(await stopRuntsResidents(this.socket)));
+    // Any other containerd shim serves one pod of this daemon: its argv names our socket.
     for (const pid of pidsWithArgs(['-address', this.socket])) {
       problems.push(`shim ${pid} outlived containerd: killed`);
       process.kill(pid, 'SIGKILL');

@@ -133,18 +133,18 @@ t.test('errors: ShimError keeps its code, other throws are Internal, bad Anys na
   t.equal(s.calls.filter(([name]) => name === 'exec' || name === 'update' || name === 'create').length, 0, 'bad requests never reach the task side');
 });
 
-t.test('Shutdown exits only when no container is left, or when told now', async (t) => {
+t.test('Shutdown ends the resident only when told now: it stays for the namespace\'s next task', async (t) => {
   const s = await setup(t);
   await s.call('Shutdown', task.ShutdownRequest, { id: 'c' }, Empty);
   await new Promise((resolve) => setImmediate(resolve));
   t.equal(s.shutdowns(), 0, 'a shim serving containers stays');
-  await s.call('Shutdown', task.ShutdownRequest, { id: 'c', now: true }, Empty);
-  await new Promise((resolve) => setImmediate(resolve));
-  t.equal(s.shutdowns(), 1);
   s.setEmpty(true);
   await s.call('Shutdown', task.ShutdownRequest, { id: 'c' }, Empty);
   await new Promise((resolve) => setImmediate(resolve));
-  t.equal(s.shutdowns(), 2);
+  t.equal(s.shutdowns(), 0, 'so does one with none left (it exits once idle)');
+  await s.call('Shutdown', task.ShutdownRequest, { id: 'c', now: true }, Empty);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(s.shutdowns(), 1);
 });
 
 /** A fake containerd events service: records the envelopes; `failFirst` answers errors first. */

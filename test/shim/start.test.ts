@@ -1,29 +1,16 @@
-// `start` (src/shim/start.ts, address.ts): the socket address containerd's shim package derives,
-// grouping, and finding or spawning the resident shim, with a stand-in resident script.
-import { createHash } from 'node:crypto';
+// `start` in Node (src/shim/start.ts): finding or spawning the namespace's resident shim on the
+// socket the launcher names, with a stand-in resident script.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { groupOf, shimSocketAddress, socketPath } from '../../src/shim/address';
+import { socketPath } from '../../src/shim/address';
 import { parseFlags } from '../../src/shim/flags';
 import { canConnect, startShim } from '../../src/shim/start';
 import { requireRoot, tempDir, uniqueId } from '../lib';
 
-t.test('the socket address is sha256(address/namespace/group) under /run/containerd/s', async (t) => {
-  // sha256 of "/run/containerd/containerd.sock/default/c1", as `printf %s … | sha256sum` prints it
-  const expected = createHash('sha256').update('/run/containerd/containerd.sock/default/c1').digest('hex');
-  t.equal(shimSocketAddress('/run/containerd/containerd.sock', 'default', 'c1'), `unix:///run/containerd/s/${expected}`);
-  // Go's filepath.Join cleans: a trailing slash or doubled one changes nothing
-  t.equal(shimSocketAddress('/run/containerd//containerd.sock/', 'default', 'c1'), `unix:///run/containerd/s/${expected}`);
+t.test('a socket address names its path', async (t) => {
   t.equal(socketPath('unix:///run/containerd/s/ab'), '/run/containerd/s/ab');
   t.equal(socketPath('/run/x.sock'), '/run/x.sock');
-});
-
-t.test('grouping: runc group annotation first, then the CRI sandbox id, else the container id', async (t) => {
-  t.equal(groupOf('c1', undefined), 'c1');
-  t.equal(groupOf('c1', { other: 'x' }), 'c1');
-  t.equal(groupOf('c1', { 'io.kubernetes.cri.sandbox-id': 'pod' }), 'pod');
-  t.equal(groupOf('c1', { 'io.kubernetes.cri.sandbox-id': 'pod', 'io.containerd.runc.v2.group': 'g' }), 'g');
 });
 
 t.test('flags as Go parses them; the action is the first non-flag', async (t) => {
@@ -53,20 +40,13 @@ setTimeout(() => process.exit(0), 60000);
   return script;
 }
 
-function bundleWith(t: Test, annotations: Record<string, string>): string {
-  const dir = tempDir(t, 'bundle');
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', annotations }));
-  return dir;
-}
-
-t.test('start spawns one resident per group and hands later containers of the group its address', async (t) => {
+t.test('start spawns the resident on -socket and hands later tasks its address', async (t) => {
   if (!requireRoot(t)) return; // /run/containerd/s is root's
   const script = fakeResident(t, 'listen');
-  const group = uniqueId('group');
-  const flags = (id: string) => parseFlags(['-namespace', 'ns', '-id', id, '-address', `/run/runts-test-${process.pid}.sock`, 'start']);
-  const first = bundleWith(t, { 'io.containerd.runc.v2.group': group });
-  const address = await startShim(flags('c1'), first, script);
-  t.equal(address, shimSocketAddress(`/run/runts-test-${process.pid}.sock`, 'ns', group));
+  const address = `unix:///run/containerd/s/runts-test-${uniqueId('start')}`;
+  const flags = (id: string) => parseFlags(['-namespace', 'ns', '-id', id, '-address', `/run/runts-test-${process.pid}.sock`, '-socket', address, 'start']);
+  const first = tempDir(t, 'bundle');
+  t.equal(await startShim(flags('c1'), first, script), address);
   const pid = Number(fs.readFileSync(path.join(first, 'shim.pid'), 'utf8'));
   t.teardown(() => {
     try {
@@ -77,30 +57,32 @@ t.test('start spawns one resident per group and hands later containers of the gr
     fs.rmSync(socketPath(address), { force: true });
   });
   t.equal(fs.readFileSync(path.join(first, 'address'), 'utf8'), address);
-  t.same(JSON.parse(fs.readFileSync(path.join(first, 'argv'), 'utf8')), ['-namespace', 'ns', '-id', 'c1', '-address', `/run/runts-test-${process.pid}.sock`, '-socket', address]);
+  t.same(JSON.parse(fs.readFileSync(path.join(first, 'argv'), 'utf8')), ['-namespace', 'ns', '-address', `/run/runts-test-${process.pid}.sock`, '-socket', address]);
   t.ok(await canConnect(address));
 
-  const second = bundleWith(t, { 'io.containerd.runc.v2.group': group });
-  t.equal(await startShim(flags('c2'), second, script), address, 'same group, same shim');
+  const second = tempDir(t, 'bundle');
+  t.equal(await startShim(flags('c2'), second, script), address, 'a live resident serves the next task');
   t.notOk(fs.existsSync(path.join(second, 'shim.pid')), 'no second shim');
   t.equal(fs.readFileSync(path.join(second, 'address'), 'utf8'), address);
 
   // A killed shim leaves its socket: the next start replaces it with a new shim.
   process.kill(pid, 'SIGKILL');
   for (let i = 0; i < 100 && (await canConnect(address)); i++) await new Promise((r) => setTimeout(r, 20));
-  const third = bundleWith(t, { 'io.containerd.runc.v2.group': group });
+  const third = tempDir(t, 'bundle');
   t.equal(await startShim(flags('c3'), third, script), address);
   const pid3 = Number(fs.readFileSync(path.join(third, 'shim.pid'), 'utf8'));
   t.not(pid3, pid);
   t.teardown(() => process.kill(pid3, 'SIGKILL'));
 });
 
-t.test('start fails with the resident shim\'s reason when it cannot listen', async (t) => {
+t.test('start fails with the resident shim\'s reason when it cannot listen, and without -socket', async (t) => {
   if (!requireRoot(t)) return;
-  const bundle = bundleWith(t, {});
-  const id = uniqueId('c');
-  const flags = parseFlags(['-namespace', 'ns', '-id', id, '-address', `/run/runts-test-${process.pid}.sock`, 'start']);
-  await t.rejects(startShim(flags, bundle, fakeResident(t, 'fail')), { message: /^start: the shim exited before listening on unix:\/\/\/run\/containerd\/s\/[0-9a-f]{64}: listen on .*: EACCES$/ });
+  const bundle = tempDir(t, 'bundle');
+  const args = ['-namespace', 'ns', '-id', uniqueId('c'), '-address', `/run/runts-test-${process.pid}.sock`];
+  const socket = `unix:///run/containerd/s/runts-test-${uniqueId('fail')}`;
+  await t.rejects(startShim(parseFlags([...args, '-socket', socket, 'start']), bundle, fakeResident(t, 'fail')), {
+    message: /^start: the shim exited before listening on unix:\/\/\/run\/containerd\/s\/runts-test-\S+: listen on .*: EACCES$/,
+  });
   t.notOk(fs.existsSync(path.join(bundle, 'address')));
-  await t.rejects(startShim(flags, path.join(bundle, 'absent'), fakeResident(t, 'fail')), { message: /^start: reading .*absent\/config.json: ENOENT/ });
+  await t.rejects(startShim(parseFlags([...args, 'start']), bundle, fakeResident(t, 'fail')), { message: 'start: -socket is required (bin/containerd-shim-runts-v2 names it)' });
 });
