@@ -1,6 +1,6 @@
 // `npm run bench -- --clients`: latency through real clients, runts and runc side by side:
 // a pod start through containerd's CRI plugin (crictl runp + create + start; handlers runts,
-// runc and runts-shim), `ctr run --rm`
+// runc and runts-shim) and the shims' RSS with 20 pods running, `ctr run --rm`
 // through a private containerd (runc's shim with either runtime, and containerd-shim-runts-v2)
 // and `docker run --rm` through a private dockerd. Run by
 // bench.mjs as `node --import=tsx scripts/bench/clients.ts WARMUP RUNS`; the servers are the
@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { containerdMissing, PrivateContainerd } from '../../test/lib/containerd';
+import { containerdMissing, pidsWithArgs, PrivateContainerd, runtsResidents } from '../../test/lib/containerd';
 import { criMissing, handlersOf, PrivateCri, type CriHandler } from '../../test/lib/cri';
 import { DOCKER_IMAGE, dockerMissing, PrivateDocker } from '../../test/lib/docker';
 import { BUSYBOX_IMAGE_REF, busyboxOciArchive, findCommand } from '../../test/lib/oci-image';
@@ -95,6 +95,51 @@ async function benchDocker(runts: string, warmup: number, runs: number): Promise
   }
 }
 
+/** VmRSS of a process in KiB (0 once it is gone). */
+function rssKib(pid: number): number {
+  try {
+    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+const RSS_PODS = 20;
+
+/** The shims' memory under load: RSS_PODS pods (sandbox + a sleeping container) running at once
+ *  through runc's shim and through runts's, and the summed VmRSS of the shim processes serving
+ *  them (runc's shim: one per pod; runts's: the namespace's resident). */
+async function benchShimRss(cri: PrivateCri, dir: string, ctrFile: string): Promise<void> {
+  const shimPids: Record<'runc' | 'runts-shim', () => number[]> = {
+    runc: () => pidsWithArgs(['-address', cri.socket]).filter((pid) => fs.readlinkSync(`/proc/${pid}/exe`).endsWith('/containerd-shim-runc-v2')),
+    'runts-shim': () => runtsResidents(cri.socket).map((r) => r.pid),
+  };
+  for (const handler of ['runc', 'runts-shim'] as const) {
+    const pods: string[] = [];
+    try {
+      for (let i = 0; i < RSS_PODS; i++) {
+        const name = `rss-${process.pid}-${handler}-${i}`;
+        const podFile = path.join(dir, `${name}.json`);
+        fs.writeFileSync(podFile, JSON.stringify({ metadata: { name, namespace: 'bench', uid: name, attempt: 0 }, hostname: 'rss', log_directory: path.join(dir, name), linux: { cgroup_parent: cri.cgroupParent } }));
+        const runp = await cri.crictl(['runp', '--runtime', handler, podFile]);
+        if (runp.code !== 0) throw new Error(`crictl runp: ${runp.stderr.trim()}`);
+        pods.push(runp.stdout.trim());
+        const created = await cri.crictl(['create', pods[i], ctrFile, podFile]);
+        if (created.code !== 0) throw new Error(`crictl create: ${created.stderr.trim()}`);
+        const started = await cri.crictl(['start', created.stdout.trim()]);
+        if (started.code !== 0) throw new Error(`crictl start: ${started.stderr.trim()}`);
+      }
+      const pids = shimPids[handler]();
+      out.samples[handler === 'runc' ? 'shims.runc.pods' : 'shims.runts.pods'] = [pids.reduce((sum, pid) => sum + rssKib(pid), 0)];
+    } finally {
+      for (const pod of pods) {
+        await cri.crictl(['stopp', pod]);
+        await cri.crictl(['rmp', '--force', pod]);
+      }
+    }
+  }
+}
+
 async function benchPod(runts: string, warmup: number, runs: number): Promise<void> {
   const cri = await PrivateCri.start('containerd', runts);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-bench-pod-'));
@@ -122,6 +167,7 @@ async function benchPod(runts: string, warmup: number, runs: number): Promise<vo
         await cri.crictl(['rmp', '--force', podId]);
       }
     });
+    await benchShimRss(cri, dir, ctrFile);
   } finally {
     const problems = await cri.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -136,7 +182,7 @@ async function main(): Promise<number> {
   const benches = [
     { name: 'ctr run', missing: containerdMissing, rows: [...CTR_ROWS], bench: (rc: string) => benchCtr(runts, rc, warmup, runs) },
     { name: 'docker run', missing: dockerMissing, rows: RUNTIMES.map((rt) => rowId(rt, 'docker-run')), bench: () => benchDocker(runts, warmup, runs) },
-    { name: 'pod', missing: () => criMissing('containerd'), rows: [...RUNTIMES.map((rt) => rowId(rt, 'pod')), 'clients.runts.pod-shim'], bench: () => benchPod(runts, warmup, runs) },
+    { name: 'pod', missing: () => criMissing('containerd'), rows: [...RUNTIMES.map((rt) => rowId(rt, 'pod')), 'clients.runts.pod-shim', 'shims.runts.pods', 'shims.runc.pods'], bench: () => benchPod(runts, warmup, runs) },
   ];
   for (const { name, missing, rows, bench } of benches) {
     const reason = runc ? missing() : 'runc is not installed';

@@ -12,15 +12,16 @@ const SECTIONS = {
   waiting: { title: "RSS of a created container's waiting process (VmRSS of the state pid)", unit: 'KiB', shownAs: 'MiB' },
   parallel: { title: 'Containers created+started+deleted in parallel, wall time of the batch', unit: 'ms', shownAs: 's' },
   clients: { title: 'Through real clients (--clients), wall time', unit: 'ms', shownAs: 'ms' },
+  shims: { title: 'Total RSS of the containerd shims serving 20 running pods (--clients, VmRSS)', unit: 'KiB', shownAs: 'MiB' },
 };
 
 /** The runtimes the client rows compare: crun is no runtime handler of the test servers. */
 const CLIENT_RUNTIMES = ['runts', 'runc'];
 /**
- * The client rows (scripts/bench/clients.ts measures them): key, label, the runtimes measured
- * and runts's budget. `pod-shim` and `ctr-shim` are runts only: its own shim against runc's
- * shim with runc.
- * @type {{ key: string, label: string, runtimes: string[], budget?: Budget }[]}
+ * The client rows (scripts/bench/clients.ts measures them): key, label, the runtimes measured,
+ * runts's budget and the section (default `clients`). `pod-shim` and `ctr-shim` are runts only:
+ * its own shim against runc's shim with runc; `pods` compares the two shims' memory.
+ * @type {{ key: string, label: string, runtimes: string[], budget?: Budget, section?: 'clients' | 'shims' }[]}
  */
 export const CLIENT_ROWS = [
   { key: 'pod', label: 'pod start: crictl runp+create+start (containerd CRI)', runtimes: CLIENT_RUNTIMES },
@@ -38,10 +39,20 @@ export const CLIENT_ROWS = [
     budget: { ratioOf: 'clients.runc.ctr-run', limit: 0.8, versus: 'runc shim' },
   },
   { key: 'docker-run', label: 'docker run --rm (dockerd 20.10)', runtimes: CLIENT_RUNTIMES },
+  {
+    key: 'pods',
+    label: 'shims of 20 pods (runts: containerd-shim-runts-v2; runc: containerd-shim-runc-v2)',
+    runtimes: CLIENT_RUNTIMES,
+    section: 'shims',
+    budget: { ratioOf: 'shims.runc.pods', limit: 1, versus: 'runc shims' },
+  },
 ];
 
+/** A client row's id. */
+export const clientRowId = (row, runtime) => `${row.section ?? 'clients'}.${runtime}.${row.key}`;
+
 /** Every client row's id. */
-export const clientRowIds = () => CLIENT_ROWS.flatMap(({ key, runtimes }) => runtimes.map((runtime) => `clients.${runtime}.${key}`));
+export const clientRowIds = () => CLIENT_ROWS.flatMap((row) => row.runtimes.map((runtime) => clientRowId(row, runtime)));
 
 /**
  * @typedef {{ ratioOf: string, limit: number, versus: string } | { maxValue: number }} Budget
@@ -92,11 +103,12 @@ export function rowDefs(parallelCount, concurrency) {
       versus: 'runc',
     }),
   );
-  for (const { key, label, runtimes, budget } of CLIENT_ROWS) {
+  for (const row of CLIENT_ROWS) {
+    const { label, runtimes, budget } = row;
     rows.push(
       ...runtimes.map((runtime) => ({
-        id: `clients.${runtime}.${key}`,
-        section: 'clients',
+        id: clientRowId(row, runtime),
+        section: row.section ?? 'clients',
         label: `${runtime} ${label}`,
         runtime,
         ...(runtime === 'runts' && budget ? { budget } : {}),

@@ -130,6 +130,7 @@ export async function listenForStart(address: string): Promise<net.Server> {
         resolve();
       });
     });
+    // Security rule 18: root's alone (created 0777 & ~umask; containerd's umask leaves others no write).
     fs.chmodSync(file, 0o600);
   } catch (err) {
     tellStart((err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? IN_USE : `listen on ${file}: ${(err as Error).message}`);

@@ -92,6 +92,12 @@ t.test('the launcher: the resident answers start and delete; without one it exec
     fs.rmSync(socket, { force: true });
   });
 
+  // Security rule 18: a 0600 path, which another user (a container's, say) cannot connect to.
+  const mode = fs.statSync(socket);
+  t.ok(mode.isSocket() && (mode.mode & 0o777) === 0o600, 'the socket is a path with mode 0600');
+  const stranger = spawnSync(process.execPath, ['-e', `require('net').createConnection(${JSON.stringify(socket)}).on('error', (e) => { console.log(e.code); process.exit(0) }).on('connect', () => { console.log('connected'); process.exit(0) })`], { uid: 65534, gid: 65534, env, encoding: 'utf8' });
+  t.equal(stranger.stdout.trim(), 'EACCES', 'another user cannot connect');
+
   const second = tempDir(t, 'bundle');
   const answered = call(lonely, 'c2', second, 'start');
   t.equal(answered.status, 0, answered.stderr.toString());
