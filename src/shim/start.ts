@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { errnoMessage } from '../errors';
 import type { ShimFlags } from './flags';
 import { SHIM_SOCKET_DIR, socketPath } from './address';
 
@@ -74,6 +75,17 @@ export function writeShimFiles(bundle: string, address: string, pid: number): vo
   fs.writeFileSync(path.join(bundle, 'shim.pid'), String(pid), { mode: 0o600 });
 }
 
+/** As runc's shim: the resident is a little likelier than containerd (its parent) to be chosen by
+ *  the OOM killer, so that memory pressure ends a shim before the daemon. */
+function adjustOomScore(pid: number): void {
+  try {
+    const parent = Number(fs.readFileSync(`/proc/${process.ppid}/oom_score_adj`, 'utf8'));
+    fs.writeFileSync(`/proc/${pid}/oom_score_adj`, String(Math.min(parent + 1, 1000)));
+  } catch (err) {
+    throw new Error(`start: setting the shim's (pid ${pid}) oom_score_adj: ${errnoMessage(err)}`);
+  }
+}
+
 /**
  * Returns the address of the namespace's resident shim, spawning it when none answers, and
  * writes the bundle's shim files. A resident that answers the connect but did not answer the
@@ -94,6 +106,7 @@ export async function startShim(flags: ShimFlags, bundle: string, script: string
     fs.mkdirSync(SHIM_SOCKET_DIR, { recursive: true, mode: 0o700 });
     const pid = await spawnResident(flags, bundle, address, script);
     if (pid !== 0) {
+      adjustOomScore(pid);
       writeShimFiles(bundle, address, pid);
       return address;
     }

@@ -91,6 +91,8 @@ t.test('the launcher: the resident answers start and delete; without one it exec
     if (fs.existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
     fs.rmSync(socket, { force: true });
   });
+  const oomScoreAdj = (p: number | string) => Number(fs.readFileSync(`/proc/${p}/oom_score_adj`, 'utf8'));
+  t.equal(oomScoreAdj(pid), Math.min(oomScoreAdj('self') + 1, 1000), "the resident's oom_score_adj is its caller's (containerd's) + 1");
 
   // Security rule 18: a 0600 path, which another user (a container's, say) cannot connect to.
   const mode = fs.statSync(socket);
