@@ -26,7 +26,7 @@
       # containerd's critical path twice per container.
       "target_name": "containerd-shim-runts-v2",
       "type": "executable",
-      "sources": ["<!@(ls -1 native/shim/*.cc)"],
+      "sources": ["<!@(ls -1 native/shim/*.cc)", "native/init/io.cc"],
       "cflags_cc": ["-std=c++17", "-Os", "-Wall", "-Wextra", "-fno-exceptions", "-fno-rtti", "-ffunction-sections", "-fdata-sections"],
       "cflags_cc!": ["-fno-omit-frame-pointer"],
       "ldflags": ["-static", "-Wl,--gc-sections", "-s"]

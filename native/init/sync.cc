@@ -1,6 +1,7 @@
 #include "sync.h"
 
 #include "fdpass.h"
+#include "io.h"
 
 #include <cctype>
 #include <cerrno>
@@ -14,39 +15,6 @@ namespace {
 int sync_fd = -1;
 // Largest message accepted from the runtime; a plan is a few KiB.
 constexpr uint32_t kMaxFrame = 16u << 20;
-
-// Writes everything; on a socket without SIGPIPE (a vanished runtime is an error, not a kill).
-bool write_all(int fd, const char* data, size_t len) {
-  bool is_socket = true;
-  while (len > 0) {
-    ssize_t n = is_socket ? send(fd, data, len, MSG_NOSIGNAL) : write(fd, data, len);
-    if (n < 0 && errno == ENOTSOCK) {
-      is_socket = false;
-      continue;
-    }
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    len -= size_t(n);
-  }
-  return true;
-}
-
-bool read_all(int fd, char* data, size_t len) {
-  while (len > 0) {
-    ssize_t n = read(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EPIPE;
-      return false;
-    }
-    data += n;
-    len -= size_t(n);
-  }
-  return true;
-}
 
 void write_stderr(const std::string& msg) {
   std::string line = "runts-init: " + msg + "\n";

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "../init/io.h"
 #include "sha256.h"
 
 namespace {
@@ -95,28 +96,6 @@ bool each_field(const std::string& in, F on_field) {
     }
     if (pos > in.size()) return false;
     on_field(int(key >> 3), int(key & 7), v, bytes);
-  }
-  return true;
-}
-
-bool write_all(int fd, const char* data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    len -= size_t(n);
-  }
-  return true;
-}
-
-bool read_all(int fd, char* data, size_t len) {
-  while (len > 0) {
-    ssize_t n = read(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    len -= size_t(n);
   }
   return true;
 }
