@@ -49,7 +49,8 @@ t.test('the bundles are wrapped as node wraps a module, the source their caches 
 });
 
 t.test('every bundle in dist/ has a code cache this node accepts', async (t) => {
-  const bundles = fs.readdirSync(DIST).filter((f) => f.endsWith('.js'));
+  // dist/shim.js is a script node runs itself (as bin/runts is), which would not use a cache.
+  const bundles = fs.readdirSync(DIST).filter((f) => f.endsWith('.js') && f !== 'shim.js');
   t.ok(bundles.length > 10);
   for (const name of bundles) {
     const file = path.join(DIST, name);
