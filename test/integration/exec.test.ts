@@ -251,7 +251,11 @@ t.test('exec into one running container', async (t) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const closed = new Promise((resolve) => child.on('close', resolve));
-    await waitFor(() => out.includes('ready'), 5000, 'console socket server ready');
+    t.teardown(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    // Python's start alone took over 5 s once on a loaded machine.
+    await waitFor(() => out.includes('ready'), 30_000, 'console socket server ready');
     const pidFile = path.join(c.dir, 'exec.pid');
     const r = await runtsToFiles(c.dir, ['--root', c.root, 'exec', '--detach', '--tty', '--console-socket', socketPath, '--pid-file', pidFile, c.id, 'sh', '-c', 'tty; echo hello; sleep 0.3']);
     t.equal(r.code, 0, `exec -d -t --console-socket: ${r.stderr}`);
