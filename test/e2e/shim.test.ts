@@ -143,14 +143,16 @@ function common(t: Test, shim: Shim, getContainerd: () => PrivateContainerd): vo
 
 function runtsOnly(t: Test, getContainerd: () => PrivateContainerd): void {
   t.test("a namespace's tasks share one resident, which waits idle for the next and then exits", async (t) => {
-    // A containerd of its own, whose shims wait 2 s idle (the default is 60).
-    const cd = await PrivateContainerd.start({ RUNTS_SHIM_IDLE_SECONDS: '2' });
+    // A containerd of its own, whose shims wait 2 s idle (the default is 60), with the shim on
+    // its PATH: the runtime is named io.containerd.runts.v2, as users name an installed shim.
+    const cd = await PrivateContainerd.start({ RUNTS_SHIM_IDLE_SECONDS: '2', PATH: `${path.dirname(SHIM)}:${process.env.PATH}` });
     onCleanup(t, 'graceful', async () => {
       const problems = await cd.stop();
       if (problems.length > 0) throw new Error(`stopping the idle test's containerd: ${problems.join('; ')}`);
     });
     t.equal((await cd.ctr(['images', 'import', busyboxOciArchive()])).code, 0, 'image imported');
     const a = prepare(t, cd, RUNTS_SHIM);
+    a.flags[a.flags.indexOf(SHIM)] = 'io.containerd.runts.v2';
     const second = `${a.id}-b`;
     onCleanup(t, 'graceful', async () => {
       const problems = await cd.removeContainer(second);
