@@ -21,6 +21,7 @@ import { openContainer } from '../state/open';
 import { nowEpochNanos } from '../state/time';
 import { waitAtMost } from '../wait';
 import { Reaper } from './reaper';
+import { joinShimCgroup } from './shim-cgroup';
 import { mountRootfs, unmountAll } from './rootfs';
 import { ProcessIO, type StdioRequest } from './stdio';
 import {
@@ -216,6 +217,8 @@ export class ShimTasks implements TaskService {
   private readonly reaper = new Reaper();
   private publish: (event: TaskEvent) => Promise<void> | void = () => undefined;
   private readonly defaultRoot: string;
+  /** The shim_cgroup this process joined (the first a task's options named). */
+  private shimCgroup: string | undefined;
 
   constructor(private readonly opts: ShimTasksOptions) {
     this.defaultRoot = opts.root ?? defaultStateRoot(opts.namespace);
@@ -247,6 +250,14 @@ export class ShimTasks implements TaskService {
     if (req.checkpoint) throw new ShimError(ShimErrorCode.Unimplemented, `container ${req.id}: checkpoint/restore is not supported by runts`);
     if (this.tasks.has(req.id)) throw new ShimError(ShimErrorCode.AlreadyExists, `container ${req.id}: already exists`);
     const options = req.options;
+    if (options?.shimCgroup && this.shimCgroup === undefined) {
+      try {
+        joinShimCgroup(options.shimCgroup, process.pid);
+      } catch (err) {
+        throw new ShimError(ShimErrorCode.FailedPrecondition, `container ${req.id}: ${errnoMessage(err)}`);
+      }
+      this.shimCgroup = options.shimCgroup;
+    }
     const root = options?.root || this.defaultRoot;
     const bundle = path.resolve(req.bundle);
     const stdio: StdioRequest = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };

@@ -345,6 +345,10 @@ t.test('mistakes: unknown ids, a second create, a second start, checkpoint, a de
   });
   await rejectsWith(t, s.shim.create(bad), ShimErrorCode.InvalidArgument, 'an invalid config.json');
   t.notOk(fs.existsSync(path.join(s.root, bad.id)), 'a failed create leaves no state');
+  const noShimCgroup = await s.request(['true']);
+  const options = { noPivotRoot: false, noNewKeyring: false, systemdCgroup: false, root: s.root, ioUid: 0, ioGid: 0, shimCgroup: `/runts-absent-${process.pid}` };
+  await rejectsWith(t, s.shim.create({ ...noShimCgroup, options }), ShimErrorCode.FailedPrecondition, 'a shim_cgroup that does not exist');
+  t.notOk(fs.existsSync(path.join(s.root, noShimCgroup.id)), 'and leaves no state');
   await s.shim.kill({ id: req.id, execId: '', signal: 9, all: false });
   await s.shim.wait({ id: req.id, execId: '' });
   await s.shim.delete({ id: req.id, execId: '' });
