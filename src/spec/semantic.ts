@@ -8,6 +8,7 @@
 import { closeSync, openSync, readlinkSync, statfsSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { SpecError, describeFsError, pointerToken, specErrorMessage, type SpecProblem, type ValidateOptions } from './errors';
+import { parseMountOptions } from '../plan/mount-options';
 import { RLIMIT_NUMBERS } from '../plan/rlimits';
 import type {
   Hooks,
@@ -118,6 +119,7 @@ function runSemanticChecks(spec: Spec, opts: ValidateOptions, checker: Checker):
   if (spec.process) checkProcess(spec.process, checker, '/process');
   checker.check(() => checkTerminal(spec.process?.terminal === true, opts, checker, '/process'));
   checkHooks(spec.hooks ?? {}, checker);
+  (spec.mounts ?? []).forEach((mount, index) => checker.check(() => checkMount(mount, `/mounts/${index}`, checker)));
   const mounts = spec.mounts && absoluteMountDestinations(spec.mounts, checker);
 
   return mounts === spec.mounts ? spec : { ...spec, mounts };
@@ -412,6 +414,16 @@ function checkHooks(hooks: Hooks, checker: Checker): void {
       if (!posix.isAbsolute(hook.path)) checker.check(() => checker.fail(`/hooks/${kind}/${index}/path`, 'must be an absolute path'));
     });
   }
+}
+
+/**
+ * What mount(2) would refuse whatever the host: a mount that is no bind mount needs a
+ * filesystem type, and neither an absent type nor "" or "none" names one (ENODEV, in runc
+ * too). A bind mount's type is not read, as in runc.
+ */
+function checkMount(mount: Mount, at: string, checker: Checker): void {
+  if (parseMountOptions(mount.options).bind) return;
+  if (!mount.type || mount.type === 'none') checker.fail(`${at}/type`, 'must name the filesystem to mount unless the options make a bind mount (bind or rbind)');
 }
 
 /**

@@ -295,6 +295,16 @@ t.test('relative mount destinations are deprecated: warned about and made absolu
   t.equal(raw.mounts![0].destination, 'proc', 'the input is not modified');
 });
 
+t.test('a mount that is no bind mount must name its filesystem type (mount(2): ENODEV, as in runc)', async (t) => {
+  const typeMessage = 'must name the filesystem to mount unless the options make a bind mount (bind or rbind)';
+  rejects(t, 'no type', (s) => delete s.mounts[3].type, `config.json: /mounts/3/type: ${typeMessage}`);
+  rejects(t, 'an empty type', (s) => (s.mounts[3].type = ''), `config.json: /mounts/3/type: ${typeMessage}`);
+  rejects(t, 'type "none"', (s) => (s.mounts[3].type = 'none'), `config.json: /mounts/3/type: ${typeMessage}`);
+  accepts(t, 'no type with bind', (s) => s.mounts.push({ destination: '/data', source: '/tmp', options: ['bind'] }));
+  accepts(t, 'type "none" with rbind', (s) => s.mounts.push({ destination: '/data', type: 'none', source: '/tmp', options: ['rbind', 'ro'] }));
+  accepts(t, 'an empty type with bind', (s) => s.mounts.push({ destination: '/data', type: '', source: '/tmp', options: ['bind'] }));
+});
+
 t.test('cgroup settings pass validation (the cgroup manager checks what the host can enforce)', async (t) => {
   accepts(t, 'the deny-all device rule of runc spec', () => {});
   accepts(t, 'cgroupsPath', (s) => (s.linux.cgroupsPath = '/runts/c1'));

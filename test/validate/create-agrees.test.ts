@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { validateBundle } from '../../src/validate/engine';
 import { fuzzSeconds, fuzzSeed, mutate, Rng, serialize, type FuzzTargets } from '../fuzz/mutate';
-import { defaultConfig, leakGuard, makeBundle, requireRoot, runts, runtsRoot, tempDir, uniqueId } from '../lib';
+import { defaultConfig, leakGuard, makeBundle, requireRoot, runts, runtsRoot, tempDir, uniqueId, type BundleConfig } from '../lib';
 
 // A plain `npm test` tries a fixed number of cases of the fixed seed, so that how fast the
 // machine is does not decide which cases CI meets. Longer runs (RUNTS_FUZZ_SECONDS, or another
@@ -82,4 +82,25 @@ t.test('configs validate --host accepts are created; ones it refuses are refused
   }
   t.comment(`${accepted} accepted and created, ${refused} refused by both`);
   t.ok(accepted >= 5, 'enough accepted configs were tried');
+});
+
+/** Disagreements the fuzzer found, now refused by a check create and validate share. */
+const REFUSED_EARLY: { what: string; edit: (config: BundleConfig) => void; pointer: string }[] = [
+  { what: 'a mount without a type', edit: (c) => void delete c.mounts[3].type, pointer: '/mounts/3/type' },
+];
+
+t.test('each is refused by validate at its field, and by create before it makes anything', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const root = runtsRoot(t);
+  for (const { what, edit, pointer } of REFUSED_EARLY) {
+    const id = uniqueId('agree');
+    const { bundle } = await makeBundle(tempDir(t, 'refused'), { args: ['true'], config: edit });
+    const { report } = validateBundle({ bundle, host: true, id, root, systemdCgroup: false });
+    t.same(report.findings.filter((f) => f.severity === 'error').map((f) => f.pointer), [pointer], `${what}: validate names ${pointer}`);
+    const created = await runts(['--root', root, 'create', '--bundle', bundle, id]);
+    t.equal(created.code, 1, `${what}: create exits 1`);
+    t.match(created.stderr, `config.json: ${pointer}: `, `${what}: create names the field: ${created.stderr}`);
+    t.notOk(fs.existsSync(path.join(root, id)), `${what}: create left no state`);
+  }
 });
