@@ -416,14 +416,22 @@ function checkHooks(hooks: Hooks, checker: Checker): void {
   }
 }
 
+/** Kernel filesystems that cannot be the container's root: the init makes directories and
+ *  device nodes in it next, which none of them takes (runc fails on each there too). */
+const NOT_A_ROOT_FILESYSTEM = new Set(['proc', 'sysfs', 'devpts', 'mqueue', 'cgroup', 'cgroup2']);
+
 /**
  * What mount(2) would refuse whatever the host: a mount that is no bind mount needs a
  * filesystem type, and neither an absent type nor "" or "none" names one (ENODEV, in runc
- * too). A bind mount's type is not read, as in runc.
+ * too). A bind mount's type is not read, as in runc. A mount on "/" (or "..", ".") covers
+ * the whole rootfs, as in runc: a tree bound there is fine, a kernel filesystem is not.
  */
 function checkMount(mount: Mount, at: string, checker: Checker): void {
   if (parseMountOptions(mount.options).bind) return;
   if (!mount.type || mount.type === 'none') checker.fail(`${at}/type`, 'must name the filesystem to mount unless the options make a bind mount (bind or rbind)');
+  if (NOT_A_ROOT_FILESYSTEM.has(mount.type) && posix.join('/', mount.destination) === '/') {
+    checker.fail(`${at}/destination`, `is the container's root, which a ${mount.type} filesystem cannot be: the mountpoints and devices that follow are made in it`);
+  }
 }
 
 /**

@@ -305,6 +305,17 @@ t.test('a mount that is no bind mount must name its filesystem type (mount(2): E
   accepts(t, 'an empty type with bind', (s) => s.mounts.push({ destination: '/data', type: '', source: '/tmp', options: ['bind'] }));
 });
 
+t.test('a mount on the container\'s root: a bound tree covers the rootfs, a kernel filesystem cannot be the root', async (t) => {
+  const rootMessage = (type: string) => `is the container's root, which a ${type} filesystem cannot be: the mountpoints and devices that follow are made in it`;
+  rejects(t, 'cgroup on ".."', (s) => (s.mounts[6].destination = '..'), `config.json: /mounts/6/destination: ${rootMessage('cgroup')}`);
+  rejects(t, 'proc on "/"', (s) => (s.mounts[0].destination = '/'), `config.json: /mounts/0/destination: ${rootMessage('proc')}`);
+  rejects(t, 'mqueue on "/dev/.."', (s) => (s.mounts[4].destination = '/dev/..'), `config.json: /mounts/4/destination: ${rootMessage('mqueue')}`);
+  rejects(t, 'sysfs on "."', (s) => (s.mounts[5].destination = '.'), `config.json: /mounts/5/destination: ${rootMessage('sysfs')}`);
+  accepts(t, 'a bind of another tree on "/"', (s) => s.mounts.unshift({ destination: '/', type: 'bind', source: '/srv/rootfs', options: ['rbind'] }));
+  accepts(t, 'a tmpfs on "/" (later mounts may fill it)', (s) => s.mounts.unshift({ destination: '/', type: 'tmpfs', source: 'tmpfs' }));
+  accepts(t, 'an overlay on "/"', (s) => s.mounts.unshift({ destination: '/', type: 'overlay', source: 'overlay', options: ['lowerdir=/a,upperdir=/b,workdir=/c'] }));
+});
+
 t.test('cgroup settings pass validation (the cgroup manager checks what the host can enforce)', async (t) => {
   accepts(t, 'the deny-all device rule of runc spec', () => {});
   accepts(t, 'cgroupsPath', (s) => (s.linux.cgroupsPath = '/runts/c1'));

@@ -87,6 +87,7 @@ t.test('configs validate --host accepts are created; ones it refuses are refused
 /** Disagreements the fuzzer found, now refused by a check create and validate share. */
 const REFUSED_EARLY: { what: string; edit: (config: BundleConfig) => void; pointer: string }[] = [
   { what: 'a mount without a type', edit: (c) => void delete c.mounts[3].type, pointer: '/mounts/3/type' },
+  { what: 'a cgroup mount on ".." (the container\'s root)', edit: (c) => void (c.mounts[6].destination = '..'), pointer: '/mounts/6/destination' },
 ];
 
 t.test('each is refused by validate at its field, and by create before it makes anything', async (t) => {
