@@ -148,9 +148,11 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   const privateMounts = types.has('mount');
   const rootfsOps: RootfsOp[] = [];
   if (privateMounts) {
-    for (const mount of spec.mounts ?? []) {
-      rootfsOps.push(...mountOps(mount, ctx));
-    }
+    (spec.mounts ?? []).forEach((mount, index) => {
+      const ops = mountOps(mount, ctx);
+      checkNotOnItself(ops, rootfsOps, index);
+      rootfsOps.push(...ops);
+    });
     // A bind mount at /dev brings its own devices: runc then makes no devices, links or ptmx.
     if (!(spec.mounts ?? []).some((m) => path.posix.normalize(m.destination) === '/dev' && parseMountOptions(m.options).bind)) {
       rootfsOps.push(...deviceOps(spec, inUserNs));
@@ -383,6 +385,34 @@ function mountOpsWithoutAttrs(mount: Mount, target: string, opts: ParsedMountOpt
       copyUp: opts.copyUp,
     },
   ];
+}
+
+/** Filesystems with one superblock per namespace (mqueue: IPC, sysfs: network, cgroup2:
+ *  cgroup) or per hierarchy (cgroup): a second mount of one is the same filesystem again. */
+const ONE_SUPERBLOCK_FILESYSTEMS = new Set(['mqueue', 'sysfs', 'cgroup', 'cgroup2']);
+
+/**
+ * mount(2) refuses a filesystem on a mountpoint where that same filesystem is on top already
+ * (EBUSY, in runc too): e.g. mqueue twice on /dev/mqueue with nothing mounted there or above
+ * it in between. `earlier` holds the ops of the mounts before mounts[index].
+ */
+function checkNotOnItself(ops: RootfsOp[], earlier: RootfsOp[], index: number): void {
+  ops.forEach((op, i) => {
+    if (op.op !== 'mount' || !ONE_SUPERBLOCK_FILESYSTEMS.has(op.fstype)) return;
+    const top = lastMountOver(op.target, ops, i) ?? lastMountOver(op.target, earlier, earlier.length);
+    if (top?.target === op.target && top.fstype === op.fstype) {
+      throw new PlanError(`mounts[${index}]: ${op.fstype} is mounted on ${op.target} already, by an earlier mount with nothing mounted over it since: the kernel refuses the same filesystem on top of itself (EBUSY)`);
+    }
+  });
+}
+
+/** The last of ops[0..end) that mounts on `target` or on a directory above it. */
+function lastMountOver(target: string, ops: RootfsOp[], end: number): Extract<RootfsOp, { op: 'mount' }> | undefined {
+  for (let j = end - 1; j >= 0; j--) {
+    const op = ops[j];
+    if (op.op === 'mount' && (op.target === target || target.startsWith(op.target === '/' ? '/' : `${op.target}/`))) return op;
+  }
+  return undefined;
 }
 
 /** linux.mountLabel as the context= option, on the mounts runc labels that way (not proc,

@@ -244,6 +244,31 @@ t.test('cgroup mount with a cgroup namespace mounts the hierarchies afresh', asy
   ]);
 });
 
+t.test('a filesystem of one superblock per namespace on top of itself is refused (EBUSY), as runc fails there', async (t) => {
+  const mount = (destination: string, type: string) => ({ destination, type, source: type });
+  const plan = (mounts: Spec['mounts'], extra: Partial<PlanInputs> = {}, cgroupns = false) => {
+    const spec = baseSpec();
+    if (cgroupns) spec.linux!.namespaces!.push({ type: 'cgroup' });
+    spec.mounts = mounts;
+    return () => buildPlan(inputs(spec, extra));
+  };
+  const onItself = (index: number, fstype: string, target: string) => ({
+    name: 'PlanError',
+    message: `mounts[${index}]: ${fstype} is mounted on ${target} already, by an earlier mount with nothing mounted over it since: the kernel refuses the same filesystem on top of itself (EBUSY)`,
+  });
+  t.throws(plan([mount('/dev/mqueue', 'mqueue'), mount('/dev/mqueue', 'mqueue')]), onItself(1, 'mqueue', '/dev/mqueue'));
+  t.throws(plan([mount('/sys', 'sysfs'), mount('/tmp', 'tmpfs'), mount('/sys/', 'sysfs')]), onItself(2, 'sysfs', '/sys'), 'a mount elsewhere changes nothing; the destination is normalised');
+  t.throws(plan([mount('/dev/mqueue', 'mqueue'), mount('/dev/mqueue/x', 'tmpfs'), mount('/dev/mqueue', 'mqueue')]), onItself(2, 'mqueue', '/dev/mqueue'), 'nor does one below it');
+  t.doesNotThrow(plan([mount('/dev/mqueue', 'mqueue'), mount('/dev/mqueue', 'tmpfs'), mount('/dev/mqueue', 'mqueue')]), 'another filesystem on top in between');
+  t.doesNotThrow(plan([mount('/dev/mqueue', 'mqueue'), mount('/dev', 'tmpfs'), mount('/dev/mqueue', 'mqueue')]), 'a fresh filesystem over its parent in between');
+  t.doesNotThrow(plan([mount('/proc', 'proc'), mount('/proc', 'proc'), mount('/dev/pts', 'devpts'), mount('/dev/pts', 'devpts'), mount('/t', 'tmpfs'), mount('/t', 'tmpfs')]), 'proc, devpts and tmpfs are new each time');
+  const unified: Hierarchy[] = [{ fstype: 'cgroup2', mountpoint: '/sys/fs/cgroup', mountRoot: '/', subsystems: [], cgroup: '/a' }];
+  const cgroupTwice = [mount('/sys/fs/cgroup', 'cgroup'), mount('/sys/fs/cgroup', 'cgroup')];
+  t.throws(plan(cgroupTwice, { hierarchies: unified }, true), onItself(1, 'cgroup2', '/sys/fs/cgroup'), 'cgroup v2 mounted afresh in a cgroup namespace, twice');
+  t.doesNotThrow(plan(cgroupTwice, { hierarchies: unified }), 'without a cgroup namespace: binds of the cgroup directory');
+  t.doesNotThrow(plan(cgroupTwice, { hierarchies: hybrid }, true), 'a hybrid host: each goes under a tmpfs of its own');
+});
+
 t.test('default devices, overridden by linux.devices; /dev links', async (t) => {
   const spec = baseSpec();
   spec.linux!.devices = [{ path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o600, uid: 5, gid: 6 }, { path: '/dev/fuse', type: 'c', major: 10, minor: 229 }];

@@ -84,24 +84,26 @@ t.test('configs validate --host accepts are created; ones it refuses are refused
   t.ok(accepted >= 5, 'enough accepted configs were tried');
 });
 
-/** Disagreements the fuzzer found, now refused by a check create and validate share. */
-const REFUSED_EARLY: { what: string; edit: (config: BundleConfig) => void; pointer: string }[] = [
-  { what: 'a mount without a type', edit: (c) => void delete c.mounts[3].type, pointer: '/mounts/3/type' },
-  { what: 'a cgroup mount on ".." (the container\'s root)', edit: (c) => void (c.mounts[6].destination = '..'), pointer: '/mounts/6/destination' },
+/** Disagreements the fuzzer found, now refused by a check create and validate share: the
+ *  field validate names, and how create's error names it. */
+const REFUSED_EARLY: { what: string; edit: (config: BundleConfig) => void; pointer: string; named: string }[] = [
+  { what: 'a mount without a type', edit: (c) => void delete c.mounts[3].type, pointer: '/mounts/3/type', named: 'config.json: /mounts/3/type: ' },
+  { what: 'a cgroup mount on ".." (the container\'s root)', edit: (c) => void (c.mounts[6].destination = '..'), pointer: '/mounts/6/destination', named: 'config.json: /mounts/6/destination: ' },
+  { what: 'mqueue mounted again on itself', edit: (c) => void c.mounts.push(c.mounts[4]), pointer: '/mounts/7', named: 'mounts[7]: ' },
 ];
 
 t.test('each is refused by validate at its field, and by create before it makes anything', async (t) => {
   if (!requireRoot(t)) return;
   leakGuard(t);
   const root = runtsRoot(t);
-  for (const { what, edit, pointer } of REFUSED_EARLY) {
+  for (const { what, edit, pointer, named } of REFUSED_EARLY) {
     const id = uniqueId('agree');
     const { bundle } = await makeBundle(tempDir(t, 'refused'), { args: ['true'], config: edit });
     const { report } = validateBundle({ bundle, host: true, id, root, systemdCgroup: false });
     t.same(report.findings.filter((f) => f.severity === 'error').map((f) => f.pointer), [pointer], `${what}: validate names ${pointer}`);
     const created = await runts(['--root', root, 'create', '--bundle', bundle, id]);
     t.equal(created.code, 1, `${what}: create exits 1`);
-    t.match(created.stderr, `config.json: ${pointer}: `, `${what}: create names the field: ${created.stderr}`);
+    t.match(created.stderr, named, `${what}: create names the field: ${created.stderr}`);
     t.notOk(fs.existsSync(path.join(root, id)), `${what}: create left no state`);
   }
 });
