@@ -147,11 +147,14 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   // checks refused every field that needs one): no devices, no /dev links, only the cwd.
   const privateMounts = types.has('mount');
   const rootfsOps: RootfsOp[] = [];
+  let overProc: MountOver | undefined;
   if (privateMounts) {
     (spec.mounts ?? []).forEach((mount, index) => {
       const ops = mountOps(mount, ctx);
       checkNotOnItself(ops, rootfsOps, index);
       rootfsOps.push(...ops);
+      const op = lastMountOver('/proc', ops, ops.length);
+      if (op) overProc = { op, index };
     });
     // A bind mount at /dev brings its own devices: runc then makes no devices, links or ptmx.
     if (!(spec.mounts ?? []).some((m) => path.posix.normalize(m.destination) === '/dev' && parseMountOptions(m.options).bind)) {
@@ -159,6 +162,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
       rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
     }
   }
+  checkProcfsAtProc(overProc);
   if (spec.process?.cwd) rootfsOps.push({ op: 'mkdir', path: path.posix.normalize(spec.process.cwd) });
 
   const hooks = spec.hooks ?? {};
@@ -406,13 +410,33 @@ function checkNotOnItself(ops: RootfsOp[], earlier: RootfsOp[], index: number): 
   });
 }
 
+type MountOp = Extract<RootfsOp, { op: 'mount' }>;
+
 /** The last of ops[0..end) that mounts on `target` or on a directory above it. */
-function lastMountOver(target: string, ops: RootfsOp[], end: number): Extract<RootfsOp, { op: 'mount' }> | undefined {
+function lastMountOver(target: string, ops: RootfsOp[], end: number): MountOp | undefined {
   for (let j = end - 1; j >= 0; j--) {
     const op = ops[j];
     if (op.op === 'mount' && (op.target === target || target.startsWith(op.target === '/' ? '/' : `${op.target}/`))) return op;
   }
   return undefined;
+}
+
+/** A planned mount and the index in config.json's mounts of the mount it is made for. */
+interface MountOver {
+  op: MountOp;
+  index: number;
+}
+
+/**
+ * Once its mounts are made, the init needs the container's own procfs at /proc (it reopens the
+ * exec fifo through /proc/self/fd; runc closes fds through it). A filesystem mounted on / hides
+ * the one mounted before it, so a proc mount must follow it. (A tree bound on / may bring one
+ * along; whether the rootfs has one is for validate --host to look at, src/validate/host.ts.)
+ */
+function checkProcfsAtProc(over: MountOver | undefined): void {
+  if (over && over.op.target === '/' && over.op.fstype !== 'bind') {
+    throw new PlanError(`mounts[${over.index}]: the ${over.op.fstype} mount on / covers /proc, and no proc mount on /proc follows it: the init needs the container's own procfs there (runc too)`);
+  }
 }
 
 /** linux.mountLabel as the context= option, on the mounts runc labels that way (not proc,

@@ -269,6 +269,22 @@ t.test('a filesystem of one superblock per namespace on top of itself is refused
   t.doesNotThrow(plan(cgroupTwice, { hierarchies: hybrid }, true), 'a hybrid host: each goes under a tmpfs of its own');
 });
 
+t.test('a filesystem on / after the proc mount hides it: refused unless a proc mount follows, or it is a bound tree', async (t) => {
+  const plan = (mounts: Spec['mounts']) => () => {
+    const spec = baseSpec();
+    spec.mounts = mounts;
+    return buildPlan(inputs(spec));
+  };
+  const proc = { destination: '/proc', type: 'proc', source: 'proc' };
+  t.throws(plan([proc, { destination: '/', type: 'tmpfs', source: 'tmpfs' }]), {
+    name: 'PlanError',
+    message: "mounts[1]: the tmpfs mount on / covers /proc, and no proc mount on /proc follows it: the init needs the container's own procfs there (runc too)",
+  });
+  t.doesNotThrow(plan([{ destination: '/', type: 'tmpfs', source: 'tmpfs' }, proc]), 'a proc mount after it');
+  t.doesNotThrow(plan([proc, { destination: '/', type: 'bind', source: 'data', options: ['rbind'] }]), 'a bound tree may bring its own');
+  t.doesNotThrow(plan([{ destination: '/dev', type: 'tmpfs', source: 'tmpfs' }]), 'no mount over /proc: the rootfs\'s own, for validate --host to judge');
+});
+
 t.test('default devices, overridden by linux.devices; /dev links', async (t) => {
   const spec = baseSpec();
   spec.linux!.devices = [{ path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o600, uid: 5, gid: 6 }, { path: '/dev/fuse', type: 'c', major: 10, minor: 229 }];
