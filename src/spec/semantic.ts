@@ -359,6 +359,11 @@ function isRuntimeNamespace(namespaces: NamespaceSet, type: LinuxNamespaceType, 
 function checkProcess(process: Process, checker: Checker, at: string): void {
   if (!posix.isAbsolute(process.cwd)) checker.check(() => checker.fail(`${at}/cwd`, 'must be an absolute path'));
   if (!process.args?.length) checker.check(() => checker.fail(`${at}/args`, 'must not be empty'));
+  // Whatever the rootfs holds, such a path is a directory or nothing (exec: EACCES or ENOENT, in runc too).
+  const lastComponent = process.args?.[0]?.split('/').pop();
+  if (lastComponent === '' || lastComponent === '.' || lastComponent === '..') {
+    checker.check(() => checker.fail(`${at}/args/0`, 'is no program: an empty path, or one ending in "/", "." or "..", never names a file exec can run'));
+  }
   const { oomScoreAdj, ioPriority } = process;
   if (oomScoreAdj !== undefined && (oomScoreAdj < -1000 || oomScoreAdj > 1000)) {
     checker.check(() => checker.fail(`${at}/oomScoreAdj`, 'must be between -1000 and 1000'));

@@ -215,6 +215,11 @@ t.test('process', async (t) => {
   rejects(t, 'relative cwd', (s) => (s.process.cwd = 'home'), 'config.json: /process/cwd: must be an absolute path');
   rejects(t, 'empty args', (s) => (s.process.args = []), 'config.json: /process/args: must not be empty');
   rejects(t, 'no args', (s) => delete s.process.args, 'config.json: /process/args: must not be empty');
+  for (const program of ['', '.', '..', '/', '/bin/', '/bin/..', 'bin/.']) {
+    rejects(t, `args[0] ${JSON.stringify(program)}`, (s) => (s.process.args = [program]), 'config.json: /process/args/0: is no program: an empty path, or one ending in "/", "." or "..", never names a file exec can run');
+  }
+  accepts(t, 'a program found on PATH, or by a path', (s) => s.process.args.splice(0, 1, '.hidden-tool'));
+  accepts(t, 'a program by a relative path', (s) => (s.process.args = ['./run.sh']));
 });
 
 t.test('rlimits', async (t) => {
