@@ -10,7 +10,7 @@ import { hostCgroupDir } from '../cgroups/hierarchy';
 import { CAPABILITY_NUMBERS, capabilityNumbers } from './capabilities';
 import { sourceMountFlags, withLockedFlags } from './locked-flags';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions, type ParsedMountOptions } from './mount-options';
-import { RLIMIT_NUMBERS, rlimitValue } from './rlimits';
+import { hostNrOpen, RLIMIT_NUMBERS, rlimitValue } from './rlimits';
 import { idMapText } from './id-maps';
 import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanIdmap, PlanProcess, PlanSeccomp, RootfsOp } from './types';
 import { compileSeccomp, SeccompError } from '../seccomp/compile';
@@ -59,6 +59,8 @@ export interface PlanInputs {
   hasKcore: boolean;
   /** The host's LSMs; looked up (hostLsm()) only when a label is configured. */
   lsm?: HostLsm;
+  /** The host's fs.nr_open; read (hostNrOpen()) only when an RLIMIT_NOFILE is configured. */
+  nrOpen?: number;
   /** Set when runts runs unprivileged: the mount points of the host cgroup hierarchies in
    *  which the container has no cgroup of its own (rootless cgroups skipped them). */
   rootless?: { unjoinedHierarchies: string[] };
@@ -166,7 +168,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   if (spec.process?.cwd) rootfsOps.push({ op: 'mkdir', path: path.posix.normalize(spec.process.cwd) });
 
   const hooks = spec.hooks ?? {};
-  const process = spec.process ? planProcess(spec, { ...inputs, lsm }, warnings, notes, false) : null;
+  const process = spec.process ? planProcess(spec, { ...inputs, lsm, nrOpen: () => inputs.nrOpen ?? hostNrOpen() }, warnings, notes, false) : null;
   const plan: InitPlan = {
     containerId: inputs.id,
     rootfs,
@@ -580,13 +582,13 @@ function planHook(h: { path: string; args?: string[]; env?: string[]; timeout?: 
 export function buildExecProcess(spec: Spec, process: Process, lastCap: number, lsm?: HostLsm): { process: PlanProcess; warnings: string[]; notes: string[] } {
   const warnings: string[] = [];
   const notes: string[] = [];
-  const planned = planProcess({ ...spec, process }, { preserveFds: 0, lastCap, lsm: lazyLsm(lsm) }, warnings, notes, true);
+  const planned = planProcess({ ...spec, process }, { preserveFds: 0, lastCap, lsm: lazyLsm(lsm), nrOpen: hostNrOpen }, warnings, notes, true);
   return { process: planned, warnings, notes };
 }
 
 function planProcess(
   spec: Spec,
-  inputs: Pick<PlanInputs, 'preserveFds' | 'lastCap'> & { lsm: () => HostLsm },
+  inputs: Pick<PlanInputs, 'preserveFds' | 'lastCap'> & { lsm: () => HostLsm; nrOpen: () => number },
   warnings: string[],
   notes: string[],
   exec: boolean,
@@ -603,10 +605,15 @@ function planProcess(
   if (!exec && p.execCPUAffinity) notes.push('process.execCPUAffinity applies to exec\'d processes only, not the init');
   const env = [...(p.env ?? [])];
   if (inputs.preserveFds > 0) env.push(`LISTEN_FDS=${inputs.preserveFds}`, 'LISTEN_PID=1');
-  const rlimits = (p.rlimits ?? []).map((r) => {
+  const rlimits = (p.rlimits ?? []).map((r, index) => {
     const resource = RLIMIT_NUMBERS[r.type];
     if (resource === undefined) throw new PlanError(`process.rlimits: unknown rlimit type "${r.type}"`);
-    return { resource, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) };
+    const hard = rlimitValue(r.hard);
+    // The soft limit is at most the hard one (the spec checks): the hard one is what to compare.
+    if (resource === RLIMIT_NUMBERS.RLIMIT_NOFILE && (hard === 'unlimited' || BigInt(hard) > BigInt(inputs.nrOpen()))) {
+      throw new PlanError(`process.rlimits[${index}]: RLIMIT_NOFILE hard limit ${hard} is above this host's fs.nr_open (${inputs.nrOpen()}): setrlimit refuses it (EPERM), even to root`);
+    }
+    return { resource, soft: rlimitValue(r.soft), hard };
   });
   let capabilities: PlanCapabilities | null = null;
   if (p.capabilities) {

@@ -299,15 +299,26 @@ t.test('default devices, overridden by linux.devices; /dev links', async (t) => 
 
 t.test('process: rlimits, capabilities with unknown names warned, LISTEN_FDS with preserved fds', async (t) => {
   const spec = baseSpec();
-  spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 18446744073709551615 }];
+  spec.process!.rlimits = [{ type: 'RLIMIT_CORE', soft: 1024, hard: 18446744073709551615 }];
   spec.process!.capabilities = { bounding: ['CAP_CHOWN', 'CAP_KILL', 'CAP_NOT_A_CAP'], effective: ['CAP_KILL'] };
   const { plan, warnings } = buildPlan(inputs(spec, { preserveFds: 2 }));
-  t.same(plan.process!.rlimits, [{ resource: 7, soft: '1024', hard: 'unlimited' }]);
+  t.same(plan.process!.rlimits, [{ resource: 4, soft: '1024', hard: 'unlimited' }]);
   t.same(plan.process!.capabilities!.bounding, [0, 5]);
   t.same(plan.process!.capabilities!.effective, [5]);
   t.same(warnings, ['ignoring unknown or unavailable capabilities: [CAP_NOT_A_CAP]']);
   t.ok(plan.process!.env.includes('LISTEN_FDS=2') && plan.process!.env.includes('LISTEN_PID=1'));
   t.equal(plan.process!.umask, 0o022);
+});
+
+t.test('RLIMIT_NOFILE above the host\'s fs.nr_open is refused: setrlimit fails (EPERM) even for root, as in runc', async (t) => {
+  const plan = (hard: number) => () => {
+    const spec = baseSpec();
+    spec.process!.rlimits = [{ type: 'RLIMIT_CORE', soft: 1, hard: 1 }, { type: 'RLIMIT_NOFILE', soft: 1024, hard }];
+    return buildPlan(inputs(spec, { nrOpen: 1048576 }));
+  };
+  t.doesNotThrow(plan(1048576), 'at fs.nr_open');
+  t.throws(plan(1048577), { name: 'PlanError', message: "process.rlimits[1]: RLIMIT_NOFILE hard limit 1048577 is above this host's fs.nr_open (1048576): setrlimit refuses it (EPERM), even to root" });
+  t.throws(plan(18446744073709551615), { message: /^process\.rlimits\[1\]: RLIMIT_NOFILE hard limit unlimited is above this host's fs\.nr_open/ });
 });
 
 t.test('capabilities above the kernel last_cap are unknown', async (t) => {

@@ -98,6 +98,7 @@ const REFUSED_EARLY: { what: string; edit: (config: BundleConfig) => void; point
   { what: 'a cgroup mount on ".." (the container\'s root)', edit: (c) => void (c.mounts[6].destination = '..'), pointer: '/mounts/6/destination', named: 'config.json: /mounts/6/destination: ' },
   { what: 'mqueue mounted again on itself', edit: (c) => void c.mounts.push(c.mounts[4]), pointer: '/mounts/7', named: 'mounts[7]: ' },
   { what: 'a tmpfs on ".." after the proc mount', edit: (c) => void (c.mounts[1].destination = '..'), pointer: '/mounts/1', named: 'mounts[1]: ' },
+  { what: 'RLIMIT_NOFILE above fs.nr_open', edit: (c) => void (c.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 2 ** 40 }]), pointer: '/process/rlimits/0', named: 'process.rlimits[0]: ' },
 ];
 
 t.test('each is refused by validate at its field, and by create before it makes anything', async (t) => {
