@@ -157,9 +157,11 @@ export function hostProblems(spec: Spec, facts: HostFacts): HostProblem[] {
     }
   }
 
-  // create runs these hooks on this host, in the runtime's namespaces: a program that is not
+  // create runs these hooks on this host: prestart and createRuntime in the runtime's
+  // namespaces, createContainer from the init in the container's mount namespace before
+  // pivot_root, where the host's paths outside the rootfs are the same. A program that is not
   // there fails create after the namespaces and cgroups were made.
-  for (const kind of ['prestart', 'createRuntime'] as const) {
+  for (const kind of ['prestart', 'createRuntime', 'createContainer'] as const) {
     (spec.hooks?.[kind] ?? []).forEach((hook, index) => {
       if (!facts.executable(hook.path)) problems.push({ pointer: `/hooks/${kind}/${index}/path`, message: `${hook.path} is not an executable file on this host, where create runs ${kind} hooks` });
     });

@@ -30,11 +30,14 @@ t.test('this host: what the probes read', async (t) => {
 
 t.test('hooks create runs on the host, whose program is not there', async (t) => {
   const hook = (p: string) => ({ path: p });
-  const s = spec({}, { hooks: { prestart: [hook('/bin/ok')], createRuntime: [hook('/bin/ok'), hook('/gone')], poststart: [hook('/gone')], createContainer: [hook('/gone')] } });
+  const s = spec({}, { hooks: { prestart: [hook('/bin/ok')], createRuntime: [hook('/bin/ok'), hook('/gone')], poststart: [hook('/gone')], createContainer: [hook('/gone')], startContainer: [hook('/gone')] } });
   t.same(
     hostProblems(s, facts({ executable: (file) => file === '/bin/ok' })),
-    [{ pointer: '/hooks/createRuntime/1/path', message: '/gone is not an executable file on this host, where create runs createRuntime hooks' }],
-    'poststart runs at start, createContainer inside the container: neither is for create to find here',
+    [
+      { pointer: '/hooks/createRuntime/1/path', message: '/gone is not an executable file on this host, where create runs createRuntime hooks' },
+      { pointer: '/hooks/createContainer/0/path', message: '/gone is not an executable file on this host, where create runs createContainer hooks' },
+    ],
+    'createContainer runs before pivot_root, from the host\'s root; poststart runs at start, startContainer inside the container: neither is for create to find here',
   );
 });
 
