@@ -22,9 +22,9 @@ const SECONDS = fuzzSeconds(60);
 /** Create failures validate cannot foresee without carrying out the mounts, each with why. */
 const KNOWN_GAPS: { mutation: RegExp; error: RegExp; why: string }[] = [
   {
-    mutation: /^\/process\/cwd: traversal "\/proc\/self\//,
-    error: /mkdir \S+\/proc\/self\/\S+: too many levels of symbolic links/,
-    why: "the cwd is resolved through the container's own procfs, whose magic links RESOLVE_NO_MAGICLINKS refuses (security rule 6): validate would need that procfs mounted",
+    mutation: /^\/(process\/cwd|linux\/devices\/\d+\/path): traversal "\/proc\/self\//,
+    error: /(mkdir|mknod) \S+\/proc\/self\/\S+: too many levels of symbolic links/,
+    why: "the cwd or device path is resolved through the container's own procfs, whose magic links RESOLVE_NO_MAGICLINKS refuses (security rule 6; runc resolves /proc/self/root and succeeds): validate would need that procfs mounted",
   },
   {
     mutation: /^\/linux\/(maskedPaths|readonlyPaths)\/\d+: traversal "\/proc\/self\//,
