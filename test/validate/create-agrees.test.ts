@@ -11,10 +11,14 @@ import { defaultConfig, leakGuard, makeBundle, requireRoot, runts, runtsRoot, te
 
 // A plain `npm test` tries a fixed number of cases of the fixed seed, so that how fast the
 // machine is does not decide which cases CI meets. Longer runs (RUNTS_FUZZ_SECONDS, or another
-// seed) go on by time: with seed 1 for 150 s, every create failure of a config validate --host
-// accepted is one of KNOWN_GAPS. What such runs found before is refused by both now (the
-// REFUSED_EARLY test below): a mount without a type, a kernel filesystem or a tmpfs on "..", a
-// repeated mqueue mount; maskedPaths through /proc/self and root.path "." are known gaps.
+// seed) go on by time: with seed 1 for 150 s (about 180 cases), every create failure of a
+// config validate --host accepted is one of KNOWN_GAPS. What such runs found before is refused
+// by both now (the REFUSED_EARLY test below): a mount without a type, a kernel filesystem or a
+// tmpfs on "..", a repeated mqueue mount, args[0] "/", RLIMIT_NOFILE above fs.nr_open; a
+// missing createContainer hook is a --host finding; maskedPaths through /proc/self and
+// root.path "." are known gaps. Seed 2 still finds a linux.devices path on a directory ("/"):
+// runts's init refuses it, runc skips such a device silently (and keeps a file where runts
+// replaces it), which no check should foresee before that choice is made.
 const CI_CASES = 36;
 const exploring = process.env.RUNTS_FUZZ_SECONDS !== undefined || process.env.RUNTS_FUZZ_SEED !== undefined;
 const SECONDS = fuzzSeconds(60);
