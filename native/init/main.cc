@@ -241,8 +241,7 @@ void wait_for_start(int fifo) {
   set_seccomp_agent_state(state, (long long)parsed_state["pid"].number);
   if (plan.netlink_socket) lend_netlink_socket();
 
-  int rootfd = prepare_rootfs(plan);
-  run_rootfs_ops(plan, rootfd);
+  int rootfd = run_rootfs_ops(plan, prepare_rootfs(plan));
   if (plan.runtime_hooks) {
     channel::send_type("hooks");
     json::Value reply;

@@ -165,6 +165,8 @@ class RootfsBuilder {
     if (root_real_.empty()) fail_errno("readlink rootfs fd of " + plan.rootfs);
   }
 
+  int rootfd() const { return rootfd_; }
+
   void run(const RootfsOp& op) {
     switch (op.kind) {
       case RootfsOp::Kind::Mount: mount_op(op); break;
@@ -190,6 +192,15 @@ class RootfsBuilder {
 
   void check_inside(int fd, const std::string& what) const {
     if (!fd_inside(fd, root_real_)) fail(what + ": destination resolves outside the rootfs (" + fd_target(fd) + ")");
+  }
+
+  // The rootfs path now leads to the mount on top of it: it becomes the root the ops work in.
+  void reopen_root(const std::string& what) {
+    int top = open(plan_.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (top < 0) fail_errno(what + ": reopen rootfs " + plan_.rootfs);
+    check_inside(top, what);
+    close(rootfd_);
+    rootfd_ = top;
   }
 
   void mount_op(const RootfsOp& op) {
@@ -225,6 +236,9 @@ class RootfsBuilder {
       if (op.host_source_fd >= 0) close(op.host_source_fd);
     }
     close(fd);
+    // A mount on "/" covers the rootfs, as in runc: the steps after it, pivot_root included,
+    // go into the new mount, which the fd of the rootfs below it does not see.
+    if (clean_path(op.target) == "/") reopen_root(what);
 
     // Re-resolve: the new mount must still sit inside the rootfs.
     int mnt = open_in_root(rootfd_, op.target, kernel_fs ? O_NOFOLLOW : 0);
@@ -470,9 +484,10 @@ int prepare_rootfs(const Plan& plan) {
   return rootfd;
 }
 
-void run_rootfs_ops(const Plan& plan, int rootfd) {
+int run_rootfs_ops(const Plan& plan, int rootfd) {
   RootfsBuilder builder(plan, rootfd);
   for (const RootfsOp& op : plan.rootfs_ops) builder.run(op);
+  return builder.rootfd();
 }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.

@@ -20,8 +20,9 @@ int make_path_in_root(int rootfd, const std::string& path, MakeLast last);
 // Without a mount namespace of its own (setup_propagation 0) it only opens the rootfs.
 int prepare_rootfs(const Plan& plan);
 
-// Runs plan.rootfs_ops in order against rootfd.
-void run_rootfs_ops(const Plan& plan, int rootfd);
+// Runs plan.rootfs_ops in order against rootfd. Returns the fd of the rootfs to enter: after
+// a mount on "/" that is the new mount's (the fd given is then closed).
+int run_rootfs_ops(const Plan& plan, int rootfd);
 
 // Makes the rootfs the root ("/") of this mount namespace and chdirs there; without a
 // mount namespace of its own, chroots into it instead (changing no mount).

@@ -10,7 +10,7 @@ import { hostCgroupDir } from '../cgroups/hierarchy';
 import { CAPABILITY_NUMBERS, capabilityNumbers } from './capabilities';
 import { sourceMountFlags, withLockedFlags } from './locked-flags';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions, type ParsedMountOptions } from './mount-options';
-import { RLIMIT_NUMBERS, rlimitValue } from './rlimits';
+import { hostNrOpen, RLIMIT_NUMBERS, rlimitValue } from './rlimits';
 import { idMapText } from './id-maps';
 import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanIdmap, PlanProcess, PlanSeccomp, RootfsOp } from './types';
 import { compileSeccomp, SeccompError } from '../seccomp/compile';
@@ -59,6 +59,8 @@ export interface PlanInputs {
   hasKcore: boolean;
   /** The host's LSMs; looked up (hostLsm()) only when a label is configured. */
   lsm?: HostLsm;
+  /** The host's fs.nr_open; read (hostNrOpen()) only when an RLIMIT_NOFILE is configured. */
+  nrOpen?: number;
   /** Set when runts runs unprivileged: the mount points of the host cgroup hierarchies in
    *  which the container has no cgroup of its own (rootless cgroups skipped them). */
   rootless?: { unjoinedHierarchies: string[] };
@@ -147,20 +149,26 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   // checks refused every field that needs one): no devices, no /dev links, only the cwd.
   const privateMounts = types.has('mount');
   const rootfsOps: RootfsOp[] = [];
+  let overProc: MountOver | undefined;
   if (privateMounts) {
-    for (const mount of spec.mounts ?? []) {
-      rootfsOps.push(...mountOps(mount, ctx));
-    }
+    (spec.mounts ?? []).forEach((mount, index) => {
+      const ops = mountOps(mount, ctx);
+      checkNotOnItself(ops, rootfsOps, index);
+      rootfsOps.push(...ops);
+      const op = lastMountOver('/proc', ops, ops.length);
+      if (op) overProc = { op, index };
+    });
     // A bind mount at /dev brings its own devices: runc then makes no devices, links or ptmx.
     if (!(spec.mounts ?? []).some((m) => path.posix.normalize(m.destination) === '/dev' && parseMountOptions(m.options).bind)) {
       rootfsOps.push(...deviceOps(spec, inUserNs));
       rootfsOps.push(...devSymlinkOps(inputs.hasKcore));
     }
   }
+  checkProcfsAtProc(overProc);
   if (spec.process?.cwd) rootfsOps.push({ op: 'mkdir', path: path.posix.normalize(spec.process.cwd) });
 
   const hooks = spec.hooks ?? {};
-  const process = spec.process ? planProcess(spec, { ...inputs, lsm }, warnings, notes, false) : null;
+  const process = spec.process ? planProcess(spec, { ...inputs, lsm, nrOpen: () => inputs.nrOpen ?? hostNrOpen() }, warnings, notes, false) : null;
   const plan: InitPlan = {
     containerId: inputs.id,
     rootfs,
@@ -385,6 +393,54 @@ function mountOpsWithoutAttrs(mount: Mount, target: string, opts: ParsedMountOpt
   ];
 }
 
+/** Filesystems with one superblock per namespace (mqueue: IPC, sysfs: network, cgroup2:
+ *  cgroup) or per hierarchy (cgroup): a second mount of one is the same filesystem again. */
+const ONE_SUPERBLOCK_FILESYSTEMS = new Set(['mqueue', 'sysfs', 'cgroup', 'cgroup2']);
+
+/**
+ * mount(2) refuses a filesystem on a mountpoint where that same filesystem is on top already
+ * (EBUSY, in runc too): e.g. mqueue twice on /dev/mqueue with nothing mounted there or above
+ * it in between. `earlier` holds the ops of the mounts before mounts[index].
+ */
+function checkNotOnItself(ops: RootfsOp[], earlier: RootfsOp[], index: number): void {
+  ops.forEach((op, i) => {
+    if (op.op !== 'mount' || !ONE_SUPERBLOCK_FILESYSTEMS.has(op.fstype)) return;
+    const top = lastMountOver(op.target, ops, i) ?? lastMountOver(op.target, earlier, earlier.length);
+    if (top?.target === op.target && top.fstype === op.fstype) {
+      throw new PlanError(`mounts[${index}]: ${op.fstype} is mounted on ${op.target} already, by an earlier mount with nothing mounted over it since: the kernel refuses the same filesystem on top of itself (EBUSY)`);
+    }
+  });
+}
+
+type MountOp = Extract<RootfsOp, { op: 'mount' }>;
+
+/** The last of ops[0..end) that mounts on `target` or on a directory above it. */
+function lastMountOver(target: string, ops: RootfsOp[], end: number): MountOp | undefined {
+  for (let j = end - 1; j >= 0; j--) {
+    const op = ops[j];
+    if (op.op === 'mount' && (op.target === target || target.startsWith(op.target === '/' ? '/' : `${op.target}/`))) return op;
+  }
+  return undefined;
+}
+
+/** A planned mount and the index in config.json's mounts of the mount it is made for. */
+interface MountOver {
+  op: MountOp;
+  index: number;
+}
+
+/**
+ * Once its mounts are made, the init needs the container's own procfs at /proc (it reopens the
+ * exec fifo through /proc/self/fd; runc closes fds through it). A filesystem mounted on / hides
+ * the one mounted before it, so a proc mount must follow it. (A tree bound on / may bring one
+ * along; whether the rootfs has one is for validate --host to look at, src/validate/host.ts.)
+ */
+function checkProcfsAtProc(over: MountOver | undefined): void {
+  if (over && over.op.target === '/' && over.op.fstype !== 'bind') {
+    throw new PlanError(`mounts[${over.index}]: the ${over.op.fstype} mount on / covers /proc, and no proc mount on /proc follows it: the init needs the container's own procfs there (runc too)`);
+  }
+}
+
 /** linux.mountLabel as the context= option, on the mounts runc labels that way (not proc,
  *  sysfs, mqueue or cgroup). */
 function withMountLabel(data: string, fstype: string, mountLabel: string): string {
@@ -526,13 +582,13 @@ function planHook(h: { path: string; args?: string[]; env?: string[]; timeout?: 
 export function buildExecProcess(spec: Spec, process: Process, lastCap: number, lsm?: HostLsm): { process: PlanProcess; warnings: string[]; notes: string[] } {
   const warnings: string[] = [];
   const notes: string[] = [];
-  const planned = planProcess({ ...spec, process }, { preserveFds: 0, lastCap, lsm: lazyLsm(lsm) }, warnings, notes, true);
+  const planned = planProcess({ ...spec, process }, { preserveFds: 0, lastCap, lsm: lazyLsm(lsm), nrOpen: hostNrOpen }, warnings, notes, true);
   return { process: planned, warnings, notes };
 }
 
 function planProcess(
   spec: Spec,
-  inputs: Pick<PlanInputs, 'preserveFds' | 'lastCap'> & { lsm: () => HostLsm },
+  inputs: Pick<PlanInputs, 'preserveFds' | 'lastCap'> & { lsm: () => HostLsm; nrOpen: () => number },
   warnings: string[],
   notes: string[],
   exec: boolean,
@@ -549,10 +605,15 @@ function planProcess(
   if (!exec && p.execCPUAffinity) notes.push('process.execCPUAffinity applies to exec\'d processes only, not the init');
   const env = [...(p.env ?? [])];
   if (inputs.preserveFds > 0) env.push(`LISTEN_FDS=${inputs.preserveFds}`, 'LISTEN_PID=1');
-  const rlimits = (p.rlimits ?? []).map((r) => {
+  const rlimits = (p.rlimits ?? []).map((r, index) => {
     const resource = RLIMIT_NUMBERS[r.type];
     if (resource === undefined) throw new PlanError(`process.rlimits: unknown rlimit type "${r.type}"`);
-    return { resource, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) };
+    const hard = rlimitValue(r.hard);
+    // The soft limit is at most the hard one (the spec checks): the hard one is what to compare.
+    if (resource === RLIMIT_NUMBERS.RLIMIT_NOFILE && (hard === 'unlimited' || BigInt(hard) > BigInt(inputs.nrOpen()))) {
+      throw new PlanError(`process.rlimits[${index}]: RLIMIT_NOFILE hard limit ${hard} is above this host's fs.nr_open (${inputs.nrOpen()}): setrlimit refuses it (EPERM), even to root`);
+    }
+    return { resource, soft: rlimitValue(r.soft), hard };
   });
   let capabilities: PlanCapabilities | null = null;
   if (p.capabilities) {

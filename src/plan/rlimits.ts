@@ -1,4 +1,5 @@
 // POSIX rlimit names (config.json) → resource numbers (asm-generic/resource.h).
+import { readFileSync } from 'node:fs';
 
 export const RLIMIT_NUMBERS: Readonly<Record<string, number>> = {
   RLIMIT_CPU: 0,
@@ -26,4 +27,9 @@ const INFINITY_THRESHOLD = 2 ** 63;
 /** A config.json rlimit value as the decimal string the init helper passes to setrlimit. */
 export function rlimitValue(value: number): string {
   return value >= INFINITY_THRESHOLD ? 'unlimited' : BigInt(Math.trunc(value)).toString();
+}
+
+/** fs.nr_open of this host: setrlimit refuses an RLIMIT_NOFILE above it (EPERM), even to root. */
+export function hostNrOpen(): number {
+  return Number(readFileSync('/proc/sys/fs/nr_open', 'utf8'));
 }

@@ -8,6 +8,7 @@
 import { closeSync, openSync, readlinkSync, statfsSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { SpecError, describeFsError, pointerToken, specErrorMessage, type SpecProblem, type ValidateOptions } from './errors';
+import { parseMountOptions } from '../plan/mount-options';
 import { RLIMIT_NUMBERS } from '../plan/rlimits';
 import type {
   Hooks,
@@ -118,6 +119,7 @@ function runSemanticChecks(spec: Spec, opts: ValidateOptions, checker: Checker):
   if (spec.process) checkProcess(spec.process, checker, '/process');
   checker.check(() => checkTerminal(spec.process?.terminal === true, opts, checker, '/process'));
   checkHooks(spec.hooks ?? {}, checker);
+  (spec.mounts ?? []).forEach((mount, index) => checker.check(() => checkMount(mount, `/mounts/${index}`, checker)));
   const mounts = spec.mounts && absoluteMountDestinations(spec.mounts, checker);
 
   return mounts === spec.mounts ? spec : { ...spec, mounts };
@@ -357,6 +359,11 @@ function isRuntimeNamespace(namespaces: NamespaceSet, type: LinuxNamespaceType, 
 function checkProcess(process: Process, checker: Checker, at: string): void {
   if (!posix.isAbsolute(process.cwd)) checker.check(() => checker.fail(`${at}/cwd`, 'must be an absolute path'));
   if (!process.args?.length) checker.check(() => checker.fail(`${at}/args`, 'must not be empty'));
+  // Whatever the rootfs holds, such a path is a directory or nothing (exec: EACCES or ENOENT, in runc too).
+  const lastComponent = process.args?.[0]?.split('/').pop();
+  if (lastComponent === '' || lastComponent === '.' || lastComponent === '..') {
+    checker.check(() => checker.fail(`${at}/args/0`, 'is no program: an empty path, or one ending in "/", "." or "..", never names a file exec can run'));
+  }
   const { oomScoreAdj, ioPriority } = process;
   if (oomScoreAdj !== undefined && (oomScoreAdj < -1000 || oomScoreAdj > 1000)) {
     checker.check(() => checker.fail(`${at}/oomScoreAdj`, 'must be between -1000 and 1000'));
@@ -411,6 +418,24 @@ function checkHooks(hooks: Hooks, checker: Checker): void {
     (hooks[kind] ?? []).forEach((hook, index) => {
       if (!posix.isAbsolute(hook.path)) checker.check(() => checker.fail(`/hooks/${kind}/${index}/path`, 'must be an absolute path'));
     });
+  }
+}
+
+/** Kernel filesystems that cannot be the container's root: the init makes directories and
+ *  device nodes in it next, which none of them takes (runc fails on each there too). */
+const NOT_A_ROOT_FILESYSTEM = new Set(['proc', 'sysfs', 'devpts', 'mqueue', 'cgroup', 'cgroup2']);
+
+/**
+ * What mount(2) would refuse whatever the host: a mount that is no bind mount needs a
+ * filesystem type, and neither an absent type nor "" or "none" names one (ENODEV, in runc
+ * too). A bind mount's type is not read, as in runc. A mount on "/" (or "..", ".") covers
+ * the whole rootfs, as in runc: a tree bound there is fine, a kernel filesystem is not.
+ */
+function checkMount(mount: Mount, at: string, checker: Checker): void {
+  if (parseMountOptions(mount.options).bind) return;
+  if (!mount.type || mount.type === 'none') checker.fail(`${at}/type`, 'must name the filesystem to mount unless the options make a bind mount (bind or rbind)');
+  if (NOT_A_ROOT_FILESYSTEM.has(mount.type) && posix.join('/', mount.destination) === '/') {
+    checker.fail(`${at}/destination`, `is the container's root, which a ${mount.type} filesystem cannot be: the mountpoints and devices that follow are made in it`);
   }
 }
 

@@ -3,11 +3,12 @@
 // were made). Each fact comes from the module that decides it for create or `runts
 // features`; these checks only compare the config with them. Pure given HostFacts, so the
 // tests can ask about hosts other than the one they run on.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statfsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildFeatures, type Features } from '../features';
 import { execProblem } from '../hooks/run';
+import { PROC_SUPER_MAGIC } from '../native';
 import { hostLsm, labelRefusals, type HostLsm } from '../plan/process-attrs';
 import type { HostSummary } from './report';
 import { pointerToken } from '../spec/errors';
@@ -156,9 +157,11 @@ export function hostProblems(spec: Spec, facts: HostFacts): HostProblem[] {
     }
   }
 
-  // create runs these hooks on this host, in the runtime's namespaces: a program that is not
+  // create runs these hooks on this host: prestart and createRuntime in the runtime's
+  // namespaces, createContainer from the init in the container's mount namespace before
+  // pivot_root, where the host's paths outside the rootfs are the same. A program that is not
   // there fails create after the namespaces and cgroups were made.
-  for (const kind of ['prestart', 'createRuntime'] as const) {
+  for (const kind of ['prestart', 'createRuntime', 'createContainer'] as const) {
     (spec.hooks?.[kind] ?? []).forEach((hook, index) => {
       if (!facts.executable(hook.path)) problems.push({ pointer: `/hooks/${kind}/${index}/path`, message: `${hook.path} is not an executable file on this host, where create runs ${kind} hooks` });
     });
@@ -234,6 +237,29 @@ const isUnder = (target: string, destination: string) => {
   const d = path.posix.normalize(`/${destination}`);
   return target === d || target.startsWith(d === '/' ? '/' : `${d}/`);
 };
+
+/**
+ * The procfs the init needs at /proc once its mounts are made (it reopens the exec fifo
+ * through /proc/self/fd; runc closes fds through it), where no mount of create's plan puts
+ * one there: then only the rootfs itself can have it (root.path "/"). The plan refuses a
+ * filesystem on / that hides an earlier proc mount; this is what the host's rootfs holds.
+ */
+export function procfsProblem(rootfs: string, ops: readonly RootfsOp[], isProcfsDir: (dir: string) => boolean | undefined): HostProblem | undefined {
+  if (ops.some((op) => op.op === 'mount' && (op.target === '/proc' || op.target === '/'))) return undefined;
+  const dir = path.posix.join(rootfs, 'proc');
+  if (isProcfsDir(dir) !== false) return undefined;
+  return { pointer: '/mounts', message: `no mount puts a procfs on /proc, and ${dir} is none: the init needs the container's own procfs there (runc too)` };
+}
+
+/** Whether `dir` on this host is procfs; undefined where the init alone can tell (a symlink,
+ *  which it resolves inside the container) or a missing rootfs (reported as such). */
+export function hostProcfsDir(dir: string): boolean | undefined {
+  try {
+    return lstatSync(dir).isSymbolicLink() ? undefined : statfsSync(dir).type === PROC_SUPER_MAGIC;
+  } catch {
+    return existsSync(path.posix.dirname(dir)) ? false : undefined;
+  }
+}
 
 /** The rootfs create's plan names, which the init resolves first: it must exist. */
 export function rootfsProblem(rootfs: string, exists: (path: string) => boolean): HostProblem | undefined {

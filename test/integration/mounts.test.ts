@@ -218,6 +218,22 @@ t.test('missing destinations are created inside the rootfs, nested; single files
   t.ok(fs.statSync(path.join(made.rootfs, 'a/b/c')).isDirectory(), 'a tmpfs target made');
 });
 
+t.test('a bind mount on / covers the rootfs, as in runc: the mounts after it, the devices and the program are in the bound tree', async (t) => {
+  if (!requireRoot(t)) return;
+  leakGuard(t);
+  const other = await makeBundle(tempDir(t, 'other'), {});
+  fs.writeFileSync(path.join(other.rootfs, 'marker'), 'the bound tree\n');
+  const made = await bundleFor(t, 'cat /marker; test -c /dev/null && test -d /proc/self && echo mounted; touch /x 2>/dev/null || echo read-only', (c) => {
+    c.mounts.unshift({ destination: '/', type: 'bind', source: other.rootfs, options: ['rbind', 'ro'] });
+  });
+  fs.writeFileSync(path.join(made.rootfs, 'marker'), 'the image\n');
+  for (const extra of [[], ['--no-pivot']]) {
+    const result = await runBundle(t, made, extra);
+    t.equal(result.code, 0, `${extra.join(' ') || 'pivot_root'}: ${result.stderr}`);
+    t.equal(result.stdout, 'the bound tree\nmounted\nread-only\n', `${extra.join(' ') || 'pivot_root'}: the bound tree is /, with the mounts and devices, read-only as asked`);
+  }
+});
+
 /** Makes `dir` a shared bind mount of itself for the length of `body` (the host has no shared mounts). */
 async function whileShared<T>(dir: string, body: () => Promise<T>): Promise<T> {
   execFileSync('mount', ['--bind', dir, dir]);

@@ -244,6 +244,47 @@ t.test('cgroup mount with a cgroup namespace mounts the hierarchies afresh', asy
   ]);
 });
 
+t.test('a filesystem of one superblock per namespace on top of itself is refused (EBUSY), as runc fails there', async (t) => {
+  const mount = (destination: string, type: string) => ({ destination, type, source: type });
+  const plan = (mounts: Spec['mounts'], extra: Partial<PlanInputs> = {}, cgroupns = false) => {
+    const spec = baseSpec();
+    if (cgroupns) spec.linux!.namespaces!.push({ type: 'cgroup' });
+    spec.mounts = mounts;
+    return () => buildPlan(inputs(spec, extra));
+  };
+  const onItself = (index: number, fstype: string, target: string) => ({
+    name: 'PlanError',
+    message: `mounts[${index}]: ${fstype} is mounted on ${target} already, by an earlier mount with nothing mounted over it since: the kernel refuses the same filesystem on top of itself (EBUSY)`,
+  });
+  t.throws(plan([mount('/dev/mqueue', 'mqueue'), mount('/dev/mqueue', 'mqueue')]), onItself(1, 'mqueue', '/dev/mqueue'));
+  t.throws(plan([mount('/sys', 'sysfs'), mount('/tmp', 'tmpfs'), mount('/sys/', 'sysfs')]), onItself(2, 'sysfs', '/sys'), 'a mount elsewhere changes nothing; the destination is normalised');
+  t.throws(plan([mount('/dev/mqueue', 'mqueue'), mount('/dev/mqueue/x', 'tmpfs'), mount('/dev/mqueue', 'mqueue')]), onItself(2, 'mqueue', '/dev/mqueue'), 'nor does one below it');
+  t.doesNotThrow(plan([mount('/dev/mqueue', 'mqueue'), mount('/dev/mqueue', 'tmpfs'), mount('/dev/mqueue', 'mqueue')]), 'another filesystem on top in between');
+  t.doesNotThrow(plan([mount('/dev/mqueue', 'mqueue'), mount('/dev', 'tmpfs'), mount('/dev/mqueue', 'mqueue')]), 'a fresh filesystem over its parent in between');
+  t.doesNotThrow(plan([mount('/proc', 'proc'), mount('/proc', 'proc'), mount('/dev/pts', 'devpts'), mount('/dev/pts', 'devpts'), mount('/t', 'tmpfs'), mount('/t', 'tmpfs')]), 'proc, devpts and tmpfs are new each time');
+  const unified: Hierarchy[] = [{ fstype: 'cgroup2', mountpoint: '/sys/fs/cgroup', mountRoot: '/', subsystems: [], cgroup: '/a' }];
+  const cgroupTwice = [mount('/sys/fs/cgroup', 'cgroup'), mount('/sys/fs/cgroup', 'cgroup')];
+  t.throws(plan(cgroupTwice, { hierarchies: unified }, true), onItself(1, 'cgroup2', '/sys/fs/cgroup'), 'cgroup v2 mounted afresh in a cgroup namespace, twice');
+  t.doesNotThrow(plan(cgroupTwice, { hierarchies: unified }), 'without a cgroup namespace: binds of the cgroup directory');
+  t.doesNotThrow(plan(cgroupTwice, { hierarchies: hybrid }, true), 'a hybrid host: each goes under a tmpfs of its own');
+});
+
+t.test('a filesystem on / after the proc mount hides it: refused unless a proc mount follows, or it is a bound tree', async (t) => {
+  const plan = (mounts: Spec['mounts']) => () => {
+    const spec = baseSpec();
+    spec.mounts = mounts;
+    return buildPlan(inputs(spec));
+  };
+  const proc = { destination: '/proc', type: 'proc', source: 'proc' };
+  t.throws(plan([proc, { destination: '/', type: 'tmpfs', source: 'tmpfs' }]), {
+    name: 'PlanError',
+    message: "mounts[1]: the tmpfs mount on / covers /proc, and no proc mount on /proc follows it: the init needs the container's own procfs there (runc too)",
+  });
+  t.doesNotThrow(plan([{ destination: '/', type: 'tmpfs', source: 'tmpfs' }, proc]), 'a proc mount after it');
+  t.doesNotThrow(plan([proc, { destination: '/', type: 'bind', source: 'data', options: ['rbind'] }]), 'a bound tree may bring its own');
+  t.doesNotThrow(plan([{ destination: '/dev', type: 'tmpfs', source: 'tmpfs' }]), 'no mount over /proc: the rootfs\'s own, for validate --host to judge');
+});
+
 t.test('default devices, overridden by linux.devices; /dev links', async (t) => {
   const spec = baseSpec();
   spec.linux!.devices = [{ path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o600, uid: 5, gid: 6 }, { path: '/dev/fuse', type: 'c', major: 10, minor: 229 }];
@@ -258,15 +299,26 @@ t.test('default devices, overridden by linux.devices; /dev links', async (t) => 
 
 t.test('process: rlimits, capabilities with unknown names warned, LISTEN_FDS with preserved fds', async (t) => {
   const spec = baseSpec();
-  spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 18446744073709551615 }];
+  spec.process!.rlimits = [{ type: 'RLIMIT_CORE', soft: 1024, hard: 18446744073709551615 }];
   spec.process!.capabilities = { bounding: ['CAP_CHOWN', 'CAP_KILL', 'CAP_NOT_A_CAP'], effective: ['CAP_KILL'] };
   const { plan, warnings } = buildPlan(inputs(spec, { preserveFds: 2 }));
-  t.same(plan.process!.rlimits, [{ resource: 7, soft: '1024', hard: 'unlimited' }]);
+  t.same(plan.process!.rlimits, [{ resource: 4, soft: '1024', hard: 'unlimited' }]);
   t.same(plan.process!.capabilities!.bounding, [0, 5]);
   t.same(plan.process!.capabilities!.effective, [5]);
   t.same(warnings, ['ignoring unknown or unavailable capabilities: [CAP_NOT_A_CAP]']);
   t.ok(plan.process!.env.includes('LISTEN_FDS=2') && plan.process!.env.includes('LISTEN_PID=1'));
   t.equal(plan.process!.umask, 0o022);
+});
+
+t.test('RLIMIT_NOFILE above the host\'s fs.nr_open is refused: setrlimit fails (EPERM) even for root, as in runc', async (t) => {
+  const plan = (hard: number) => () => {
+    const spec = baseSpec();
+    spec.process!.rlimits = [{ type: 'RLIMIT_CORE', soft: 1, hard: 1 }, { type: 'RLIMIT_NOFILE', soft: 1024, hard }];
+    return buildPlan(inputs(spec, { nrOpen: 1048576 }));
+  };
+  t.doesNotThrow(plan(1048576), 'at fs.nr_open');
+  t.throws(plan(1048577), { name: 'PlanError', message: "process.rlimits[1]: RLIMIT_NOFILE hard limit 1048577 is above this host's fs.nr_open (1048576): setrlimit refuses it (EPERM), even to root" });
+  t.throws(plan(18446744073709551615), { message: /^process\.rlimits\[1\]: RLIMIT_NOFILE hard limit unlimited is above this host's fs\.nr_open/ });
 });
 
 t.test('capabilities above the kernel last_cap are unknown', async (t) => {

@@ -215,6 +215,11 @@ t.test('process', async (t) => {
   rejects(t, 'relative cwd', (s) => (s.process.cwd = 'home'), 'config.json: /process/cwd: must be an absolute path');
   rejects(t, 'empty args', (s) => (s.process.args = []), 'config.json: /process/args: must not be empty');
   rejects(t, 'no args', (s) => delete s.process.args, 'config.json: /process/args: must not be empty');
+  for (const program of ['', '.', '..', '/', '/bin/', '/bin/..', 'bin/.']) {
+    rejects(t, `args[0] ${JSON.stringify(program)}`, (s) => (s.process.args = [program]), 'config.json: /process/args/0: is no program: an empty path, or one ending in "/", "." or "..", never names a file exec can run');
+  }
+  accepts(t, 'a program found on PATH, or by a path', (s) => s.process.args.splice(0, 1, '.hidden-tool'));
+  accepts(t, 'a program by a relative path', (s) => (s.process.args = ['./run.sh']));
 });
 
 t.test('rlimits', async (t) => {
@@ -293,6 +298,27 @@ t.test('relative mount destinations are deprecated: warned about and made absolu
   ]);
   t.same(spec.mounts!.map((m) => m.destination), ['/proc', '/dev', '/dev/pts', '/tmp', '/dev/mqueue', '/sys', '/sys/fs/cgroup']);
   t.equal(raw.mounts![0].destination, 'proc', 'the input is not modified');
+});
+
+t.test('a mount that is no bind mount must name its filesystem type (mount(2): ENODEV, as in runc)', async (t) => {
+  const typeMessage = 'must name the filesystem to mount unless the options make a bind mount (bind or rbind)';
+  rejects(t, 'no type', (s) => delete s.mounts[3].type, `config.json: /mounts/3/type: ${typeMessage}`);
+  rejects(t, 'an empty type', (s) => (s.mounts[3].type = ''), `config.json: /mounts/3/type: ${typeMessage}`);
+  rejects(t, 'type "none"', (s) => (s.mounts[3].type = 'none'), `config.json: /mounts/3/type: ${typeMessage}`);
+  accepts(t, 'no type with bind', (s) => s.mounts.push({ destination: '/data', source: '/tmp', options: ['bind'] }));
+  accepts(t, 'type "none" with rbind', (s) => s.mounts.push({ destination: '/data', type: 'none', source: '/tmp', options: ['rbind', 'ro'] }));
+  accepts(t, 'an empty type with bind', (s) => s.mounts.push({ destination: '/data', type: '', source: '/tmp', options: ['bind'] }));
+});
+
+t.test('a mount on the container\'s root: a bound tree covers the rootfs, a kernel filesystem cannot be the root', async (t) => {
+  const rootMessage = (type: string) => `is the container's root, which a ${type} filesystem cannot be: the mountpoints and devices that follow are made in it`;
+  rejects(t, 'cgroup on ".."', (s) => (s.mounts[6].destination = '..'), `config.json: /mounts/6/destination: ${rootMessage('cgroup')}`);
+  rejects(t, 'proc on "/"', (s) => (s.mounts[0].destination = '/'), `config.json: /mounts/0/destination: ${rootMessage('proc')}`);
+  rejects(t, 'mqueue on "/dev/.."', (s) => (s.mounts[4].destination = '/dev/..'), `config.json: /mounts/4/destination: ${rootMessage('mqueue')}`);
+  rejects(t, 'sysfs on "."', (s) => (s.mounts[5].destination = '.'), `config.json: /mounts/5/destination: ${rootMessage('sysfs')}`);
+  accepts(t, 'a bind of another tree on "/"', (s) => s.mounts.unshift({ destination: '/', type: 'bind', source: '/srv/rootfs', options: ['rbind'] }));
+  accepts(t, 'a tmpfs on "/" (later mounts may fill it)', (s) => s.mounts.unshift({ destination: '/', type: 'tmpfs', source: 'tmpfs' }));
+  accepts(t, 'an overlay on "/"', (s) => s.mounts.unshift({ destination: '/', type: 'overlay', source: 'overlay', options: ['lowerdir=/a,upperdir=/b,workdir=/c'] }));
 });
 
 t.test('cgroup settings pass validation (the cgroup manager checks what the host can enforce)', async (t) => {

@@ -231,3 +231,11 @@ t.test('--host: root.path "/" with a cgroup mount on a v1 host, which create (an
   t.same(errorsOf(validate(bundle).report.findings), [], 'not a config error');
   t.match(errorsOf(validate(bundle, { host: true }).report.findings), [['host', `/mounts/${index}`, /^the bind source \/sys\/fs\/cgroup\/\S+ is hidden by the tmpfs mounted on \/sys\/fs\/cgroup before it/]]);
 });
+
+t.test('--host: no procfs at /proc once the mounts are made (no proc mount, a rootfs without one)', async (t) => {
+  const bundle = await bundleWith(t, (c) => {
+    c.mounts = c.mounts.filter((m: { type: string }) => m.type !== 'proc');
+  });
+  t.same(errorsOf(validate(bundle).report.findings), [], 'not a config error: root.path "/" would have one');
+  t.match(errorsOf(validate(bundle, { host: true }).report.findings), [['host', '/mounts', /^no mount puts a procfs on \/proc, and \S+\/rootfs\/proc is none: /]]);
+});

@@ -1,11 +1,13 @@
 // The --host probes of src/validate/host.ts against hosts other than this one (HostFacts).
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import t from 'tap';
 import { buildFeatures } from '../../src/features';
 import type { RootfsOp } from '../../src/plan/types';
 import type { Spec } from '../../src/spec/types';
 import { helperGrants, parseSubordinateIds } from '../../src/rootless/idmap';
-import { hiddenBindSources, hostFacts, hostProblems, rootfsProblem, type HostFacts, type RootlessCaller } from '../../src/validate/host';
+import { hiddenBindSources, hostFacts, hostProblems, hostProcfsDir, procfsProblem, rootfsProblem, type HostFacts, type RootlessCaller } from '../../src/validate/host';
 
 const spec = (linux: Spec['linux'], more: Partial<Spec> = {}): Spec => ({ ociVersion: '1.3.0', root: { path: 'rootfs' }, linux, ...more });
 
@@ -28,11 +30,14 @@ t.test('this host: what the probes read', async (t) => {
 
 t.test('hooks create runs on the host, whose program is not there', async (t) => {
   const hook = (p: string) => ({ path: p });
-  const s = spec({}, { hooks: { prestart: [hook('/bin/ok')], createRuntime: [hook('/bin/ok'), hook('/gone')], poststart: [hook('/gone')], createContainer: [hook('/gone')] } });
+  const s = spec({}, { hooks: { prestart: [hook('/bin/ok')], createRuntime: [hook('/bin/ok'), hook('/gone')], poststart: [hook('/gone')], createContainer: [hook('/gone')], startContainer: [hook('/gone')] } });
   t.same(
     hostProblems(s, facts({ executable: (file) => file === '/bin/ok' })),
-    [{ pointer: '/hooks/createRuntime/1/path', message: '/gone is not an executable file on this host, where create runs createRuntime hooks' }],
-    'poststart runs at start, createContainer inside the container: neither is for create to find here',
+    [
+      { pointer: '/hooks/createRuntime/1/path', message: '/gone is not an executable file on this host, where create runs createRuntime hooks' },
+      { pointer: '/hooks/createContainer/0/path', message: '/gone is not an executable file on this host, where create runs createContainer hooks' },
+    ],
+    'createContainer runs before pivot_root, from the host\'s root; poststart runs at start, startContainer inside the container: neither is for create to find here',
   );
 });
 
@@ -127,4 +132,25 @@ t.test('bind sources an earlier tmpfs in the rootfs hides (root.path "/" with a 
 t.test('a rootfs that does not exist, which the init resolves first', async (t) => {
   t.same(rootfsProblem('/agreemark', () => false), { pointer: '/root/path', message: 'resolve rootfs /agreemark: no such file or directory' });
   t.equal(rootfsProblem('/', () => true), undefined);
+});
+
+t.test('no procfs at /proc: no mount of the plan puts one there, and the rootfs has none', async (t) => {
+  const mount = (target: string, fstype: string): RootfsOp => ({ op: 'mount', source: fstype, target, fstype, flags: 0, data: '', mkdir: 'dir', remountFlags: 0, propagation: [], copyUp: false });
+  const noProcfs = () => false;
+  t.same(procfsProblem('/b/rootfs', [mount('/dev', 'tmpfs')], noProcfs), { pointer: '/mounts', message: "no mount puts a procfs on /proc, and /b/rootfs/proc is none: the init needs the container's own procfs there (runc too)" });
+  t.equal(procfsProblem('/b/rootfs', [mount('/proc', 'proc')], noProcfs), undefined, 'a proc mount');
+  t.equal(procfsProblem('/b/rootfs', [mount('/', 'bind')], noProcfs), undefined, 'a tree bound on / may bring one');
+  t.equal(procfsProblem('/', [], () => true), undefined, 'root.path "/": the host\'s procfs');
+  t.equal(procfsProblem('/b/rootfs', [], () => undefined), undefined, 'a symlink the init resolves in the container');
+});
+
+t.test('which directories of this host are procfs', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-procfs-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.symlinkSync('/proc', path.join(dir, 'link'));
+  t.equal(hostProcfsDir('/proc'), true);
+  t.equal(hostProcfsDir(dir), false, 'another filesystem');
+  t.equal(hostProcfsDir(path.join(dir, 'proc')), false, 'missing in a tree that exists');
+  t.equal(hostProcfsDir(path.join(dir, 'link')), undefined, 'a symlink: only the init resolves it, inside the container');
+  t.equal(hostProcfsDir(path.join(dir, 'gone', 'proc')), undefined, 'a missing rootfs, reported as such');
 });
