@@ -387,7 +387,7 @@ bool mount_is_shared(uint64_t id) {
 // rootfsPropagation "shared"): make that parent mount private, in our mount namespace only.
 void make_rootfs_parent_private(const std::string& rootfs) {
   char real[PATH_MAX];
-  if (realpath(rootfs.c_str(), real) == nullptr) fail_errno("resolve rootfs " + rootfs);
+  if (realpath(rootfs.c_str(), real) == nullptr) fail_errno("root.path: resolve rootfs " + rootfs);
   std::string mountpoint = real;
   uint64_t id = mount_id(mountpoint);
   if (id == 0) fail_errno("statx " + mountpoint);

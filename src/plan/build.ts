@@ -153,10 +153,10 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   if (privateMounts) {
     (spec.mounts ?? []).forEach((mount, index) => {
       const ops = mountOps(mount, ctx);
-      checkNotOnItself(ops, rootfsOps, index);
+      checkNotOnItself(ops, rootfsOps, index, mount);
       rootfsOps.push(...ops);
       const op = lastMountOver('/proc', ops, ops.length);
-      if (op) overProc = { op, index };
+      if (op) overProc = { op, index, destination: mount.destination };
     });
     // A bind mount at /dev brings its own devices: runc then makes no devices, links or ptmx.
     if (!(spec.mounts ?? []).some((m) => path.posix.normalize(m.destination) === '/dev' && parseMountOptions(m.options).bind)) {
@@ -402,12 +402,12 @@ const ONE_SUPERBLOCK_FILESYSTEMS = new Set(['mqueue', 'sysfs', 'cgroup', 'cgroup
  * (EBUSY, in runc too): e.g. mqueue twice on /dev/mqueue with nothing mounted there or above
  * it in between. `earlier` holds the ops of the mounts before mounts[index].
  */
-function checkNotOnItself(ops: RootfsOp[], earlier: RootfsOp[], index: number): void {
+function checkNotOnItself(ops: RootfsOp[], earlier: RootfsOp[], index: number, mount: Mount): void {
   ops.forEach((op, i) => {
     if (op.op !== 'mount' || !ONE_SUPERBLOCK_FILESYSTEMS.has(op.fstype)) return;
     const top = lastMountOver(op.target, ops, i) ?? lastMountOver(op.target, earlier, earlier.length);
     if (top?.target === op.target && top.fstype === op.fstype) {
-      throw new PlanError(`mounts[${index}]: ${op.fstype} is mounted on ${op.target} already, by an earlier mount with nothing mounted over it since: the kernel refuses the same filesystem on top of itself (EBUSY)`);
+      throw new PlanError(`mounts[${index}]: type ${JSON.stringify(mount.type ?? '')} at destination ${JSON.stringify(mount.destination)}: ${op.fstype} is mounted on ${op.target} already, by an earlier mount with nothing mounted over it since: the kernel refuses the same filesystem on top of itself (EBUSY)`);
     }
   });
 }
@@ -427,6 +427,8 @@ function lastMountOver(target: string, ops: RootfsOp[], end: number): MountOp | 
 interface MountOver {
   op: MountOp;
   index: number;
+  /** Its destination as config.json gives it. */
+  destination: string;
 }
 
 /**
@@ -437,7 +439,7 @@ interface MountOver {
  */
 function checkProcfsAtProc(over: MountOver | undefined): void {
   if (over && over.op.target === '/' && over.op.fstype !== 'bind') {
-    throw new PlanError(`mounts[${over.index}]: the ${over.op.fstype} mount on / covers /proc, and no proc mount on /proc follows it: the init needs the container's own procfs there (runc too)`);
+    throw new PlanError(`mounts[${over.index}]: destination ${JSON.stringify(over.destination)} puts the ${over.op.fstype} mount on /, which covers /proc, and no proc mount on /proc follows it: the init needs the container's own procfs there (runc too)`);
   }
 }
 

@@ -264,5 +264,5 @@ export function hostProcfsDir(dir: string): boolean | undefined {
 /** The rootfs create's plan names, which the init resolves first: it must exist. */
 export function rootfsProblem(rootfs: string, exists: (path: string) => boolean): HostProblem | undefined {
   if (exists(rootfs)) return undefined;
-  return { pointer: '/root/path', message: `resolve rootfs ${rootfs}: no such file or directory` };
+  return { pointer: '/root/path', message: `root.path: resolve rootfs ${rootfs}: no such file or directory` };
 }

@@ -130,7 +130,7 @@ t.test('bind sources an earlier tmpfs in the rootfs hides (root.path "/" with a 
 });
 
 t.test('a rootfs that does not exist, which the init resolves first', async (t) => {
-  t.same(rootfsProblem('/agreemark', () => false), { pointer: '/root/path', message: 'resolve rootfs /agreemark: no such file or directory' });
+  t.same(rootfsProblem('/agreemark', () => false), { pointer: '/root/path', message: 'root.path: resolve rootfs /agreemark: no such file or directory' });
   t.equal(rootfsProblem('/', () => true), undefined);
 });
 
