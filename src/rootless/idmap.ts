@@ -42,6 +42,13 @@ export interface SubordinateRange {
   count: number;
 }
 
+/** The NSS service newuidmap/newgidmap ask for subordinate ids instead of /etc/subuid and
+ *  /etc/subgid: nsswitch.conf's `subid:` entry (shadow's libsubid takes one), unless "files". */
+export function subidService(nsswitch: string): string | undefined {
+  const service = /^[ \t]*subid:[ \t]*(\S+)/m.exec(nsswitch)?.[1];
+  return service === undefined || service === 'files' ? undefined : service;
+}
+
 /** The ranges /etc/subuid or /etc/subgid text grants `user`: lines naming it or its uid, as
  *  newuidmap/newgidmap read them (the gid file is also looked up by the user). */
 export function parseSubordinateIds(text: string, user: { name: string; uid: number }): SubordinateRange[] {

@@ -14,7 +14,7 @@ import type { HostSummary } from './report';
 import { pointerToken } from '../spec/errors';
 import type { RootfsOp } from '../plan/types';
 import type { Spec } from '../spec/types';
-import { helperGrants, idMapMethod, parseSubordinateIds, type Ids, type SubordinateRange } from '../rootless/idmap';
+import { helperGrants, idMapMethod, parseSubordinateIds, subidService, type Ids, type SubordinateRange } from '../rootless/idmap';
 
 export interface HostFacts {
   /** uname -r, for messages. */
@@ -40,6 +40,8 @@ export interface RootlessCaller {
   user?: string;
   /** What /etc/subuid and /etc/subgid grant the caller (by name or uid). */
   subordinate: { uid: SubordinateRange[]; gid: SubordinateRange[] };
+  /** The NSS service (e.g. sss) the map helpers ask instead of those files, when one is set. */
+  subidService?: string;
 }
 
 const SUBORDINATE_FILES = { uid: '/etc/subuid', gid: '/etc/subgid' } as const;
@@ -94,6 +96,7 @@ function rootlessCaller(ids: Ids): RootlessCaller {
     mapHelpers: onPath('newuidmap') && onPath('newgidmap'),
     user,
     subordinate: { uid: parseSubordinateIds(readOptional(SUBORDINATE_FILES.uid), who), gid: parseSubordinateIds(readOptional(SUBORDINATE_FILES.gid), who) },
+    subidService: subidService(readOptional('/etc/nsswitch.conf')),
   };
 }
 
@@ -176,7 +179,8 @@ export function hostProblems(spec: Spec, facts: HostFacts): HostProblem[] {
 const rangeText = (start: number, count: number) => (count === 1 ? `${start}` : `${start}-${start + count - 1}`);
 
 /** Rootless maps beyond the caller's own id go through newuidmap/newgidmap: installed, and
- *  each entry granted in /etc/subuid or /etc/subgid (or the caller's own id alone). */
+ *  each entry granted in /etc/subuid or /etc/subgid (or the caller's own id alone), unless
+ *  nsswitch.conf sends the helpers to an NSS service for the grants. */
 function idMapProblems(linux: NonNullable<Spec['linux']>, rootless: RootlessCaller): HostProblem[] {
   const problems: HostProblem[] = [];
   const method = idMapMethod(linux.uidMappings ?? [], linux.gidMappings ?? [], rootless.ids);
@@ -186,6 +190,8 @@ function idMapProblems(linux: NonNullable<Spec['linux']>, rootless: RootlessCall
       problems.push({ pointer: `/linux/${field}`, message: `a rootless container mapping more than the caller's own ${kind} needs new${kind}map (package uidmap), which is not installed` });
       continue;
     }
+    // Grants held by an NSS service (libsubid) are for new${kind}map alone to look up.
+    if (rootless.subidService) continue;
     const granted = rootless.subordinate[kind];
     const own = rootless.ids[kind];
     const who = rootless.user === undefined ? `uid ${rootless.ids.uid}` : `${rootless.user} (uid ${rootless.ids.uid})`;

@@ -6,7 +6,7 @@ import t from 'tap';
 import { buildFeatures } from '../../src/features';
 import type { RootfsOp } from '../../src/plan/types';
 import type { Spec } from '../../src/spec/types';
-import { helperGrants, parseSubordinateIds } from '../../src/rootless/idmap';
+import { helperGrants, parseSubordinateIds, subidService } from '../../src/rootless/idmap';
 import { hiddenBindSources, hostFacts, hostProblems, hostProcfsDir, procfsProblem, rootfsProblem, type HostFacts, type RootlessCaller } from '../../src/validate/host';
 
 const spec = (linux: Spec['linux'], more: Partial<Spec> = {}): Spec => ({ ociVersion: '1.3.0', root: { path: 'rootfs' }, linux, ...more });
@@ -95,6 +95,16 @@ t.test('rootless: each mapping entry newuidmap/newgidmap would refuse, against /
   t.same(hostProblems(ownOnly, facts({ rootless: caller(true) })), [], 'runts writes a map of its own id itself: no helper, nothing to grant');
   const joined = spec({ namespaces: [{ type: 'user', path: '/proc/1/ns/user' }], uidMappings: [{ containerID: 0, hostID: 5, size: 10 }] });
   t.same(hostProblems(joined, facts({ rootless: caller(true) })), [], 'a joined user namespace has its maps already');
+});
+
+t.test('rootless: grants an NSS service holds (nsswitch.conf subid:) are not judged from /etc/subuid', async (t) => {
+  const s = spec({ namespaces: [{ type: 'user' }], uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] });
+  t.equal(hostProblems(s, facts({ rootless: caller(true) })).length, 1, 'from the files: nothing granted');
+  t.same(hostProblems(s, facts({ rootless: { ...caller(true), subidService: 'sss' } })), [], 'from sss: newuidmap judges');
+  t.equal(subidService('passwd: files\nsubid:   sss\n'), 'sss');
+  t.equal(subidService('passwd: files\nsubid: files\n'), undefined, '"files" is /etc/subuid');
+  t.equal(subidService('passwd: files\n#subid: sss\n'), undefined, 'a comment is none');
+  t.equal(subidService(''), undefined);
 });
 
 t.test('/etc/subuid lines: by user name or uid, malformed lines ignored', async (t) => {
