@@ -463,8 +463,15 @@ t.test('pure cgroup v2 (guest): limits in a delegated cgroup, an error without o
     mkdir $D $D/run && chown "$U:" $D $D/cgroup.procs $D/cgroup.subtree_control $D/cgroup.threads $D/run $D/run/cgroup.procs
     mkdir -m 700 /tmp/xdg && chown "$U:" /tmp/xdg
     AS_USER="env -i PATH=$PATH XDG_RUNTIME_DIR=/tmp/xdg setpriv --reuid=$U --regid=$U --clear-groups $RUNTIME"
-    report delegated "$(sh -c 'echo $$ > "$0"/run/cgroup.procs && exec "$@"' $D $AS_USER run -b "$BUNDLE" "$A" 2>&1)"
+    IN_DELEG='echo $$ > "$0"/run/cgroup.procs && exec "$@"'
+    sh -c "$IN_DELEG" $D $AS_USER validate --host --format json -b "$BUNDLE" >/tmp/valid.json 2>&1
+    report validate-delegated-rc "$?"
+    report validate-delegated "$(tr -d '\\n' </tmp/valid.json)"
+    report delegated "$(sh -c "$IN_DELEG" $D $AS_USER run -b "$BUNDLE" "$A" 2>&1)"
     report left "$(ls $D | grep -c rl- )"
+    $AS_USER validate --host --format json -b "$BUNDLE" >/tmp/invalid.json 2>&1
+    report validate-undelegated-rc "$?"
+    report validate-undelegated "$(tr -d '\\n' </tmp/invalid.json)"
     out=$($AS_USER run -b "$BUNDLE" "$B" 2>&1)
     rc=$?
     report undelegated "$out"
@@ -480,6 +487,12 @@ t.test('pure cgroup v2 (guest): limits in a delegated cgroup, an error without o
   const r = parseReport(result.stdout);
   t.same((r.delegated ?? '').split('|'), [`0::/deleg/${a}`, String(32 << 20)], 'a child of the delegated cgroup, with its memory limit; the parent unreachable');
   t.equal(r.left, '0', 'delete removed the cgroup it made');
+  // validate --host in the same two places agrees with run (issue #14's promise, on pure v2).
+  t.equal(r['validate-delegated-rc'], '0', 'validate --host accepts it in the delegated cgroup', { report: r['validate-delegated'] });
+  t.match(JSON.parse(r['validate-delegated'] ?? '{}').hostFacts, { rootless: { euid: true, cgroups: true }, cgroups: { layout: 'v2' } }, 'as rootless on pure v2');
+  t.equal(r['validate-undelegated-rc'], '1', 'and refuses it outside one');
+  const undelegatedErrors = (JSON.parse(r['validate-undelegated'] ?? '{"findings":[]}').findings as { severity: string; pointer: string; message: string }[]).filter((f) => f.severity === 'error');
+  t.match(undelegatedErrors, [{ pointer: '/linux/resources/memory' }], 'naming the limit run fails on', { report: r['validate-undelegated'] });
   t.equal(r['undelegated-rc'], '1');
   t.match(r.undelegated, /linux\.resources\.memory.*cannot set memory limit: container could not join or create cgroup \(.*permission denied/, 'a limit without a writable cgroup is an error that says so');
 });
