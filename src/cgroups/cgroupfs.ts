@@ -261,6 +261,10 @@ export class CgroupfsDriver implements CgroupDriver {
     if (resources.devices?.length) {
       try {
         dry.writeDeviceRulesTarget(writable, denied);
+        // The kernel takes device rules (v1 devices.allow/deny, a v2 device program) only from
+        // CAP_SYS_ADMIN in the host's user namespace, which a rootless caller lacks whoever
+        // owns the files (a delegated devices cgroup included): create goes on without them.
+        if (dry.policy.rootless) deviceRulesDropped = true;
       } catch (err) {
         if (dry.policy.skipsDeviceRules(err)) deviceRulesDropped = true;
         else errors.push((err as Error).message);
