@@ -30,7 +30,7 @@ import { validateConfig as validateConfigAllErrors, type SchemaError } from '../
 import { collectSemanticProblems } from '../spec/semantic';
 import type { LinuxResources, Spec } from '../spec/types';
 import { checkSpecVersion, CONFIG_FILE, describeSchemaError, readConfigJson, stripDeviceTypeBits, SUMMARY_KEYWORDS } from '../spec/validate';
-import { hiddenBindSources, hostFacts, hostProblems, hostProcfsDir, hostSummary, procfsProblem, rootfsProblem } from './host';
+import { devicesOnDirectories, hiddenBindSources, hostDirectory, hostFacts, hostProblems, hostProcfsDir, hostSummary, procfsProblem, rootfsProblem } from './host';
 import { foundText, valueAt, type Finding, type HostSummary, type Stage, type ValidationReport } from './report';
 
 export interface ValidateRequest {
@@ -279,6 +279,7 @@ export function validateBundle(req: ValidateRequest): Validated {
     const missing = rootfsProblem(preparation.plan.rootfs, existsSync);
     if (missing) findings.add('error', 'host', missing.pointer, missing.message);
     for (const p of hiddenBindSources(preparation.plan.rootfs, preparation.plan.rootfsOps, semantic.spec.mounts)) findings.add('error', 'host', p.pointer, p.message);
+    for (const p of devicesOnDirectories(preparation.plan.rootfs, preparation.plan.rootfsOps, semantic.spec.linux?.devices, hostDirectory)) findings.add('error', 'host', p.pointer, p.message);
     const noProcfs = procfsProblem(preparation.plan.rootfs, preparation.plan.rootfsOps, hostProcfsDir);
     if (noProcfs) findings.add('error', 'host', noProcfs.pointer, noProcfs.message);
   }

@@ -3,7 +3,7 @@
 // were made). Each fact comes from the module that decides it for create or `runts
 // features`; these checks only compare the config with them. Pure given HostFacts, so the
 // tests can ask about hosts other than the one they run on.
-import { existsSync, lstatSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statfsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildFeatures, type Features } from '../features';
@@ -264,6 +264,43 @@ export function hostProcfsDir(dir: string): boolean | undefined {
     return lstatSync(dir).isSymbolicLink() ? undefined : statfsSync(dir).type === PROC_SUPER_MAGIC;
   } catch {
     return existsSync(path.posix.dirname(dir)) ? false : undefined;
+  }
+}
+
+/** A path normalised, without a trailing slash (but "/"). */
+const cleanPath = (p: string) => path.posix.normalize(p).replace(/(.)\/+$/, '$1');
+
+/**
+ * Device nodes create's plan makes (mknod, or a bind of the host's node in a user namespace)
+ * where the rootfs holds a directory and no mount of the plan covers it first: the init
+ * replaces a stale node but not a directory (runc skips the device there, silently).
+ * `isDirectory` says undefined where the host cannot tell.
+ */
+export function devicesOnDirectories(rootfs: string, ops: readonly RootfsOp[], devices: NonNullable<Spec['linux']>['devices'] = [], isDirectory: (file: string) => boolean | undefined): HostProblem[] {
+  const problems: HostProblem[] = [];
+  const mounted: string[] = [];
+  for (const op of ops) {
+    if (op.op === 'mount') mounted.push(op.target);
+    if (op.op !== 'mknod' && op.op !== 'bind-device') continue;
+    const node = cleanPath(op.path);
+    if (mounted.some((target) => isUnder(node, target)) || isDirectory(cleanPath(path.posix.join(rootfs, node))) !== true) continue;
+    const index = devices.findIndex((d) => cleanPath(d.path) === node);
+    problems.push({
+      pointer: index < 0 ? '/linux/devices' : `/linux/devices/${index}/path`,
+      message: `${node} is a directory in the rootfs (${rootfs}), where create would make a device node: mknod fails there`,
+    });
+  }
+  return problems;
+}
+
+/** Whether `file` on this host is a directory, when its parents hold no symlink (the init
+ *  resolves those inside the container). */
+export function hostDirectory(file: string): boolean | undefined {
+  try {
+    if (realpathSync(path.posix.dirname(file)) !== path.posix.dirname(file)) return undefined;
+    return lstatSync(file).isDirectory();
+  } catch {
+    return undefined;
   }
 }
 

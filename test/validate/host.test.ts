@@ -7,7 +7,7 @@ import { buildFeatures } from '../../src/features';
 import type { RootfsOp } from '../../src/plan/types';
 import type { Spec } from '../../src/spec/types';
 import { helperGrants, parseSubordinateIds, subidService } from '../../src/rootless/idmap';
-import { hiddenBindSources, hostFacts, hostProblems, hostProcfsDir, procfsProblem, rootfsProblem, type HostFacts, type RootlessCaller } from '../../src/validate/host';
+import { devicesOnDirectories, hiddenBindSources, hostFacts, hostProblems, hostProcfsDir, procfsProblem, rootfsProblem, type HostFacts, type RootlessCaller } from '../../src/validate/host';
 
 const spec = (linux: Spec['linux'], more: Partial<Spec> = {}): Spec => ({ ociVersion: '1.3.0', root: { path: 'rootfs' }, linux, ...more });
 
@@ -105,6 +105,18 @@ t.test('rootless: grants an NSS service holds (nsswitch.conf subid:) are not jud
   t.equal(subidService('passwd: files\nsubid: files\n'), undefined, '"files" is /etc/subuid');
   t.equal(subidService('passwd: files\n#subid: sss\n'), undefined, 'a comment is none');
   t.equal(subidService(''), undefined);
+});
+
+t.test('device nodes on directories of the rootfs that no mount covers first', async (t) => {
+  const dirs = new Set(['/r', '/r/dev/sda', '/r/opt/x']);
+  const isDirectory = (file: string) => dirs.has(file);
+  const devices = [{ path: '/dev/sda', type: 'b', major: 8, minor: 0 }, { path: '/opt/x/', type: 'c', major: 1, minor: 3 }, { path: '/', type: 'c', major: 1, minor: 5 }];
+  const node = (p: string): RootfsOp => ({ op: 'mknod', path: p, kind: 'c', major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0 });
+  const tmpfsOnDev: RootfsOp = { op: 'mount', source: 'tmpfs', target: '/dev', fstype: 'tmpfs', flags: 0, data: '', mkdir: 'dir', remountFlags: 0, propagation: [], copyUp: false };
+  t.same(devicesOnDirectories('/r', [node('/dev/sda'), node('/opt/x/'), node('/')], devices, isDirectory).map((p) => p.pointer), ['/linux/devices/0/path', '/linux/devices/1/path', '/linux/devices/2/path']);
+  t.same(devicesOnDirectories('/r', [tmpfsOnDev, node('/dev/sda'), { op: 'bind-device', path: '/opt/x' }], devices, isDirectory).map((p) => p.pointer), ['/linux/devices/1/path'], 'a mount on /dev first: its own tree; a bound node on a directory fails too');
+  t.same(devicesOnDirectories('/r', [node('/dev/null')], devices, isDirectory), [], 'no directory there');
+  t.same(devicesOnDirectories('/r', [node('/dev/sda')], devices, () => undefined), [], 'the host cannot tell');
 });
 
 t.test('/etc/subuid lines: by user name or uid, malformed lines ignored', async (t) => {
