@@ -416,8 +416,13 @@ export class ShimTasks implements TaskService {
   private execExited(task: Task, proc: TaskProcess, status: WaitStatus): void {
     proc.setExited(status);
     const exit = proc.exit!;
-    this.publish({ topic: '/tasks/exit', containerId: task.id, id: proc.execId, pid: exit.pid, exitStatus: exit.exitStatus, exitedAt: exit.exitedAt });
+    if (this.serves(task)) this.publish({ topic: '/tasks/exit', containerId: task.id, id: proc.execId, pid: exit.pid, exitStatus: exit.exitStatus, exitedAt: exit.exitedAt });
     if (task.initStatus) this.finishInit(task);
+  }
+
+  /** Whether `task` is still served here: an abandoned one's exits are containerd's to report. */
+  private serves(task: Task): boolean {
+    return this.tasks.get(task.id) === task;
   }
 
   private finishInit(task: Task): void {
@@ -425,7 +430,7 @@ export class ShimTasks implements TaskService {
     if ([...task.execs.values()].some((e) => e.started && !e.exit)) return;
     task.init.setExited(task.initStatus);
     const exit = task.init.exit!;
-    this.publish({ topic: '/tasks/exit', containerId: task.id, id: task.id, pid: exit.pid, exitStatus: exit.exitStatus, exitedAt: exit.exitedAt });
+    if (this.serves(task)) this.publish({ topic: '/tasks/exit', containerId: task.id, id: task.id, pid: exit.pid, exitStatus: exit.exitStatus, exitedAt: exit.exitedAt });
   }
 
   private watchOom(task: Task): void {
@@ -436,6 +441,7 @@ export class ShimTasks implements TaskService {
 
   /** Publishes an OOM event when the cgroup's OOM-kill count rose. */
   private checkOom(task: Task): void {
+    if (!this.serves(task)) return;
     const count = task.cgroups?.oomKillCount();
     if (count === undefined || count <= task.oomKills) return;
     task.oomKills = count;

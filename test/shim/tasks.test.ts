@@ -388,6 +388,22 @@ t.test('cleanupContainer (containerd\'s delete after a dead shim): finds the roo
   await s.shim.delete({ id: req.id, execId: '' });
 });
 
+t.test('abandon (containerd lost the task and runs delete): the task is killed and forgotten, without events', async (t) => {
+  if (!requireRoot(t)) return;
+  const s = scene(t);
+  const req = await s.request(['sleep', '1000']);
+  const { pid } = await s.shim.create(req);
+  await s.shim.start({ id: req.id, execId: '' });
+  await s.shim.abandon(req.id);
+  t.notOk(fs.existsSync(`/proc/${pid}`), 'its init is gone');
+  t.ok(s.shim.isEmpty(), 'it no longer keeps the shim up');
+  t.notOk(fs.existsSync(path.join(s.root, req.id)), 'its state is gone');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.same(topics(s.events, req.id), ['/tasks/create', '/tasks/start'], 'no exit or delete event: containerd publishes those itself');
+  await s.shim.abandon(req.id);
+  t.pass('a second abandon (a task the shim never had) does nothing');
+});
+
 t.test('sharing our pid namespace: what the init leaves is killed through the cgroup when it exits, and the orphans are reaped', async (t) => {
   if (!requireRoot(t)) return;
   const s = scene(t);
