@@ -10,6 +10,7 @@ import { hostCgroupDir } from '../cgroups/hierarchy';
 import { CAPABILITY_NUMBERS, capabilityNumbers } from './capabilities';
 import { sourceMountFlags, withLockedFlags } from './locked-flags';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions, type ParsedMountOptions } from './mount-options';
+import { isAtOrUnder } from './paths';
 import { hostNrOpen, RLIMIT_NUMBERS, rlimitValue } from './rlimits';
 import { idMapText } from './id-maps';
 import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanIdmap, PlanProcess, PlanSeccomp, RootfsOp } from './types';
@@ -418,7 +419,7 @@ type MountOp = Extract<RootfsOp, { op: 'mount' }>;
 function lastMountOver(target: string, ops: RootfsOp[], end: number): MountOp | undefined {
   for (let j = end - 1; j >= 0; j--) {
     const op = ops[j];
-    if (op.op === 'mount' && (op.target === target || target.startsWith(op.target === '/' ? '/' : `${op.target}/`))) return op;
+    if (op.op === 'mount' && isAtOrUnder(target, op.target)) return op;
   }
   return undefined;
 }
@@ -528,7 +529,7 @@ function cgroupMask(target: string, mkdir: 'dir' | 'none'): RootfsOp {
  *  brings along, writable wherever the host delegated a cgroup to the calling user. */
 function hostCgroupMasks(source: string, target: string, hierarchies: Hierarchy[]): RootfsOp[] {
   return hierarchies
-    .filter((h) => h.mountpoint === source || h.mountpoint.startsWith(source === '/' ? '/' : `${source}/`))
+    .filter((h) => isAtOrUnder(h.mountpoint, source))
     .map((h) => cgroupMask(path.posix.join(target, path.posix.relative(source, h.mountpoint)), 'none'));
 }
 

@@ -12,6 +12,7 @@ import { PROC_SUPER_MAGIC } from '../native';
 import { hostLsm, labelRefusals, type HostLsm } from '../plan/process-attrs';
 import type { HostSummary } from './report';
 import { pointerToken } from '../spec/errors';
+import { isAtOrUnder } from '../plan/paths';
 import type { RootfsOp } from '../plan/types';
 import type { Spec } from '../spec/types';
 import { helperGrants, idMapMethod, parseSubordinateIds, subidService, type Ids, type SubordinateRange } from '../rootless/idmap';
@@ -239,10 +240,8 @@ export function hiddenBindSources(rootfs: string, ops: readonly RootfsOp[], moun
   return problems;
 }
 
-const isUnder = (target: string, destination: string) => {
-  const d = path.posix.normalize(`/${destination}`);
-  return target === d || target.startsWith(d === '/' ? '/' : `${d}/`);
-};
+/** Whether `target` (a planned path) lies at or under a config's mount `destination`. */
+const isUnder = (target: string, destination: string) => isAtOrUnder(target, path.posix.normalize(`/${destination}`));
 
 /**
  * The procfs the init needs at /proc once its mounts are made (it reopens the exec fifo
