@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isAtOrUnder } from '../../src/plan/paths';
 
 export interface MountEntry {
   /** Mount ID (field 1 of mountinfo): unique while mounted. */
@@ -19,9 +20,9 @@ function unescapeMountField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
-/** True if `p` is `dir` or inside it. */
+/** True if `p` is `dir` (with or without a trailing slash) or inside it. */
 export function isWithin(p: string, dir: string): boolean {
-  return p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+  return isAtOrUnder(p, dir.replace(/(.)\/+$/, '$1'));
 }
 
 /** The mounts of this process's mount namespace, from /proc/self/mountinfo. */
