@@ -12,7 +12,7 @@ import { PROC_SUPER_MAGIC } from '../native';
 import { hostLsm, labelRefusals, type HostLsm } from '../plan/process-attrs';
 import type { HostSummary } from './report';
 import { pointerToken } from '../spec/errors';
-import { isAtOrUnder } from '../plan/paths';
+import { cleanPath, isAtOrUnder } from '../plan/paths';
 import type { RootfsOp } from '../plan/types';
 import type { Spec } from '../spec/types';
 import { helperGrants, idMapMethod, parseSubordinateIds, subidService, type Ids, type SubordinateRange } from '../rootless/idmap';
@@ -265,9 +265,6 @@ export function hostProcfsDir(dir: string): boolean | undefined {
     return existsSync(path.posix.dirname(dir)) ? false : undefined;
   }
 }
-
-/** A path normalised, without a trailing slash (but "/"). */
-const cleanPath = (p: string) => path.posix.normalize(p).replace(/(.)\/+$/, '$1');
 
 /**
  * Device nodes create's plan makes (mknod, or a bind of the host's node in a user namespace)

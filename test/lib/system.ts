@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isAtOrUnder } from '../../src/plan/paths';
+import { cleanPath, isAtOrUnder } from '../../src/plan/paths';
 
 export interface MountEntry {
   /** Mount ID (field 1 of mountinfo): unique while mounted. */
@@ -22,7 +22,7 @@ function unescapeMountField(field: string): string {
 
 /** True if `p` is `dir` (with or without a trailing slash) or inside it. */
 export function isWithin(p: string, dir: string): boolean {
-  return isAtOrUnder(p, dir.replace(/(.)\/+$/, '$1'));
+  return isAtOrUnder(p, cleanPath(dir));
 }
 
 /** The mounts of this process's mount namespace, from /proc/self/mountinfo. */
