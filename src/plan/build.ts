@@ -11,6 +11,7 @@ import { CAPABILITY_NUMBERS, capabilityNumbers } from './capabilities';
 import { sourceMountFlags, withLockedFlags } from './locked-flags';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions, type ParsedMountOptions } from './mount-options';
 import { isAtOrUnder } from './paths';
+import { procfsLinks } from './procfs-links';
 import { hostNrOpen, RLIMIT_NUMBERS, rlimitValue } from './rlimits';
 import { idMapText } from './id-maps';
 import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanIdmap, PlanProcess, PlanSeccomp, RootfsOp } from './types';
@@ -155,6 +156,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     (spec.mounts ?? []).forEach((mount, index) => {
       const ops = mountOps(mount, ctx);
       checkNotOnItself(ops, rootfsOps, index, mount);
+      for (const op of ops) if (op.op === 'mount') checkNoProcfsLink(`/mounts/${index}/destination`, op.target, rootfsOps, 'magic');
       rootfsOps.push(...ops);
       const op = lastMountOver('/proc', ops, ops.length);
       if (op) overProc = { op, index, destination: mount.destination };
@@ -167,6 +169,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   }
   checkProcfsAtProc(overProc);
   if (spec.process?.cwd) rootfsOps.push({ op: 'mkdir', path: path.posix.normalize(spec.process.cwd) });
+  if (privateMounts) checkPathsClearOfProcfsLinks(spec, rootfsOps);
 
   const hooks = spec.hooks ?? {};
   const process = spec.process ? planProcess(spec, { ...inputs, lsm, nrOpen: () => inputs.nrOpen ?? hostNrOpen() }, warnings, notes, false) : null;
@@ -430,6 +433,30 @@ interface MountOver {
   index: number;
   /** Its destination as config.json gives it. */
   destination: string;
+}
+
+/** Where the init resolves config paths once the mounts are made: the magic links of a procfs
+ *  mounted on the way stop it (ELOOP), and a masked path's plain symlinks too. */
+function checkPathsClearOfProcfsLinks(spec: Spec, ops: RootfsOp[]): void {
+  const linux = spec.linux ?? {};
+  (linux.devices ?? []).forEach((d, index) => checkNoProcfsLink(`/linux/devices/${index}/path`, d.path, ops, 'magic'));
+  if (spec.process?.cwd) checkNoProcfsLink('/process/cwd', spec.process.cwd, ops, 'magic');
+  (linux.readonlyPaths ?? []).forEach((p, index) => checkNoProcfsLink(`/linux/readonlyPaths/${index}`, p, ops, 'magic'));
+  (linux.maskedPaths ?? []).forEach((p, index) => checkNoProcfsLink(`/linux/maskedPaths/${index}`, p, ops, 'any'));
+}
+
+/** `where` names a path the init resolves inside the container after `ops`; refused when a
+ *  procfs mounted over it has a link on the way that the init does not follow there. */
+function checkNoProcfsLink(where: string, given: string, ops: RootfsOp[], refused: 'magic' | 'any'): void {
+  const p = path.posix.normalize(`/${given}`);
+  const proc = lastMountOver(p, ops, ops.length);
+  if (!proc || !(proc.fstype === 'proc' || (proc.fstype === 'bind' && proc.source === '/proc'))) return;
+  const link = procfsLinks(path.posix.relative(proc.target, p)).find((l) => l.magic || refused === 'any');
+  if (!link) return;
+  const why = link.magic
+    ? 'a procfs magic link, which runts never follows inside the container (SECURITY.md rule 6)'
+    : 'a procfs symlink, and a masked path follows no symlink (SECURITY.md rule 9)';
+  throw new PlanError(`config.json: ${where}: ${JSON.stringify(given)} goes through ${path.posix.join(proc.target, link.at)}, ${why}`);
 }
 
 /**

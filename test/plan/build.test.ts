@@ -422,6 +422,26 @@ t.test('a bind of procfs at /proc without a pid namespace, as runc allows it (is
   t.throws(() => buildPlan(inputs(spec)), { message: /mounts: \/proc: statfs .*missing: ENOENT/ });
 });
 
+t.test('paths through a procfs link the init would not follow are refused, naming the field (security rules 6, 9)', async (t) => {
+  const spec = baseSpec();
+  spec.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }];
+  spec.process!.cwd = '/proc/self/root/tmp';
+  t.throws(() => buildPlan(inputs(spec)), { message: 'config.json: /process/cwd: "/proc/self/root/tmp" goes through /proc/self/root, a procfs magic link, which runts never follows inside the container (SECURITY.md rule 6)' });
+  spec.process!.cwd = '/proc/self/task';
+  t.doesNotThrow(() => buildPlan(inputs(spec)), 'plain symlinks are followed');
+  spec.linux!.devices = [{ path: '/dev/x', type: 'c', major: 1, minor: 3 }, { path: '/proc/1/fd/0/x', type: 'c', major: 1, minor: 3 }];
+  t.throws(() => buildPlan(inputs(spec)), { message: /^config\.json: \/linux\/devices\/1\/path: .* goes through \/proc\/1\/fd\/0, a procfs magic link/ });
+  delete spec.linux!.devices;
+  spec.linux!.readonlyPaths = ['/proc/sys', '/proc/thread-self/exe'];
+  t.throws(() => buildPlan(inputs(spec)), { message: /^config\.json: \/linux\/readonlyPaths\/1: .* goes through \/proc\/thread-self\/exe, a procfs magic link/ });
+  spec.linux!.readonlyPaths = ['/proc/self/attr'];
+  t.doesNotThrow(() => buildPlan(inputs(spec)), 'a read-only path follows plain symlinks');
+  spec.linux!.maskedPaths = ['/proc/kcore', '/proc/self/attr'];
+  t.throws(() => buildPlan(inputs(spec)), { message: 'config.json: /linux/maskedPaths/1: "/proc/self/attr" goes through /proc/self, a procfs symlink, and a masked path follows no symlink (SECURITY.md rule 9)' });
+  spec.mounts = [];
+  t.doesNotThrow(() => buildPlan(inputs(spec)), 'without a procfs there, the rootfs decides what the path is');
+});
+
 t.test('inside /proc only what lxcfs emulates may be covered, as in runc', async (t) => {
   const spec = baseSpec();
   spec.mounts = [{ destination: '/proc/meminfo', type: 'bind', source: 'file.txt', options: ['bind'] }];
