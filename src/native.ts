@@ -74,6 +74,9 @@ export interface NativeAddon {
   /** mount(2); "" for fstype or data passes NULL. */
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   umount2(target: string, flags: number): void;
+  /** The errno mount(2) of `fstype` with these flags and data fails with here, 0 when it
+   *  mounts: tried on / in a child's throwaway, private mount namespace (needs CAP_SYS_ADMIN). */
+  probeMount(fstype: string, flags: number, data: string): number;
 }
 
 // Source (src/) and bundle (dist/) both sit one level below the project root.

@@ -1,8 +1,10 @@
 // The Node-API addon: only the syscalls Node lacks, each a thin wrapper. All policy lives in
-// TypeScript (src/native.ts is the one typed boundary). Nothing here enters a namespace:
-// spawnInit execs the single-threaded init helper, which does that.
+// TypeScript (src/native.ts is the one typed boundary). Nothing here enters a container's
+// namespace: spawnInit execs the single-threaded init helper, which does that (probeMount's
+// child only makes a throwaway mount namespace of its own, and exits).
 #include <napi.h>
 #include <poll.h>
+#include <sched.h>
 
 #include <cerrno>
 #include <csignal>
@@ -580,6 +582,39 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// probeMount(fstype, flags, data): the errno mount(2) of that filesystem fails with, 0 when it
+// mounts. The mount is made on / in a child cloned into a mount namespace of its own, all
+// private first, so nothing of it is seen outside and it is gone when the child exits. A raw
+// clone (a fork without glibc's atfork handlers): the child makes two syscalls and exits.
+Napi::Value ProbeMount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string fstype = info[0].As<Napi::String>().Utf8Value();
+  unsigned long flags = static_cast<unsigned long>(info[1].As<Napi::Number>().Int64Value());
+  std::string data = info[2].As<Napi::String>().Utf8Value();
+  long pid = syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) {
+    ThrowErrno(env, "clone(CLONE_NEWNS) to probe a " + fstype + " mount", errno);
+    return env.Undefined();
+  }
+  if (pid == 0) {
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(255);
+    int rc = mount(fstype.c_str(), "/", fstype.c_str(), flags, data.empty() ? nullptr : data.c_str());
+    _exit(rc == 0 ? 0 : errno);
+  }
+  int status;
+  while (waitpid(pid_t(pid), &status, 0) < 0) {
+    if (errno != EINTR) {
+      ThrowErrno(env, "waitpid mount probe " + std::to_string(pid), errno);
+      return env.Undefined();
+    }
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) == 255) {
+    Napi::Error::New(env, "mount probe of " + fstype + ": could not make its mount namespace private").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, WEXITSTATUS(status));
+}
+
 // umount2(target, flags)
 Napi::Value Umount2(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -814,6 +849,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper));
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("umount2", Napi::Function::New(env, Umount2));
+  exports.Set("probeMount", Napi::Function::New(env, ProbeMount));
   return exports;
 }
 

@@ -30,7 +30,7 @@ import { validateConfig as validateConfigAllErrors, type SchemaError } from '../
 import { collectSemanticProblems } from '../spec/semantic';
 import type { LinuxResources, Spec } from '../spec/types';
 import { checkSpecVersion, CONFIG_FILE, describeSchemaError, readConfigJson, stripDeviceTypeBits, SUMMARY_KEYWORDS } from '../spec/validate';
-import { devicesOnDirectories, hiddenBindSources, hostDirectory, hostFacts, hostProblems, hostProcfsDir, hostSummary, procfsProblem, rootfsProblem } from './host';
+import { devicesOnDirectories, hiddenBindSources, hostDirectory, hostFacts, hostMountRefusal, hostProblems, hostProcfsDir, hostSummary, missingExecutable, procfsProblem, refusedMountData, rootfsProblem } from './host';
 import { foundText, valueAt, type Finding, type HostSummary, type Stage, type ValidationReport } from './report';
 
 export interface ValidateRequest {
@@ -280,8 +280,11 @@ export function validateBundle(req: ValidateRequest): Validated {
     if (missing) findings.add('error', 'host', missing.pointer, missing.message);
     for (const p of hiddenBindSources(preparation.plan.rootfs, preparation.plan.rootfsOps, semantic.spec.mounts)) findings.add('error', 'host', p.pointer, p.message);
     for (const p of devicesOnDirectories(preparation.plan.rootfs, preparation.plan.rootfsOps, semantic.spec.linux?.devices, hostDirectory)) findings.add('error', 'host', p.pointer, p.message);
+    for (const p of refusedMountData(preparation.plan.rootfsOps, semantic.spec.mounts, hostMountRefusal)) findings.add('error', 'host', p.pointer, p.message);
     const noProcfs = procfsProblem(preparation.plan.rootfs, preparation.plan.rootfsOps, hostProcfsDir);
     if (noProcfs) findings.add('error', 'host', noProcfs.pointer, noProcfs.message);
+    const noProgram = missing ? undefined : missingExecutable(preparation.plan.rootfs, preparation.plan.rootfsOps, preparation.plan.process);
+    if (noProgram) findings.add('error', 'host', noProgram.pointer, noProgram.message);
   }
   return report(findings.errors === 0 ? preparation : undefined);
 }

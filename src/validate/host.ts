@@ -3,17 +3,18 @@
 // were made). Each fact comes from the module that decides it for create or `runts
 // features`; these checks only compare the config with them. Pure given HostFacts, so the
 // tests can ask about hosts other than the one they run on.
-import { existsSync, lstatSync, readFileSync, realpathSync, statfsSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statfsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { getSystemErrorName } from 'node:util';
 import { buildFeatures, type Features } from '../features';
 import { execProblem } from '../hooks/run';
-import { PROC_SUPER_MAGIC } from '../native';
+import { native, PROC_SUPER_MAGIC } from '../native';
 import { hostLsm, labelRefusals, type HostLsm } from '../plan/process-attrs';
 import type { HostSummary } from './report';
 import { pointerToken } from '../spec/errors';
 import { cleanPath, isAtOrUnder } from '../plan/paths';
-import type { RootfsOp } from '../plan/types';
+import type { PlanProcess, RootfsOp } from '../plan/types';
 import type { Spec } from '../spec/types';
 import { helperGrants, idMapMethod, parseSubordinateIds, subidService, type Ids, type SubordinateRange } from '../rootless/idmap';
 
@@ -240,6 +241,45 @@ export function hiddenBindSources(rootfs: string, ops: readonly RootfsOp[], moun
   return problems;
 }
 
+/** Filesystems validate --host mounts once, in a throwaway mount namespace, to hear the kernel
+ *  on their data: no backing device (a probe makes only an empty superblock, or finds the
+ *  namespace's own), and not cgroup (a v1 mount could bind a free controller to a new
+ *  hierarchy). */
+const PROBED_FILESYSTEMS = new Set(['tmpfs', 'ramfs', 'devpts', 'mqueue', 'proc', 'sysfs']);
+
+/**
+ * Mounts whose data the kernel refuses. An option that is no mount flag goes to the filesystem
+ * as data, which only that filesystem's parser judges: create would fail at that mount
+ * (EINVAL). `refusal` mounts it as the plan would and says the errno name mount(2) failed
+ * with, or undefined when it mounted or the probe cannot run (rootless).
+ */
+export function refusedMountData(ops: readonly RootfsOp[], mounts: Spec['mounts'] = [], refusal: (fstype: string, flags: number, data: string) => string | undefined): HostProblem[] {
+  const problems: HostProblem[] = [];
+  for (const op of ops) {
+    if (op.op !== 'mount' || op.data === '' || !PROBED_FILESYSTEMS.has(op.fstype)) continue;
+    const refused = refusal(op.fstype, op.flags, op.data);
+    if (!refused) continue;
+    const index = mounts.findIndex((m) => m.type === op.fstype && cleanPath(`/${m.destination}`) === op.target);
+    const data = op.data.length > 80 ? `${JSON.stringify(op.data.slice(0, 80))}… (${op.data.length} characters)` : JSON.stringify(op.data);
+    problems.push({
+      pointer: index < 0 ? '/mounts' : `/mounts/${index}/options`,
+      message: `the kernel refuses ${op.fstype} with the data ${data} (${refused}, mount(2) tried here in a throwaway mount namespace): create would fail mounting ${op.target}`,
+    });
+  }
+  return problems;
+}
+
+/** What mount(2) of `fstype` fails with on this host (an errno name), undefined when it mounts
+ *  or runts may not try (no CAP_SYS_ADMIN). */
+export function hostMountRefusal(fstype: string, flags: number, data: string): string | undefined {
+  try {
+    const errno = native().probeMount(fstype, flags, data);
+    return errno === 0 ? undefined : getSystemErrorName(-errno);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether `target` (a planned path) lies at or under a config's mount `destination`. */
 const isUnder = (target: string, destination: string) => isAtOrUnder(target, path.posix.normalize(`/${destination}`));
 
@@ -298,6 +338,83 @@ export function hostDirectory(file: string): boolean | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What the host sees at a path of the container, resolved inside the rootfs: `covered` where
+ *  the way there passes something the plan mounts or makes (what lies there only the init sees). */
+type InRoot = 'covered' | 'missing' | 'not-executable' | 'executable';
+
+const MAX_SYMLINKS = 40;
+
+/** `containerPath` as the init's stat(2) resolves it once the mounts are made (symlinks, also
+ *  absolute ones, inside the rootfs), from what the host holds in the rootfs itself. */
+function executableInRoot(rootfs: string, containerPath: string, made: readonly string[], procfs: readonly string[]): InRoot {
+  const pending = containerPath.split('/').filter((n) => n !== '' && n !== '.').reverse();
+  let at = '/';
+  let links = 0;
+  while (pending.length > 0) {
+    const name = pending.pop()!;
+    // The init's own /proc/self/root (stat follows magic links): the container's root.
+    if (procfs.includes(at) && (name === 'self' || name === 'thread-self') && pending.at(-1) === 'root') {
+      pending.pop();
+      at = '/';
+      continue;
+    }
+    const next = name === '..' ? path.posix.dirname(at) : path.posix.join(at, name);
+    if (procfs.includes(next)) {
+      at = next;
+      continue;
+    }
+    if (made.some((target) => isAtOrUnder(next, target))) return 'covered';
+    const hostPath = path.posix.join(rootfs, next);
+    let stat;
+    try {
+      stat = lstatSync(hostPath);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // The plan makes the directories down to what it mounts or makes.
+      if (made.some((target) => isAtOrUnder(target, next))) return 'covered';
+      return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'covered';
+    }
+    if (stat.isSymbolicLink()) {
+      if (++links > MAX_SYMLINKS) return 'missing';
+      const target = readlinkSync(hostPath);
+      pending.push(...target.split('/').filter((n) => n !== '' && n !== '.').reverse());
+      if (target.startsWith('/')) at = '/';
+      continue;
+    }
+    if (pending.length > 0 && !stat.isDirectory()) return 'missing';
+    at = next;
+    if (pending.length === 0) return stat.isDirectory() || (stat.mode & 0o111) === 0 ? 'not-executable' : 'executable';
+  }
+  return 'not-executable';
+}
+
+/**
+ * process.args[0] the init will not find (it looks it up as runc does, after its mounts and
+ * chdir, before it reports the container created): a name with a slash from the cwd, any
+ * other along its PATH. An error only where the host can tell for every place it looks: none
+ * under a mount of the plan (a bind may bring the program, a tmpfs hide it) or a node or link
+ * the plan makes. `process` is the plan's (its env is what the init searches).
+ */
+export function missingExecutable(rootfs: string, ops: readonly RootfsOp[], process: PlanProcess | null): HostProblem | undefined {
+  const name = process?.args[0];
+  if (!process || !name) return undefined;
+  const made = ops.flatMap((op) => (op.op === 'mount' ? [op.target] : op.op === 'mknod' || op.op === 'bind-device' || op.op === 'symlink' ? [op.path] : []));
+  // Joined, not normalised: a ".." after a symlink goes up from where the link leads.
+  const procfs = ops.flatMap((op) => (op.op === 'mount' && op.fstype === 'proc' ? [op.target] : []));
+  const look = (file: string) => executableInRoot(rootfs, file.startsWith('/') ? file : `${process.cwd}/${file}`, made, procfs);
+  const where = `in the rootfs ${rootfs}, under no mount of the config`;
+  if (name.includes('/')) {
+    const found = look(name);
+    if (found === 'missing') return { pointer: '/process/args/0', message: `exec: "${name}": stat ${name}: no such file or directory (${where})` };
+    if (found === 'not-executable') return { pointer: '/process/args/0', message: `exec: "${name}": permission denied: a directory, or a file without an execute bit (${where})` };
+    return undefined;
+  }
+  const pathEnv = process.env.filter((e) => e.startsWith('PATH=')).pop()?.slice('PATH='.length) ?? '';
+  const dirs = pathEnv === '' ? [] : pathEnv.split(':').map((dir) => dir || '.');
+  if (dirs.some((dir) => ['executable', 'covered'].includes(look(`${dir}/${name}`)))) return undefined;
+  return { pointer: '/process/args/0', message: `exec: "${name}": executable file not found in $PATH (PATH=${pathEnv}, ${where})` };
 }
 
 /** The rootfs create's plan names, which the init resolves first: it must exist. */

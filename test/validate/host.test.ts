@@ -4,10 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { buildFeatures } from '../../src/features';
-import type { RootfsOp } from '../../src/plan/types';
+import type { PlanProcess, RootfsOp } from '../../src/plan/types';
 import type { Spec } from '../../src/spec/types';
 import { helperGrants, parseSubordinateIds, subidService } from '../../src/rootless/idmap';
-import { devicesOnDirectories, hiddenBindSources, hostFacts, hostProblems, hostProcfsDir, procfsProblem, rootfsProblem, type HostFacts, type RootlessCaller } from '../../src/validate/host';
+import { devicesOnDirectories, hiddenBindSources, hostFacts, hostMountRefusal, hostProblems, hostProcfsDir, missingExecutable, procfsProblem, refusedMountData, rootfsProblem, type HostFacts, type RootlessCaller } from '../../src/validate/host';
+import { requireRoot } from '../lib';
 
 const spec = (linux: Spec['linux'], more: Partial<Spec> = {}): Spec => ({ ociVersion: '1.3.0', root: { path: 'rootfs' }, linux, ...more });
 
@@ -164,6 +165,68 @@ t.test('no procfs at /proc: no mount of the plan puts one there, and the rootfs 
   t.equal(procfsProblem('/b/rootfs', [mount('/', 'bind')], noProcfs), undefined, 'a tree bound on / may bring one');
   t.equal(procfsProblem('/', [], () => true), undefined, 'root.path "/": the host\'s procfs');
   t.equal(procfsProblem('/b/rootfs', [], () => undefined), undefined, 'a symlink the init resolves in the container');
+});
+
+t.test('mount data the kernel refuses: each probed mount at its options; device-backed and cgroup ones are not tried', async (t) => {
+  const mount = (target: string, fstype: string, data: string): RootfsOp => ({ op: 'mount', source: fstype, target, fstype, flags: 0, data, mkdir: 'dir', remountFlags: 0, propagation: [], copyUp: false });
+  const tried: string[] = [];
+  const refusal = (fstype: string, _flags: number, data: string) => (tried.push(`${fstype} ${data}`), data.includes('bad') ? 'EINVAL' : undefined);
+  const ops = [mount('/proc', 'proc', ''), mount('/dev', 'tmpfs', 'mode=755,bad'), mount('/data', 'ext4', 'bad'), mount('/sys/fs/cgroup', 'cgroup', 'bad'), mount('/dev/pts', 'devpts', 'gid=5'), mount('/x', 'tmpfs', 'bad'.repeat(40))];
+  const mounts = [{ destination: 'proc', type: 'proc' }, { destination: '/dev/', type: 'tmpfs', options: ['bad'] }, { destination: '/dev/pts', type: 'devpts' }];
+  t.same(refusedMountData(ops, mounts, refusal), [
+    { pointer: '/mounts/1/options', message: 'the kernel refuses tmpfs with the data "mode=755,bad" (EINVAL, mount(2) tried here in a throwaway mount namespace): create would fail mounting /dev' },
+    { pointer: '/mounts', message: `the kernel refuses tmpfs with the data ${JSON.stringify('bad'.repeat(40).slice(0, 80))}… (120 characters) (EINVAL, mount(2) tried here in a throwaway mount namespace): create would fail mounting /x` },
+  ]);
+  t.same(tried, ['tmpfs mode=755,bad', 'devpts gid=5', `tmpfs ${'bad'.repeat(40)}`], 'no data, no probe');
+});
+
+t.test('this host\'s kernel judges mount data, and no probe mount is left behind', async (t) => {
+  if (!requireRoot(t)) return;
+  const before = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  t.equal(hostMountRefusal('tmpfs', 0, '%s%n%x'), 'EINVAL', 'an option tmpfs does not know');
+  t.equal(hostMountRefusal('devpts', 0, 'y'.repeat(70000)), 'EINVAL', 'mount(2) passes a page of it');
+  t.equal(hostMountRefusal('tmpfs', 0, 'mode=755,size=65536k'), undefined);
+  t.equal(hostMountRefusal('devpts', 0, 'newinstance,ptmxmode=0666,mode=0620,gid=5'), undefined);
+  t.equal(fs.readFileSync('/proc/self/mountinfo', 'utf8'), before, 'the probes mounted in namespaces of their own');
+});
+
+t.test('process.args[0] the init would not find in the rootfs, looked up as it does: symlinks inside the rootfs, PATH, the cwd', async (t) => {
+  const rootfs = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-lookup-'));
+  t.teardown(() => fs.rmSync(rootfs, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(rootfs, 'usr/bin'), { recursive: true });
+  fs.mkdirSync(path.join(rootfs, 'sbin'));
+  fs.writeFileSync(path.join(rootfs, 'usr/bin/true'), '', { mode: 0o755 });
+  fs.writeFileSync(path.join(rootfs, 'usr/bin/data'), '', { mode: 0o644 });
+  fs.symlinkSync('usr/bin', path.join(rootfs, 'bin'));
+  fs.symlinkSync('/usr/bin', path.join(rootfs, 'usr/abs'), 'dir');
+  fs.symlinkSync('loop', path.join(rootfs, 'loop'));
+  const proc = (args: string[], env = ['PATH=/bin'], cwd = '/'): PlanProcess => ({ args, env, cwd }) as PlanProcess;
+  const mount = (target: string): RootfsOp => ({ op: 'mount', source: 'tmpfs', target, fstype: 'tmpfs', flags: 0, data: '', mkdir: 'dir', remountFlags: 0, propagation: [], copyUp: false });
+  const lookup = (p: PlanProcess, ops: RootfsOp[] = []) => missingExecutable(rootfs, ops, p)?.message;
+  t.equal(lookup(proc(['true'])), undefined, 'along PATH, through a relative symlink');
+  t.equal(lookup(proc(['/usr/abs/true'])), undefined, 'an absolute symlink stays in the rootfs');
+  t.equal(lookup(proc(['/usr/abs/../bin/true'])), undefined, '".." after a symlink goes up from its target');
+  t.equal(lookup(proc(['bin/true'], [], '/usr')), undefined, 'a name with a slash, from the cwd');
+  t.equal(lookup(proc(['true'], ['PATH=:/nowhere'], '/usr/bin')), undefined, 'an empty PATH entry is the cwd');
+  t.equal(lookup(proc(['true'], ['PATH=/nowhere', 'PATH=/bin'])), undefined, 'the last PATH counts');
+  t.equal(lookup(proc(['nothere'])), `exec: "nothere": executable file not found in $PATH (PATH=/bin, in the rootfs ${rootfs}, under no mount of the config)`);
+  t.match(lookup(proc(['data'])), /executable file not found in \$PATH/, 'a file without an execute bit is passed over');
+  t.match(lookup(proc(['true'], ['HOME=/'])), /not found in \$PATH \(PATH=,/, 'no PATH: nowhere to look');
+  t.equal(lookup(proc(['/bin/nothere'])), `exec: "/bin/nothere": stat /bin/nothere: no such file or directory (in the rootfs ${rootfs}, under no mount of the config)`);
+  t.match(lookup(proc(['/usr/bin/data'])), /^exec: "\/usr\/bin\/data": permission denied/);
+  t.match(lookup(proc(['/sbin'])), /permission denied: a directory/);
+  t.match(lookup(proc(['/loop/x'])), /no such file or directory/, 'a symlink loop');
+  t.match(lookup(proc(['/usr/bin/true/x'])), /no such file or directory/, 'a file on the way');
+  t.equal(lookup(proc(['nothere']), [mount('/usr')]), undefined, 'a mount on the way decides, which only the init sees');
+  t.equal(lookup(proc(['/opt/x']), [mount('/opt/x')]), undefined, 'a mount on the file itself');
+  t.equal(lookup(proc(['/dev/x']), [{ op: 'symlink', path: '/dev/x', target: '/proc/self/fd/0' }]), undefined, 'a link the plan makes');
+  const procMount: RootfsOp = { ...(mount('/proc') as Extract<RootfsOp, { op: 'mount' }>), fstype: 'proc', source: 'proc' };
+  t.equal(lookup(proc(['/proc/self/root/bin/true']), [procMount]), undefined, "the init's /proc/self/root is the container's root");
+  t.match(lookup(proc(['/proc/thread-self/root/usr/bin/nothere']), [procMount]), /stat .*: no such file or directory/);
+  t.equal(lookup(proc(['/proc/1/root/usr/bin/nothere']), [procMount]), undefined, 'which process is 1 only the init sees');
+  t.equal(lookup(proc(['/proc/self/cwd/nothere']), [procMount]), undefined, 'other procfs paths only the init sees');
+  t.equal(lookup(proc([])), undefined);
+  t.equal(missingExecutable(rootfs, [], null), undefined, 'no process');
 });
 
 t.test('which directories of this host are procfs', async (t) => {
