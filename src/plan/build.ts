@@ -156,7 +156,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
     (spec.mounts ?? []).forEach((mount, index) => {
       const ops = mountOps(mount, ctx);
       checkNotOnItself(ops, rootfsOps, index, mount);
-      for (const op of ops) if (op.op === 'mount') checkNoProcfsLink(`/mounts/${index}/destination`, op.target, rootfsOps, 'magic');
+      for (const op of ops) if (op.op === 'mount') checkContainerPath(`/mounts/${index}/destination`, op.target, rootfsOps, 'magic');
       rootfsOps.push(...ops);
       const op = lastMountOver('/proc', ops, ops.length);
       if (op) overProc = { op, index, destination: mount.destination };
@@ -169,7 +169,7 @@ export function buildPlan(inputs: PlanInputs): BuiltPlan {
   }
   checkProcfsAtProc(overProc);
   if (spec.process?.cwd) rootfsOps.push({ op: 'mkdir', path: path.posix.normalize(spec.process.cwd) });
-  if (privateMounts) checkPathsClearOfProcfsLinks(spec, rootfsOps);
+  checkContainerPaths(spec, rootfsOps);
 
   const hooks = spec.hooks ?? {};
   const process = spec.process ? planProcess(spec, { ...inputs, lsm, nrOpen: () => inputs.nrOpen ?? hostNrOpen() }, warnings, notes, false) : null;
@@ -435,20 +435,31 @@ interface MountOver {
   destination: string;
 }
 
-/** Where the init resolves config paths once the mounts are made: the magic links of a procfs
- *  mounted on the way stop it (ELOOP), and a masked path's plain symlinks too. */
-function checkPathsClearOfProcfsLinks(spec: Spec, ops: RootfsOp[]): void {
+/** Config paths the init resolves inside the container once the mounts are made. */
+function checkContainerPaths(spec: Spec, ops: RootfsOp[]): void {
   const linux = spec.linux ?? {};
-  (linux.devices ?? []).forEach((d, index) => checkNoProcfsLink(`/linux/devices/${index}/path`, d.path, ops, 'magic'));
-  if (spec.process?.cwd) checkNoProcfsLink('/process/cwd', spec.process.cwd, ops, 'magic');
-  (linux.readonlyPaths ?? []).forEach((p, index) => checkNoProcfsLink(`/linux/readonlyPaths/${index}`, p, ops, 'magic'));
-  (linux.maskedPaths ?? []).forEach((p, index) => checkNoProcfsLink(`/linux/maskedPaths/${index}`, p, ops, 'any'));
+  (linux.devices ?? []).forEach((d, index) => checkContainerPath(`/linux/devices/${index}/path`, d.path, ops, 'magic'));
+  if (spec.process?.cwd) checkContainerPath('/process/cwd', spec.process.cwd, ops, 'magic');
+  (linux.readonlyPaths ?? []).forEach((p, index) => checkContainerPath(`/linux/readonlyPaths/${index}`, p, ops, 'magic'));
+  (linux.maskedPaths ?? []).forEach((p, index) => checkContainerPath(`/linux/maskedPaths/${index}`, p, ops, 'any'));
 }
 
-/** `where` names a path the init resolves inside the container after `ops`; refused when a
- *  procfs mounted over it has a link on the way that the init does not follow there. */
-function checkNoProcfsLink(where: string, given: string, ops: RootfsOp[], refused: 'magic' | 'any'): void {
+/** The kernel's limits on a path and on each name in it (PATH_MAX with its NUL, NAME_MAX). */
+const PATH_MAX = 4096;
+const NAME_MAX = 255;
+
+/**
+ * `where` names a path the init resolves inside the container after `ops`. Refused when the
+ * kernel would refuse its length (ENAMETOOLONG), or when a procfs mounted over it has a link
+ * on the way the init does not follow there (ELOOP): magic links, and for a masked path
+ * plain symlinks too.
+ */
+function checkContainerPath(where: string, given: string, ops: RootfsOp[], refused: 'magic' | 'any'): void {
   const p = path.posix.normalize(`/${given}`);
+  const shown = given.length > 80 ? `${JSON.stringify(given.slice(0, 80))}… (${given.length} characters)` : JSON.stringify(given);
+  if (Buffer.byteLength(p) >= PATH_MAX || p.split('/').some((name) => Buffer.byteLength(name) > NAME_MAX)) {
+    throw new PlanError(`config.json: ${where}: ${shown} is longer than the kernel takes (a path of at most ${PATH_MAX - 1} bytes, each name at most ${NAME_MAX}): ENAMETOOLONG`);
+  }
   const proc = lastMountOver(p, ops, ops.length);
   if (!proc || !(proc.fstype === 'proc' || (proc.fstype === 'bind' && proc.source === '/proc'))) return;
   const link = procfsLinks(path.posix.relative(proc.target, p)).find((l) => l.magic || refused === 'any');
@@ -456,7 +467,7 @@ function checkNoProcfsLink(where: string, given: string, ops: RootfsOp[], refuse
   const why = link.magic
     ? 'a procfs magic link, which runts never follows inside the container (SECURITY.md rule 6)'
     : 'a procfs symlink, and a masked path follows no symlink (SECURITY.md rule 9)';
-  throw new PlanError(`config.json: ${where}: ${JSON.stringify(given)} goes through ${path.posix.join(proc.target, link.at)}, ${why}`);
+  throw new PlanError(`config.json: ${where}: ${shown} goes through ${path.posix.join(proc.target, link.at)}, ${why}`);
 }
 
 /**

@@ -30,7 +30,7 @@ import { validateConfig as validateConfigAllErrors, type SchemaError } from '../
 import { collectSemanticProblems } from '../spec/semantic';
 import type { LinuxResources, Spec } from '../spec/types';
 import { checkSpecVersion, CONFIG_FILE, describeSchemaError, readConfigJson, stripDeviceTypeBits, SUMMARY_KEYWORDS } from '../spec/validate';
-import { devicesOnDirectories, hiddenBindSources, hostDirectory, hostFacts, hostMountRefusal, hostProblems, hostProcfsDir, hostSummary, missingExecutable, procfsProblem, refusedMountData, rootfsProblem } from './host';
+import { devicesOnDirectories, hiddenBindSources, hostDirectory, hostFacts, hostFilesystem, hostMountRefusal, hostProblems, hostProcfsDir, hostSummary, missingExecutable, procfsProblem, refusedMountData, rootfsProblem, unknownFilesystems } from './host';
 import { foundText, valueAt, type Finding, type HostSummary, type Stage, type ValidationReport } from './report';
 
 export interface ValidateRequest {
@@ -280,6 +280,7 @@ export function validateBundle(req: ValidateRequest): Validated {
     if (missing) findings.add('error', 'host', missing.pointer, missing.message);
     for (const p of hiddenBindSources(preparation.plan.rootfs, preparation.plan.rootfsOps, semantic.spec.mounts)) findings.add('error', 'host', p.pointer, p.message);
     for (const p of devicesOnDirectories(preparation.plan.rootfs, preparation.plan.rootfsOps, semantic.spec.linux?.devices, hostDirectory)) findings.add('error', 'host', p.pointer, p.message);
+    for (const p of unknownFilesystems(preparation.plan.rootfsOps, semantic.spec.mounts, hostFilesystem)) findings.add('error', 'host', p.pointer, p.message);
     for (const p of refusedMountData(preparation.plan.rootfsOps, semantic.spec.mounts, hostMountRefusal)) findings.add('error', 'host', p.pointer, p.message);
     const noProcfs = procfsProblem(preparation.plan.rootfs, preparation.plan.rootfsOps, hostProcfsDir);
     if (noProcfs) findings.add('error', 'host', noProcfs.pointer, noProcfs.message);

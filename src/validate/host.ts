@@ -259,7 +259,7 @@ export function refusedMountData(ops: readonly RootfsOp[], mounts: Spec['mounts'
     if (op.op !== 'mount' || op.data === '' || !PROBED_FILESYSTEMS.has(op.fstype)) continue;
     const refused = refusal(op.fstype, op.flags, op.data);
     if (!refused) continue;
-    const index = mounts.findIndex((m) => m.type === op.fstype && cleanPath(`/${m.destination}`) === op.target);
+    const index = configMountIndex(op, mounts);
     const data = op.data.length > 80 ? `${JSON.stringify(op.data.slice(0, 80))}… (${op.data.length} characters)` : JSON.stringify(op.data);
     problems.push({
       pointer: index < 0 ? '/mounts' : `/mounts/${index}/options`,
@@ -267,6 +267,41 @@ export function refusedMountData(ops: readonly RootfsOp[], mounts: Spec['mounts'
     });
   }
   return problems;
+}
+
+/** The index in config.json's mounts of the mount a planned filesystem mount is made for, -1
+ *  when none is (the plan's own). */
+function configMountIndex(op: Extract<RootfsOp, { op: 'mount' }>, mounts: NonNullable<Spec['mounts']>): number {
+  return mounts.findIndex((m) => m.type === op.fstype && cleanPath(`/${m.destination}`) === op.target);
+}
+
+/** Mounts of a filesystem type this kernel does not have and cannot load: mount(2) fails with
+ *  ENODEV. `known` says undefined where the host cannot tell. */
+export function unknownFilesystems(ops: readonly RootfsOp[], mounts: Spec['mounts'] = [], known: (fstype: string) => boolean | undefined): HostProblem[] {
+  const problems: HostProblem[] = [];
+  for (const op of ops) {
+    if (op.op !== 'mount' || op.fstype === 'bind' || known(op.fstype) !== false) continue;
+    const index = configMountIndex(op, mounts);
+    problems.push({
+      pointer: index < 0 ? '/mounts' : `/mounts/${index}/type`,
+      message: `this kernel has no filesystem ${JSON.stringify(op.fstype)} (/proc/filesystems) and no module to load for it: mounting ${op.target} would fail with "no such device"`,
+    });
+  }
+  return problems;
+}
+
+/** Whether this kernel can mount `fstype`: it has it (/proc/filesystems), or mount(2)'s
+ *  request for module fs-TYPE would load one (modules.alias); undefined when the module index
+ *  cannot be read. */
+export function hostFilesystem(fstype: string): boolean | undefined {
+  if (readOptional('/proc/filesystems').split('\n').some((line) => line.split('\t')[1] === fstype)) return true;
+  const modules = `/lib/modules/${os.release()}`;
+  if (!existsSync(modules)) return false;
+  try {
+    return readFileSync(`${modules}/modules.alias`, 'utf8').includes(`\nalias fs-${fstype} `);
+  } catch {
+    return undefined;
+  }
 }
 
 /** What mount(2) of `fstype` fails with on this host (an errno name), undefined when it mounts

@@ -442,6 +442,23 @@ t.test('paths through a procfs link the init would not follow are refused, namin
   t.doesNotThrow(() => buildPlan(inputs(spec)), 'without a procfs there, the rootfs decides what the path is');
 });
 
+t.test('paths longer than the kernel takes are refused, naming the field (ENAMETOOLONG)', async (t) => {
+  const spec = baseSpec();
+  spec.linux!.maskedPaths = ['/proc/kcore', 'x'.repeat(4097)];
+  t.throws(() => buildPlan(inputs(spec)), { message: `config.json: /linux/maskedPaths/1: ${JSON.stringify('x'.repeat(80))}… (4097 characters) is longer than the kernel takes (a path of at most 4095 bytes, each name at most 255): ENAMETOOLONG` });
+  spec.linux!.maskedPaths = [`/${'a/'.repeat(2047)}b`];
+  t.throws(() => buildPlan(inputs(spec)), { message: /^config\.json: \/linux\/maskedPaths\/0: .* is longer than the kernel takes/ }, '4096 bytes');
+  spec.linux!.maskedPaths = [`/${'a/'.repeat(2046)}`];
+  t.doesNotThrow(() => buildPlan(inputs(spec)), '4093 bytes once normalised');
+  delete spec.linux!.maskedPaths;
+  spec.process!.cwd = `/${'é'.repeat(128)}`;
+  t.throws(() => buildPlan(inputs(spec)), { message: /^config\.json: \/process\/cwd: .* ENAMETOOLONG$/ }, 'a name of 256 bytes');
+  spec.process!.cwd = `/${'e'.repeat(255)}`;
+  t.doesNotThrow(() => buildPlan(inputs(spec)));
+  spec.mounts = [{ destination: `/${'m'.repeat(300)}`, type: 'tmpfs', source: 'tmpfs' }];
+  t.throws(() => buildPlan(inputs(spec)), { message: /^config\.json: \/mounts\/0\/destination: / });
+});
+
 t.test('inside /proc only what lxcfs emulates may be covered, as in runc', async (t) => {
   const spec = baseSpec();
   spec.mounts = [{ destination: '/proc/meminfo', type: 'bind', source: 'file.txt', options: ['bind'] }];

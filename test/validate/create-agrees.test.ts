@@ -15,9 +15,10 @@ import { defaultConfig, leakGuard, makeBundle, requireRoot, runts, runtsRoot, te
 // config validate --host accepted is a failure. What such runs found is refused by both now
 // (the REFUSED_EARLY test below): a mount without a type, a kernel filesystem or a tmpfs on "..",
 // a repeated mqueue mount, args[0] "/", RLIMIT_NOFILE above fs.nr_open, a cwd, device or masked
-// path through a procfs link the init does not follow, mount data the filesystem refuses
-// (validate --host mounts it in a throwaway namespace), args[0] the rootfs lacks (root.path
-// "."); a missing createContainer hook is a --host finding. Seed 2 also found a linux.devices
+// path through a procfs link the init does not follow, a path longer than PATH_MAX, a
+// filesystem type the kernel lacks, mount data the filesystem refuses (validate --host mounts
+// it in a throwaway namespace), args[0] the rootfs lacks (root.path "."); a missing
+// createContainer hook is a --host finding. Seed 2 also found a linux.devices
 // path on a directory ("/"): runts's init refuses it, runc skips such a device silently (and
 // keeps a file where runts replaces it); validate --host reports it.
 const CI_CASES = 36;
@@ -79,6 +80,8 @@ const REFUSED_EARLY: { what: string; edit: (config: BundleConfig) => void; point
   { what: 'a cwd through /proc/self/root', edit: (c) => void (c.process!.cwd = '/proc/self/root/tmp'), pointer: '/process/cwd', named: 'config.json: /process/cwd: ' },
   { what: 'a device through /proc/self/fd/0', edit: (c) => void (c.linux!.devices = [{ path: '/proc/self/fd/0/null', type: 'c', major: 1, minor: 3 }]), pointer: '/linux/devices/0/path', named: 'config.json: /linux/devices/0/path: ' },
   { what: 'a masked path through /proc/self', edit: (c) => void c.linux!.maskedPaths!.push('/proc/self/attr'), pointer: '/linux/maskedPaths/10', named: 'config.json: /linux/maskedPaths/10: ' },
+  { what: 'a masked path longer than PATH_MAX', edit: (c) => void c.linux!.maskedPaths!.push('x'.repeat(4097)), pointer: '/linux/maskedPaths/10', named: 'config.json: /linux/maskedPaths/10: ' },
+  { what: 'a filesystem type the kernel does not have', edit: (c) => void (c.mounts[1].type = '-1'), pointer: '/mounts/1/type', named: /mount \S+ on \S+\/dev: no such device/ },
   { what: 'tmpfs data tmpfs does not know', edit: (c) => void c.mounts[1].options!.push('%s%n%x'), pointer: '/mounts/1/options', named: /mount tmpfs on \S+\/dev: invalid argument/ },
   { what: 'a rootfs without process.args[0] (root.path ".")', edit: (c) => void (c.root.path = '.'), pointer: '/process/args/0', named: /exec: \\?"true\\?": executable file not found in \$PATH/ },
   { what: 'RLIMIT_NOFILE above fs.nr_open', edit: (c) => void (c.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 2 ** 40 }]), pointer: '/process/rlimits/0', named: 'process.rlimits[0]: ' },

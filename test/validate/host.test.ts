@@ -7,7 +7,7 @@ import { buildFeatures } from '../../src/features';
 import type { PlanProcess, RootfsOp } from '../../src/plan/types';
 import type { Spec } from '../../src/spec/types';
 import { helperGrants, parseSubordinateIds, subidService } from '../../src/rootless/idmap';
-import { devicesOnDirectories, hiddenBindSources, hostFacts, hostMountRefusal, hostProblems, hostProcfsDir, missingExecutable, procfsProblem, refusedMountData, rootfsProblem, type HostFacts, type RootlessCaller } from '../../src/validate/host';
+import { devicesOnDirectories, hiddenBindSources, hostFacts, hostFilesystem, hostMountRefusal, hostProblems, hostProcfsDir, missingExecutable, procfsProblem, refusedMountData, rootfsProblem, unknownFilesystems, type HostFacts, type RootlessCaller } from '../../src/validate/host';
 import { requireRoot } from '../lib';
 
 const spec = (linux: Spec['linux'], more: Partial<Spec> = {}): Spec => ({ ociVersion: '1.3.0', root: { path: 'rootfs' }, linux, ...more });
@@ -178,6 +178,19 @@ t.test('mount data the kernel refuses: each probed mount at its options; device-
     { pointer: '/mounts', message: `the kernel refuses tmpfs with the data ${JSON.stringify('bad'.repeat(40).slice(0, 80))}… (120 characters) (EINVAL, mount(2) tried here in a throwaway mount namespace): create would fail mounting /x` },
   ]);
   t.same(tried, ['tmpfs mode=755,bad', 'devpts gid=5', `tmpfs ${'bad'.repeat(40)}`], 'no data, no probe');
+});
+
+t.test('filesystem types this kernel neither has nor can load: each at its mount\'s type', async (t) => {
+  const mount = (target: string, fstype: string): RootfsOp => ({ op: 'mount', source: fstype, target, fstype, flags: 0, data: '', mkdir: 'dir', remountFlags: 0, propagation: [], copyUp: false });
+  const known = (fstype: string) => (fstype === 'tmpfs' ? true : fstype === 'maybe' ? undefined : false);
+  const ops = [mount('/dev', 'tmpfs'), mount('/data', 'bind'), mount('/x', '-1'), mount('/y', 'maybe'), mount('/z', 'none')];
+  const mounts = [{ destination: '/dev', type: 'tmpfs' }, { destination: '/x', type: '-1' }];
+  t.same(unknownFilesystems(ops, mounts, known), [
+    { pointer: '/mounts/1/type', message: 'this kernel has no filesystem "-1" (/proc/filesystems) and no module to load for it: mounting /x would fail with "no such device"' },
+    { pointer: '/mounts', message: 'this kernel has no filesystem "none" (/proc/filesystems) and no module to load for it: mounting /z would fail with "no such device"' },
+  ]);
+  t.equal(hostFilesystem('tmpfs'), true, 'this host');
+  t.not(hostFilesystem('-1'), true);
 });
 
 t.test('this host\'s kernel judges mount data, and no probe mount is left behind', async (t) => {
