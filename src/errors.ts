@@ -3,6 +3,12 @@
 // classify failures by these words (podman: "no such file or directory" → 127,
 // "permission denied" → 126; containerd: "does not exist" → NotFound), so keep them.
 
+/** `text` quoted for a message, its first 80 characters only when longer (the fuzzer's
+ *  configs carry strings of thousands). */
+export function quotedShort(text: string): string {
+  return text.length > 80 ? `${JSON.stringify(text.slice(0, 80))}… (${text.length} characters)` : JSON.stringify(text);
+}
+
 /** A failure to report: logged, then the process exits with `exitCode` (1 by default). */
 export class RuntimeError extends Error {
   readonly exitCode: number;

@@ -1,7 +1,7 @@
 // Turn a validated config.json into the init plan the C++ helper executes. Every decision
 // about what config.json means is made here, where it can be unit-tested without root.
 import { readFileSync, statfsSync, statSync } from 'node:fs';
-import { EngineError } from '../errors';
+import { EngineError, quotedShort } from '../errors';
 import { PROC_SUPER_MAGIC } from '../native';
 import * as path from 'node:path';
 import type { Mount, Process, Spec } from '../spec/types';
@@ -11,7 +11,7 @@ import { CAPABILITY_NUMBERS, capabilityNumbers } from './capabilities';
 import { sourceMountFlags, withLockedFlags } from './locked-flags';
 import { MS, PROPAGATION_OPTIONS, parseMountOptions, type ParsedMountOptions } from './mount-options';
 import { isAtOrUnder } from './paths';
-import { procfsLinks } from './procfs-links';
+import { mountsProcfs, procfsLinks } from './procfs-links';
 import { hostNrOpen, RLIMIT_NUMBERS, rlimitValue } from './rlimits';
 import { idMapText } from './id-maps';
 import type { InitPlan, NamespaceType, PlanCapabilities, PlanHook, PlanIdmap, PlanProcess, PlanSeccomp, RootfsOp } from './types';
@@ -456,12 +456,12 @@ const NAME_MAX = 255;
  */
 function checkContainerPath(where: string, given: string, ops: RootfsOp[], refused: 'magic' | 'any'): void {
   const p = path.posix.normalize(`/${given}`);
-  const shown = given.length > 80 ? `${JSON.stringify(given.slice(0, 80))}… (${given.length} characters)` : JSON.stringify(given);
+  const shown = quotedShort(given);
   if (Buffer.byteLength(p) >= PATH_MAX || p.split('/').some((name) => Buffer.byteLength(name) > NAME_MAX)) {
     throw new PlanError(`config.json: ${where}: ${shown} is longer than the kernel takes (a path of at most ${PATH_MAX - 1} bytes, each name at most ${NAME_MAX}): ENAMETOOLONG`);
   }
   const proc = lastMountOver(p, ops, ops.length);
-  if (!proc || !(proc.fstype === 'proc' || (proc.fstype === 'bind' && proc.source === '/proc'))) return;
+  if (!proc || !mountsProcfs(proc)) return;
   const link = procfsLinks(path.posix.relative(proc.target, p)).find((l) => l.magic || refused === 'any');
   if (!link) return;
   const why = link.magic

@@ -4,6 +4,13 @@
 // /proc/self, /proc/thread-self, /proc/mounts, /proc/net). A path the config names through one
 // of them would fail deep in the init with ELOOP; the plan refuses it first, by this layout.
 
+import type { RootfsOp } from './types';
+
+/** A planned mount that puts a procfs there: a fresh proc, or a bind of the host's /proc. */
+export function mountsProcfs(op: RootfsOp): boolean {
+  return op.op === 'mount' && (op.fstype === 'proc' || (op.fstype === 'bind' && op.source === '/proc'));
+}
+
 export interface ProcfsLink {
   /** The link, as a path below the procfs's root ("self/root"). */
   at: string;
@@ -26,11 +33,10 @@ export function procfsLinks(relative: string): ProcfsLink[] {
   const names = relative.split('/').filter((n) => n !== '' && n !== '.');
   const links: ProcfsLink[] = [];
   const upTo = (i: number) => names.slice(0, i + 1).join('/');
-  let i = 0;
   const top = TOP_SYMLINKS.get(names[0] ?? '');
   if (top) links.push({ at: names[0], magic: false });
   if (top === 'end' || (!top && !/^\d+$/.test(names[0] ?? ''))) return links;
-  i = 1;
+  let i = 1;
   // A process's or a thread's directory: task/N is a thread's, laid out the same.
   if (names[i] === 'task' && /^\d+$/.test(names[i + 1] ?? '')) i += 2;
   const name = names[i];

@@ -7,6 +7,7 @@ import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statfs
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getSystemErrorName } from 'node:util';
+import { quotedShort } from '../errors';
 import { buildFeatures, type Features } from '../features';
 import { execProblem } from '../hooks/run';
 import { native, PROC_SUPER_MAGIC } from '../native';
@@ -14,6 +15,7 @@ import { hostLsm, labelRefusals, type HostLsm } from '../plan/process-attrs';
 import type { HostSummary } from './report';
 import { pointerToken } from '../spec/errors';
 import { cleanPath, isAtOrUnder } from '../plan/paths';
+import { mountsProcfs } from '../plan/procfs-links';
 import type { PlanProcess, RootfsOp } from '../plan/types';
 import type { Spec } from '../spec/types';
 import { helperGrants, idMapMethod, parseSubordinateIds, subidService, type Ids, type SubordinateRange } from '../rootless/idmap';
@@ -260,10 +262,9 @@ export function refusedMountData(ops: readonly RootfsOp[], mounts: Spec['mounts'
     const refused = refusal(op.fstype, op.flags, op.data);
     if (!refused) continue;
     const index = configMountIndex(op, mounts);
-    const data = op.data.length > 80 ? `${JSON.stringify(op.data.slice(0, 80))}… (${op.data.length} characters)` : JSON.stringify(op.data);
     problems.push({
       pointer: index < 0 ? '/mounts' : `/mounts/${index}/options`,
-      message: `the kernel refuses ${op.fstype} with the data ${data} (${refused}, mount(2) tried here in a throwaway mount namespace): create would fail mounting ${op.target}`,
+      message: `the kernel refuses ${op.fstype} with the data ${quotedShort(op.data)} (${refused}, mount(2) tried here in a throwaway mount namespace): create would fail mounting ${op.target}`,
     });
   }
   return problems;
@@ -436,8 +437,8 @@ export function missingExecutable(rootfs: string, ops: readonly RootfsOp[], proc
   const name = process?.args[0];
   if (!process || !name) return undefined;
   const made = ops.flatMap((op) => (op.op === 'mount' ? [op.target] : op.op === 'mknod' || op.op === 'bind-device' || op.op === 'symlink' ? [op.path] : []));
+  const procfs = ops.flatMap((op) => (op.op === 'mount' && mountsProcfs(op) ? [op.target] : []));
   // Joined, not normalised: a ".." after a symlink goes up from where the link leads.
-  const procfs = ops.flatMap((op) => (op.op === 'mount' && op.fstype === 'proc' ? [op.target] : []));
   const look = (file: string) => executableInRoot(rootfs, file.startsWith('/') ? file : `${process.cwd}/${file}`, made, procfs);
   const where = `in the rootfs ${rootfs}, under no mount of the config`;
   if (name.includes('/')) {

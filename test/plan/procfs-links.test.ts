@@ -1,5 +1,6 @@
 import t from 'tap';
-import { procfsLinks } from '../../src/plan/procfs-links';
+import { mountsProcfs, procfsLinks } from '../../src/plan/procfs-links';
+import type { RootfsOp } from '../../src/plan/types';
 
 t.test('the links a path below procfs crosses, up to the first magic link', async (t) => {
   t.same(procfsLinks('self/root/tmp/x'), [{ at: 'self', magic: false }, { at: 'self/root', magic: true }]);
@@ -20,4 +21,13 @@ t.test('no link: procfs directories of no process, a directory of fds itself, th
   t.same(procfsLinks('kcore'), []);
   t.same(procfsLinks(''), []);
   t.same(procfsLinks('./1/./cwd'), [{ at: '1/cwd', magic: true }]);
+});
+
+t.test('which planned mounts put a procfs there: a fresh proc or a bind of the host\'s /proc', async (t) => {
+  const mount = (fstype: string, source: string): RootfsOp => ({ op: 'mount', source, target: '/proc', fstype, flags: 0, data: '', mkdir: 'dir', remountFlags: 0, propagation: [], copyUp: false });
+  t.ok(mountsProcfs(mount('proc', 'proc')));
+  t.ok(mountsProcfs(mount('bind', '/proc')));
+  t.notOk(mountsProcfs(mount('bind', '/srv/proc')));
+  t.notOk(mountsProcfs(mount('tmpfs', 'proc')));
+  t.notOk(mountsProcfs({ op: 'mkdir', path: '/proc' }));
 });

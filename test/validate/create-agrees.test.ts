@@ -18,9 +18,9 @@ import { defaultConfig, leakGuard, makeBundle, requireRoot, runts, runtsRoot, te
 // path through a procfs link the init does not follow, a path longer than PATH_MAX, a
 // filesystem type the kernel lacks, mount data the filesystem refuses (validate --host mounts
 // it in a throwaway namespace), args[0] the rootfs lacks (root.path "."); a missing
-// createContainer hook is a --host finding. Seed 2 also found a linux.devices
-// path on a directory ("/"): runts's init refuses it, runc skips such a device silently (and
-// keeps a file where runts replaces it); validate --host reports it.
+// createContainer hook is a --host finding. Seed 2 also found a linux.devices path on a
+// directory ("/"): runts's init refuses it, runc skips such a device silently (and keeps a
+// file where runts replaces it); validate --host reports it.
 const CI_CASES = 36;
 const exploring = process.env.RUNTS_FUZZ_SECONDS !== undefined || process.env.RUNTS_FUZZ_SEED !== undefined;
 const SECONDS = fuzzSeconds(60);
@@ -69,9 +69,9 @@ t.test('configs validate --host accepts are created; ones it refuses are refused
   t.ok(accepted >= 5, 'enough accepted configs were tried');
 });
 
-/** Disagreements the fuzzer found, now refused by a check create and validate share (or, for
- *  mount data, by the kernel's parser, which validate --host asks): the field validate names,
- *  and how create's error names it. */
+/** Disagreements the fuzzer found, now refused by a check create and validate share, or,
+ *  where create meets them only in the init (mount data, a filesystem type, args[0]), by the
+ *  --host check that foresees them: the field validate names, and what create's error says. */
 const REFUSED_EARLY: { what: string; edit: (config: BundleConfig) => void; pointer: string; named: string | RegExp }[] = [
   { what: 'a mount without a type', edit: (c) => void delete c.mounts[3].type, pointer: '/mounts/3/type', named: 'config.json: /mounts/3/type: ' },
   { what: 'a cgroup mount on ".." (the container\'s root)', edit: (c) => void (c.mounts[6].destination = '..'), pointer: '/mounts/6/destination', named: 'config.json: /mounts/6/destination: ' },
